@@ -1,0 +1,25 @@
+# galdiff: the Galactic diffuse gamma-ray and neutrino sky, rebuilt from raw data in one DAG.
+#   snakemake --cores 8 all            every output that exists so far
+#   snakemake --cores 2 results/fig3.pdf
+#   snakemake --profile profiles/slurm all
+import os
+
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+# The project defaults; a --configfile given on the command line is merged on top.
+configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/figures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        expand("results/data/{dataset}.ecsv", dataset=config["data"].get("datasets", [])),
+        "results/fig3.pdf",

@@ -1,0 +1,39 @@
+# Helpers shared by all rules: config validation, registry look-ups, library import path.
+import os
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(workflow.basedir)
+# Scripts (also in conda environments) import the library from the source tree.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH", "")]
+).rstrip(os.pathsep)
+sys.path.insert(0, str(PROJECT_ROOT / "src"))
+
+from galdiff.config import validate_config
+from galdiff.data.registry import load_registry
+from galdiff.data.datasets import DATASETS
+
+validate_config(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
+
+REGISTRY = load_registry(PROJECT_ROOT / config["data"]["registry"])
+CONDA_ENV = str(PROJECT_ROOT / "envs" / "galdiff.yaml")
+
+
+def project_path(path):
+    """A config path made absolute against the project root."""
+    path = Path(path)
+    return str(path if path.is_absolute() else PROJECT_ROOT / path)
+
+
+def raw_file(name):
+    """Where the workflow keeps raw file `name`: downloaded files under data/raw/, transcribed ones in the repo."""
+    entry = REGISTRY[name]
+    if entry.kind == "transcribed":
+        return project_path(entry.path)
+    return f"data/raw/{entry.folder}/{name}"
+
+
+def dataset_raw_files(wildcards):
+    spec = DATASETS[wildcards.dataset]
+    return {name: raw_file(name) for name in spec.raw_files}

@@ -1,0 +1,59 @@
+"""Configuration checks that a JSON schema cannot express.
+
+The schema (``workflow/schemas/config.schema.yaml``) checks types and ranges key by key;
+the checks here relate keys to each other. Each failure names the key and what was expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key."""
+
+
+def load_schema(schema_path: str | Path) -> dict:
+    with open(schema_path) as handle:
+        return yaml.safe_load(handle)
+
+
+def validate_config(config: dict, schema_path: str | Path) -> None:
+    """Validate ``config`` against the schema and the cross-key rules; raise ConfigError.
+
+    The message names the offending key as a dotted path (``models.dr_high.propagation.delta``).
+    """
+    try:
+        jsonschema.validate(config, load_schema(schema_path))
+    except jsonschema.ValidationError as err:
+        key = ".".join(str(part) for part in err.absolute_path) or "<top level>"
+        raise ConfigError(f"config key '{key}': {err.message}") from None
+    check_cross_key_rules(config)
+
+
+def check_cross_key_rules(config: dict) -> None:
+    """Rules between keys: index counts match breaks, breaks increase, regions exist."""
+    for model_name, model in config.get("models", {}).items():
+        for species, inj in model.get("injection", {}).items():
+            key = f"models.{model_name}.injection.{species}"
+            nu, breaks = inj["nu"], inj["breaks_GV"]
+            if len(nu) != len(breaks) + 1:
+                raise ConfigError(
+                    f"config key '{key}.nu': expected {len(breaks) + 1} indices "
+                    f"(one more than the {len(breaks)} breaks_GV), got {len(nu)}"
+                )
+            if any(b2 <= b1 for b1, b2 in zip(breaks, breaks[1:])):
+                raise ConfigError(f"config key '{key}.breaks_GV': break rigidities must increase, got {breaks}")
+    regions = config.get("regions", {})
+    fig3 = config.get("figures", {}).get("fig3")
+    if fig3 and fig3["icecube_pi0_region"] not in regions:
+        raise ConfigError(
+            f"config key 'figures.fig3.icecube_pi0_region': region {fig3['icecube_pi0_region']!r} "
+            f"is not defined under 'regions' (defined: {sorted(regions)})"
+        )
+    for name, region in regions.items():
+        if region["l_max_deg"] == region["l_min_deg"]:
+            raise ConfigError(f"config key 'regions.{name}': l_min_deg and l_max_deg must differ")

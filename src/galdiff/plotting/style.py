@@ -1,0 +1,81 @@
+"""The one figure style every galdiff figure uses: fonts, sizes, experiment markers, saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ..provenance import atomic_path  # noqa: E402
+
+# Single-column journal width in inches; figures are drawn at print size so fonts read as in the paper.
+COLUMN_WIDTH_IN = 3.4
+DOUBLE_COLUMN_WIDTH_IN = 7.0
+
+RC_PARAMS = {
+    "font.family": "serif",
+    "font.size": 8.5,
+    "axes.labelsize": 9,
+    "axes.titlesize": 9,
+    "legend.fontsize": 7,
+    "legend.frameon": False,
+    "xtick.direction": "in",
+    "ytick.direction": "in",
+    "xtick.top": True,
+    "ytick.right": True,
+    "xtick.minor.visible": True,
+    "ytick.minor.visible": True,
+    "axes.linewidth": 0.7,
+    "lines.linewidth": 1.2,
+    "errorbar.capsize": 1.5,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.02,
+    "pdf.fonttype": 42,
+    "mathtext.fontset": "dejavuserif",
+}
+
+# Markers and colours per experiment, shared by every figure (PAPER.md figure captions).
+EXPERIMENT_STYLE = {
+    "Fermi-LAT": dict(color="black", marker="x", ms=4, ls="none"),
+    "LHAASO-KM2A": dict(color="tab:blue", marker="^", ms=4, ls="none"),
+    "Tibet ASgamma": dict(color="tab:red", marker="P", ms=4.5, ls="none"),
+    "AMS-02": dict(color="tab:red", marker="o", ms=2.5, ls="none"),
+    "DAMPE": dict(color="goldenrod", marker="x", ms=3.5, ls="none"),
+    "IceTop": dict(color="tab:green", marker="s", ms=3, ls="none"),
+    "KASCADE": dict(color="tab:purple", marker="D", ms=3, ls="none"),
+    "Voyager 1": dict(color="tab:gray", marker="v", ms=3, ls="none"),
+}
+
+E2_FLUX_LABEL = r"$E^2\,\mathrm{d}N/\mathrm{d}E$ [GeV cm$^{-2}$ s$^{-1}$ sr$^{-1}$]"
+ENERGY_LABEL_GEV = r"$E$ [GeV]"
+
+
+def apply_style() -> None:
+    """Set the shared matplotlib rc parameters."""
+    plt.rcParams.update(RC_PARAMS)
+
+
+def e2_flux_axes(width_in: float = COLUMN_WIDTH_IN, height_in: float = 2.7):
+    """A new log-log figure with E [GeV] on x and E^2 dN/dE on y."""
+    apply_style()
+    fig, ax = plt.subplots(figsize=(width_in, height_in))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(ENERGY_LABEL_GEV)
+    ax.set_ylabel(E2_FLUX_LABEL)
+    return fig, ax
+
+
+def save_figure(fig, path: str | Path, provenance: dict | None = None) -> Path:
+    """Save atomically; PDF metadata records what made the figure (showyourwork-style traceability)."""
+    path = Path(path)
+    metadata = None
+    if path.suffix == ".pdf":
+        metadata = {"Creator": "galdiff", "Subject": str(provenance or {})}
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, metadata=metadata)
+    plt.close(fig)
+    return path
