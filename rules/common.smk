@@ -36,4 +36,5 @@ def raw_file(name):
 
 def dataset_raw_files(wildcards):
     spec = DATASETS[wildcards.dataset]
-    return {name: raw_file(name) for name in spec.raw_files}
+    names = [Path(relative).name for relative in spec.raw_files]
+    return {name: raw_file(name) for name in names}

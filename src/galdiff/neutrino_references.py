@@ -60,14 +60,14 @@ def pi0_template_band_table(template_fits, template_mean_per_sr, region, index=2
     """Table of IceCube's pi0-template best fit and 1-sigma band as an intensity in ``region``.
 
     The band spans the central 90 % energy range that contributes to IceCube's test statistic
-    (``E90_lo_GeV``-``E90_hi_GeV`` of the fit table), where the measurement constrains the flux.
+    (``E90_lo``-``E90_hi`` of the fit table), where the measurement constrains the flux.
 
     Parameters
     ----------
     template_fits : astropy.table.Table
         Tidy table of IceCube's template fits with a row whose ``template`` is ``pi0`` and
         columns ``best_fit``, ``one_sigma_lo``, ``one_sigma_hi`` (1e-12 TeV cm^-2 s^-1 or with a
-        unit attached), ``E90_lo_GeV``, ``E90_hi_GeV``.
+        unit attached), ``E90_lo``, ``E90_hi`` (GeV).
     template_mean_per_sr : float
         Mean of the normalised template over the region [sr^-1].
     region : galdiff.regions.SkyRegion
@@ -82,7 +82,7 @@ def pi0_template_band_table(template_fits, template_mean_per_sr, region, index=2
         raise ValueError(f"IceCube template-fit table has no 'pi0' row (templates: {names})")
     row = names.index("pi0")
     energy_GeV = np.geomspace(
-        _energy_GeV(template_fits, row, "E90_lo_GeV"), _energy_GeV(template_fits, row, "E90_hi_GeV"), n_energies
+        _energy_GeV(template_fits, row, "E90_lo"), _energy_GeV(template_fits, row, "E90_hi"), n_energies
     )
     e2 = {
         out: pi0_template_intensity_e2(

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _logging import setup_logging  # noqa: E402
 
-from astropy.table import Table  # noqa: E402
+from galdiff.data.datasets import read_dataset  # noqa: E402
 
 from galdiff.plotting.figure3 import plot_figure3  # noqa: E402
 from galdiff.plotting.style import save_figure  # noqa: E402
@@ -16,7 +16,7 @@ from galdiff.provenance import provenance_meta  # noqa: E402
 def main(gamma_paths, total_path, pi0_path, energy_range_GeV, output_path, log_path):
     log = setup_logging(log_path)
     fig = plot_figure3(
-        [Table.read(p) for p in gamma_paths], Table.read(total_path), Table.read(pi0_path), energy_range_GeV
+        [read_dataset(p) for p in gamma_paths], read_dataset(total_path), read_dataset(pi0_path), energy_range_GeV
     )
     inputs = {Path(p).name: p for p in [*gamma_paths, total_path, pi0_path]}
     save_figure(fig, output_path, provenance=provenance_meta(inputs))

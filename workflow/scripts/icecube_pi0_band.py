@@ -7,9 +7,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _logging import setup_logging  # noqa: E402
 
 import numpy as np  # noqa: E402
-from astropy.table import Table  # noqa: E402
 
-from galdiff.data.datasets import write_dataset  # noqa: E402
+from galdiff.data.datasets import read_dataset, write_dataset  # noqa: E402
 from galdiff.neutrino_references import pi0_template_band_table  # noqa: E402
 from galdiff.regions import SkyRegion, equatorial_to_galactic_map, region_mean  # noqa: E402
 
@@ -20,7 +19,7 @@ def main(template_npy, fits_ecsv, region_name, region_cfg, index, output_path, l
     template_gal = equatorial_to_galactic_map(np.load(template_npy))
     mean_per_sr = float(region_mean(template_gal, region))
     log.info("mean normalised pi0 template in %s: %.4g sr^-1", region_name, mean_per_sr)
-    table = pi0_template_band_table(Table.read(fits_ecsv), mean_per_sr, region, index)
+    table = pi0_template_band_table(read_dataset(fits_ecsv), mean_per_sr, region, index)
     write_dataset(table, output_path)
 
 

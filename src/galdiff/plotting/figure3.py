@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from astropy import units as u
 
+from ..regions import SkyRegion
 from .spectra import E2_FLUX_UNIT, plot_band, plot_e2_points
 from .style import DOUBLE_COLUMN_WIDTH_IN, e2_flux_axes
+
+
+def region_label(region_meta: dict) -> str:
+    """LaTeX label of a data set's sky region from its ``region`` metadata."""
+    if not region_meta:
+        return ""
+    region = SkyRegion("data", region_meta["l_min_deg"], region_meta["l_max_deg"], region_meta["b_max_deg"])
+    return region.label()
 
 
 def _band_columns(table):
@@ -34,10 +43,11 @@ def plot_figure3(gamma_tables, icecube_total_band, icecube_pi0_band, energy_rang
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = e2_flux_axes(width_in=0.62 * DOUBLE_COLUMN_WIDTH_IN, height_in=3.2)
+    fig, ax = e2_flux_axes(width_in=0.62 * DOUBLE_COLUMN_WIDTH_IN, height_in=3.0)
     for table in gamma_tables:
-        region = table.meta.get("region_label", "")
-        plot_e2_points(ax, table, label=rf"{table.meta.get('experiment', '')} $\gamma$ ({region})")
+        region = region_label(table.meta.get("region", {}))
+        experiment = table.meta.get("experiment", "").replace("ASgamma", r"AS$\gamma$")
+        plot_e2_points(ax, table, label=rf"{experiment} $\gamma$ ({region})")
     energy, best, lo, hi = _band_columns(icecube_total_band)
     plot_band(ax, energy, lo, hi, best, color="tab:blue", label=r"IceCube total $\nu$ (per flavour, 6-yr cascades)")
     energy, best, lo, hi = _band_columns(icecube_pi0_band)
@@ -47,5 +57,6 @@ def plot_figure3(gamma_tables, icecube_total_band, icecube_pi0_band, energy_rang
     )
     ax.set_xlim(*energy_range_GeV)
     ax.set_xlabel(r"$E_\gamma$, $E_\nu$ [GeV]")
-    ax.legend(loc="lower left")
+    # below the axes: the data run diagonally through the whole panel
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
     return fig

@@ -10,36 +10,28 @@ from .style import EXPERIMENT_STYLE
 E2_FLUX_UNIT = u.Unit("GeV cm-2 s-1 sr-1")
 
 
-def _column_or_zero(table, name, unit):
-    if name in table.colnames:
-        return np.nan_to_num(table[name].quantity.to_value(unit))
-    return np.zeros(len(table))
-
-
-def flux_errors_quadrature(table):
-    """Lower and upper total errors on ``flux`` (stat and sys in quadrature), in the flux unit."""
-    unit = table["flux"].unit
-    stat_lo = _column_or_zero(table, "stat_lo", unit)
-    stat_hi = _column_or_zero(table, "stat_hi", unit)
-    sys_lo = _column_or_zero(table, "sys_lo", unit)
-    sys_hi = _column_or_zero(table, "sys_hi", unit)
-    return np.hypot(stat_lo, sys_lo), np.hypot(stat_hi, sys_hi)
-
-
 def e2_points(table):
-    """E [GeV], E^2 dN/dE and its lower/upper errors [GeV cm^-2 s^-1 sr^-1] of a gamma/neutrino table."""
-    energy_GeV = table["energy"].quantity.to_value(u.GeV)
-    flux = table["flux"].quantity
-    e2 = (table["energy"].quantity ** 2 * flux).to_value(E2_FLUX_UNIT)
-    err_lo, err_hi = flux_errors_quadrature(table)
-    scale = (table["energy"].quantity ** 2 * flux.unit).to_value(E2_FLUX_UNIT)
-    return energy_GeV, e2, err_lo * scale, err_hi * scale
+    """E [GeV], E^2 dN/dE and its lower/upper total errors [GeV cm^-2 s^-1 sr^-1] of a gamma/neutrino table.
+
+    Tidy gamma-ray tables carry ``flux_lo_err``/``flux_hi_err`` (stat and sys in quadrature).
+    """
+    energy = table["energy"].quantity
+    e2 = lambda name: np.nan_to_num((energy**2 * table[name].quantity).to_value(E2_FLUX_UNIT))  # noqa: E731
+    return energy.to_value(u.GeV), e2("flux"), e2("flux_lo_err"), e2("flux_hi_err")
+
+
+def experiment_style(experiment: str) -> dict:
+    """Marker style of an experiment; names like 'IceTop+IceCube (Sibyll 2.1)' match 'IceTop'."""
+    for name, style in EXPERIMENT_STYLE.items():
+        if experiment.startswith(name):
+            return dict(style)
+    return dict(marker="o", ls="none", ms=3)
 
 
 def plot_e2_points(ax, table, label=None, **style_overrides):
     """Error-bar plot of a tidy gamma-ray/neutrino table; upper limits drawn as arrows."""
     experiment = table.meta.get("experiment", "")
-    style = dict(EXPERIMENT_STYLE.get(experiment, dict(marker="o", ls="none", ms=3)))
+    style = experiment_style(experiment)
     style.update(style_overrides)
     energy_GeV, e2, err_lo, err_hi = e2_points(table)
     upper = np.asarray(table["is_upper_limit"], dtype=bool) if "is_upper_limit" in table.colnames else np.zeros(len(table), bool)

@@ -1,0 +1,63 @@
+"""End-to-end: Snakemake on a tiny configuration in a temporary directory builds a valid Figure 3."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.workflow
+
+
+def run_snakemake(project_root, workdir, *args):
+    cmd = [
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(project_root / "Snakefile"),
+        "--directory", str(workdir),
+        "--cores", "2",
+        *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture()
+def tiny_config(project_root, mirror_dir, tmp_path):
+    with open(project_root / "tests" / "config" / "tiny.yaml") as handle:
+        config = yaml.safe_load(handle)
+    config["data"]["mirrors"] = [str(mirror_dir)]
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
+    result = run_snakemake(project_root, tmp_path / "work", "-n", "all")
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    for rule in ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3"):
+        assert rule in output
+
+
+def test_tiny_workflow_builds_figure3(project_root, tiny_config, tmp_path):
+    workdir = tmp_path / "work"
+    result = run_snakemake(project_root, workdir, "results/fig3.pdf", "--configfile", str(tiny_config))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    pdf = workdir / "results" / "fig3.pdf"
+    content = pdf.read_bytes()
+    assert content.startswith(b"%PDF") and content.rstrip().endswith(b"%%EOF")
+    assert len(content) > 5_000
+    # every intermediate is traceable: tidy tables carry their source hashes
+    from astropy.table import Table
+
+    lhaaso = Table.read(workdir / "results" / "data" / "lhaaso_km2a_inner.ecsv")
+    assert lhaaso.meta["source_sha256"]
+    # nothing half-written is left behind
+    assert not list((workdir / "results").rglob("*.part*"))
+
+
+def test_bad_config_stops_before_running(project_root, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"models": {"dr_high": {"propagation": {"delta": 2.5}}}}))
+    result = run_snakemake(project_root, tmp_path / "work", "-n", "all", "--configfile", str(bad))
+    assert result.returncode != 0
+    assert "models.dr_high.propagation.delta" in result.stdout + result.stderr
