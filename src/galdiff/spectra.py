@@ -1,0 +1,271 @@
+"""Spectral shapes and solar modulation.
+
+* :func:`broken_power_law_rigidity`: the injection spectrum of the paper, Eq. 3 (PAPER.md;
+  EMISSION_PHYSICS.md Sec. 2.1), a multiply broken power law in rigidity with a global
+  exponential cutoff, continuous at every break.
+* :func:`ecpl`: exponential-cutoff power law (EMISSION_PHYSICS.md Sec. 2.2), the spectrum of
+  the EXTRA1/EXTRA2 unresolved-source components.
+* :func:`force_field_modulate` and friends: force-field solar modulation (Gleeson & Axford 1968,
+  ApJ 154, 1011; EMISSION_PHYSICS.md Sec. 1.3).
+
+Units: rigidities in GV, kinetic energies per nucleon in GeV/n, modulation potentials in GV.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .units import Species
+
+__all__ = [
+    "broken_power_law_rigidity",
+    "ecpl",
+    "force_field_factor",
+    "force_field_shift_GeV_per_n",
+    "force_field_modulate",
+    "force_field_modulate_callable",
+    "force_field_modulate_tabulated",
+    "loglog_interp",
+]
+
+
+def broken_power_law_rigidity(rigidity_GV, indices, breaks_GV, cutoff_GV=None, norm=1.0):
+    """Multiply broken power law in rigidity with an exponential cutoff (paper Eq. 3).
+
+    ``q(R) = q0 * [prod_{i=1..n} R_i^(nu_i - nu_{i-1})] * R^(-nu_n) * exp(-R/R_c)`` for
+    ``R_n <= R < R_{n+1}`` (``R_0 = 0``, ``R_{N+1} = inf``), as in PAPER.md Eq. 3 and
+    EMISSION_PHYSICS.md Sec. 2.1. The products make q continuous at every break; the
+    exponential is global. Any number of breaks (including none) is accepted.
+
+    Parameters
+    ----------
+    rigidity_GV : array_like
+        Rigidity R in GV (> 0).
+    indices : sequence of float
+        Spectral indices nu_0 ... nu_N (one more than the number of breaks); q ~ R^-nu_n.
+    breaks_GV : sequence of float
+        Break rigidities R_1 < ... < R_N in GV (convert TV/PV values of Table II first).
+    cutoff_GV : float or None
+        Exponential cutoff rigidity R_c in GV; None or inf means no cutoff.
+    norm : float
+        Normalisation q0 (the value of the continuation of the first segment at R = 1 GV,
+        without the cutoff); units are those of q, e.g. per GV.
+
+    Returns
+    -------
+    numpy.ndarray
+        q(R), same shape as ``rigidity_GV``, in the units of ``norm``.
+    """
+    rig = np.asarray(rigidity_GV, dtype=float)
+    nu = np.asarray(indices, dtype=float).ravel()
+    brk = np.asarray(breaks_GV, dtype=float).ravel()
+    if nu.size != brk.size + 1:
+        raise ValueError(f"need len(indices) == len(breaks_GV) + 1, got {nu.size} and {brk.size}")
+    if brk.size and (np.any(brk <= 0) or np.any(np.diff(brk) <= 0)):
+        raise ValueError(f"breaks_GV must be positive and strictly increasing, got {brk}")
+    if np.any(rig <= 0):
+        raise ValueError("rigidity_GV must be > 0")
+    # offsets[n] = sum_{i=1..n} (nu_i - nu_{i-1}) ln R_i, offsets[0] = 0
+    offsets = np.concatenate(([0.0], np.cumsum(np.diff(nu) * np.log(brk))))
+    segment = np.searchsorted(brk, rig, side="right")
+    log_q = offsets[segment] - nu[segment] * np.log(rig)
+    if cutoff_GV is not None and np.isfinite(cutoff_GV):
+        if cutoff_GV <= 0:
+            raise ValueError(f"cutoff_GV must be > 0, got {cutoff_GV}")
+        log_q = log_q - rig / cutoff_GV
+    return norm * np.exp(log_q)
+
+
+def ecpl(energy_GeV, norm, index, cutoff_GeV=None, reference_GeV=1000.0):
+    """Exponential-cutoff power law ``K (E/E0)^-Gamma exp(-E/E_c)``.
+
+    EMISSION_PHYSICS.md Sec. 2.2; the paper's EXTRA1 (Gamma = 2.4, E_c = 20 TeV) and EXTRA2
+    (Gamma = 2.3, E_c = 2 PeV) gamma-ray components (PAPER.md, model chain item 5).
+
+    Parameters
+    ----------
+    energy_GeV : array_like
+        Energy E in GeV.
+    norm : float
+        K, the flux at E = E0 without the cutoff (e.g. GeV^-1 cm^-2 s^-1 sr^-1).
+    index : float
+        Gamma.
+    cutoff_GeV : float or None
+        E_c in GeV; None or inf for a pure power law.
+    reference_GeV : float
+        E0 in GeV (default 1 TeV, so that K is not degenerate with Gamma).
+
+    Returns
+    -------
+    numpy.ndarray
+        The spectrum in the units of ``norm``.
+    """
+    energy = np.asarray(energy_GeV, dtype=float)
+    out = norm * (energy / reference_GeV) ** (-index)
+    if cutoff_GeV is not None and np.isfinite(cutoff_GeV):
+        out = out * np.exp(-energy / cutoff_GeV)
+    return out
+
+
+def force_field_shift_GeV_per_n(phi_GV, species: Species) -> float:
+    """Energy shift per nucleon Phi_n = (|Z|/A) phi in GeV/n (EMISSION_PHYSICS.md Sec. 1.3)."""
+    return abs(species.charge) / species.mass_number * float(phi_GV)
+
+
+def force_field_factor(ek_GeV_per_n, phi_GV, species: Species):
+    """Force-field ratio J_TOA(T_n) / J_LIS(T_n + Phi_n).
+
+    ``T_n (T_n + 2 m_n) / [(T_n + Phi_n)(T_n + Phi_n + 2 m_n)]`` (Gleeson & Axford 1968;
+    EMISSION_PHYSICS.md Sec. 1.3), i.e. J/p^2 is conserved along the energy shift.
+
+    Parameters
+    ----------
+    ek_GeV_per_n : array_like
+        Top-of-atmosphere kinetic energy per nucleon T_n in GeV/n (per particle for e+-).
+    phi_GV : float
+        Modulation potential in GV.
+    species : Species
+        Sets |Z|/A and the mass per nucleon m_n (m_e for leptons).
+
+    Returns
+    -------
+    numpy.ndarray
+        Dimensionless factor in (0, 1].
+    """
+    t = np.asarray(ek_GeV_per_n, dtype=float)
+    m_n = species.mass_per_nucleon_GeV
+    shifted = t + force_field_shift_GeV_per_n(phi_GV, species)
+    return t * (t + 2.0 * m_n) / (shifted * (shifted + 2.0 * m_n))
+
+
+def force_field_modulate_callable(ek_GeV_per_n, flux_lis: Callable, phi_GV, species: Species):
+    """Modulated (TOA) flux from a LIS given as a function of T_n.
+
+    J_TOA(T_n) = J_LIS(T_n + Phi_n) * force_field_factor (EMISSION_PHYSICS.md Sec. 1.3).
+
+    Parameters
+    ----------
+    ek_GeV_per_n : array_like
+        TOA kinetic energy per nucleon in GeV/n.
+    flux_lis : callable
+        ``flux_lis(ek_GeV_per_n) -> J_LIS`` per unit kinetic energy per nucleon
+        (e.g. GeV^-1 cm^-2 s^-1 sr^-1 per nucleon).
+    phi_GV : float
+        Modulation potential in GV.
+    species : Species
+
+    Returns
+    -------
+    numpy.ndarray
+        J_TOA in the units of ``flux_lis``.
+    """
+    t = np.asarray(ek_GeV_per_n, dtype=float)
+    shifted = t + force_field_shift_GeV_per_n(phi_GV, species)
+    return np.asarray(flux_lis(shifted), dtype=float) * force_field_factor(t, phi_GV, species)
+
+
+def loglog_interp(x, x_table, y_table, out_of_range: str = "raise"):
+    """Interpolate y(x) linearly in (ln x, ln y); zeros in y stay zero between zero nodes.
+
+    Parameters
+    ----------
+    x : array_like
+        Abscissae (> 0).
+    x_table, y_table : array_like
+        Strictly increasing positive nodes and non-negative values.
+    out_of_range : {"raise", "nan", "extrapolate"}
+        What to do for x outside [x_table[0], x_table[-1]]: raise ValueError, return NaN,
+        or extend the first/last log-log segment as a power law.
+    """
+    x = np.asarray(x, dtype=float)
+    xt = np.asarray(x_table, dtype=float)
+    yt = np.asarray(y_table, dtype=float)
+    if xt.ndim != 1 or xt.shape != yt.shape or xt.size < 2:
+        raise ValueError("x_table and y_table must be 1D arrays of equal length >= 2")
+    if np.any(xt <= 0) or np.any(np.diff(xt) <= 0):
+        raise ValueError("x_table must be positive and strictly increasing")
+    if np.any(yt < 0):
+        raise ValueError("y_table must be non-negative for log-log interpolation")
+    lx, lxt = np.log(x), np.log(xt)
+    with np.errstate(divide="ignore"):
+        lyt = np.log(yt)
+    lyt = np.where(np.isfinite(lyt), lyt, -745.0)  # exp(-745) underflows to 0
+    outside = (x < xt[0]) | (x > xt[-1])
+    if out_of_range == "raise" and np.any(outside):
+        raise ValueError(
+            f"x outside the table range [{xt[0]:g}, {xt[-1]:g}]: min {x.min():g}, max {x.max():g}"
+        )
+    ly = np.interp(lx, lxt, lyt)
+    if out_of_range == "extrapolate":
+        lo_slope = (lyt[1] - lyt[0]) / (lxt[1] - lxt[0])
+        hi_slope = (lyt[-1] - lyt[-2]) / (lxt[-1] - lxt[-2])
+        ly = np.where(lx < lxt[0], lyt[0] + lo_slope * (lx - lxt[0]), ly)
+        ly = np.where(lx > lxt[-1], lyt[-1] + hi_slope * (lx - lxt[-1]), ly)
+    y = np.exp(ly)
+    y = np.where(y < 1e-300, 0.0, y)
+    if out_of_range == "nan":
+        y = np.where(outside, np.nan, y)
+    elif out_of_range not in ("raise", "extrapolate"):
+        raise ValueError(f"out_of_range must be 'raise', 'nan' or 'extrapolate', got {out_of_range!r}")
+    return y
+
+
+def force_field_modulate_tabulated(
+    ek_GeV_per_n, ek_lis_GeV_per_n, flux_lis, phi_GV, species: Species, out_of_range: str = "raise"
+):
+    """Modulated (TOA) flux from a tabulated LIS, interpolated log-log.
+
+    Same physics as :func:`force_field_modulate_callable` (EMISSION_PHYSICS.md Sec. 1.3);
+    J_LIS(T_n + Phi_n) is read from the table by :func:`loglog_interp`.
+
+    Parameters
+    ----------
+    ek_GeV_per_n : array_like
+        TOA kinetic energy per nucleon in GeV/n.
+    ek_lis_GeV_per_n, flux_lis : array_like
+        LIS table: kinetic energy per nucleon (GeV/n, increasing) and flux per unit T_n.
+    phi_GV : float
+    species : Species
+    out_of_range : str
+        Passed to :func:`loglog_interp` for shifted energies T_n + Phi_n outside the table.
+    """
+    t = np.asarray(ek_GeV_per_n, dtype=float)
+    shifted = t + force_field_shift_GeV_per_n(phi_GV, species)
+    lis = loglog_interp(shifted, ek_lis_GeV_per_n, flux_lis, out_of_range=out_of_range)
+    return lis * force_field_factor(t, phi_GV, species)
+
+
+def force_field_modulate(ek_GeV_per_n, flux_lis, phi_GV, species: Species, out_of_range: str = "raise"):
+    """Force-field modulation of a LIS given as a callable or as ``(ek_GeV_per_n, flux)`` arrays.
+
+    Dispatches to :func:`force_field_modulate_callable` or
+    :func:`force_field_modulate_tabulated` (EMISSION_PHYSICS.md Sec. 1.3, Gleeson & Axford 1968).
+
+    Parameters
+    ----------
+    ek_GeV_per_n : array_like
+        TOA kinetic energy per nucleon in GeV/n.
+    flux_lis : callable or tuple of two arrays
+        The LIS as ``f(T_n)`` or as the table ``(T_n nodes in GeV/n, J_LIS)``.
+    phi_GV : float
+        Modulation potential in GV (Table II: 0.7 GV for p/He; Table III: 1.1 GV for e+-).
+    species : Species
+    out_of_range : str
+        Only for tables, see :func:`loglog_interp`.
+
+    Returns
+    -------
+    numpy.ndarray
+        J_TOA per unit kinetic energy per nucleon, in the units of the LIS.
+    """
+    if callable(flux_lis):
+        return force_field_modulate_callable(ek_GeV_per_n, flux_lis, phi_GV, species)
+    try:
+        ek_table, flux_table = flux_lis
+    except (TypeError, ValueError):
+        raise TypeError("flux_lis must be a callable or a pair (ek_GeV_per_n, flux) of arrays") from None
+    return force_field_modulate_tabulated(
+        ek_GeV_per_n, ek_table, flux_table, phi_GV, species, out_of_range=out_of_range
+    )
