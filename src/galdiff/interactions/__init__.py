@@ -1,0 +1,1 @@
+"""Interaction physics: hadronic, inverse-Compton, bremsstrahlung and gamma-gamma emission/absorption kernels."""

@@ -1,0 +1,161 @@
+"""Tests of the bremsstrahlung cross section and emissivity against BG70 / EMISSION_PHYSICS.md
+Sec. 5 values, the complete-screening closed form and naima's e-p bremsstrahlung."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from galdiff.interactions.bremsstrahlung import (
+    ALPHA_R0_SQ_CM2,
+    BremsstrahlungMatrix,
+    bethe_heitler_3bn_cm2_per_GeV,
+    dsigma_dk_cm2_per_GeV,
+    dsigma_dk_numpy,
+    hydrogen_screening_functions,
+    screening_functions,
+)
+from galdiff.units import ALPHA_FS, C_CM_PER_S, M_E_GEV, YEAR_S
+
+DELTA_DOC = np.array([0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0])
+
+
+def test_hydrogen_phi_tables():
+    # EMISSION_PHYSICS.md Sec. 5.2 (computed from the form factor; * = replaced by the cap)
+    phi1_doc = [45.82, 45.45, 45.10, 44.11, 42.64, 40.16, 34.97, 29.82, 24.27, 16.94, 11.40]
+    phi2_doc = [44.48, 44.40, 44.25, 43.65, 42.49, 40.18, 34.93, 29.78, 24.27, 16.94, 11.40]
+    phi1, phi2 = screening_functions(DELTA_DOC, "HI")
+    np.testing.assert_allclose(phi1, phi1_doc, atol=0.011)
+    np.testing.assert_allclose(phi2, phi2_doc, atol=0.011)
+    # BG70 complete screening: 45.79 and 44.46 (0.1 %)
+    p1, p2 = hydrogen_screening_functions(0.0)
+    assert p1[0] == pytest.approx(45.79, rel=1e-3) and p2[0] == pytest.approx(44.46, rel=1e-3)
+    # uncapped values above Delta = 1 (Sec. 5.2, starred entries)
+    p1, p2 = hydrogen_screening_functions([1.0, 10.0])
+    np.testing.assert_allclose(p1, [29.97, 13.65], atol=0.011)
+    np.testing.assert_allclose(p2, [29.78, 12.41], atol=0.011)
+
+
+def test_helium_and_ionised_phi():
+    phi1, phi2 = screening_functions(np.array([0.0, 0.1, 0.5]), "He")
+    np.testing.assert_allclose(phi1, [134.60, 127.17, 104.60])
+    np.testing.assert_allclose(phi2, [131.40, 126.76, 105.21])
+    # bare proton: 4 Z^2 phi_u, phi_u = -ln(delta) - 1/2 (Sec. 5.1); doc cap row = 8 phi_u
+    phi1, phi2 = screening_functions(np.array([0.01, 0.1, 1.0]), "p_bare")
+    np.testing.assert_allclose(2 * phi1, [66.66, 48.24, 29.82], atol=0.01)
+    np.testing.assert_allclose(phi2, phi1)
+    # ionised H = proton + free electron with the same formula: twice the bare proton (GALPROP)
+    e0 = np.array([0.05, 1.0, 100.0])
+    np.testing.assert_allclose(dsigma_dk_cm2_per_GeV(e0, 0.3 * e0, "HII"), 2 * dsigma_dk_cm2_per_GeV(e0, 0.3 * e0, "p_bare"))
+
+
+def test_numba_kernel_matches_numpy():
+    rng = np.random.default_rng(3)
+    e0 = M_E_GEV + 10 ** rng.uniform(-5.5, 5, 3000)  # T_0 from 3 keV (all regimes)
+    k = (e0 - M_E_GEV) * rng.uniform(0, 1.0, 3000)
+    for target in ("HI", "He", "HII", "p_bare"):
+        np.testing.assert_allclose(dsigma_dk_cm2_per_GeV(e0, k, target), dsigma_dk_numpy(e0, k, target), rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("target, expected", [("HI", 46.26), ("He", 135.7)])
+def test_radiative_energy_loss_complete_screening(target, expected):
+    # int k dsigma/dk dk = alpha r0^2 E0 [(4/3) phi1(0) - (1/3) phi2(0)] (Sec. 5.4): 46.26 (H), 135.7 (He)
+    e0 = 1e3
+    k = e0 * np.linspace(1e-7, 1 - 1e-7, 200001)
+    loss = np.trapezoid(k * dsigma_dk_cm2_per_GeV(e0, k, target), k) / (ALPHA_R0_SQ_CM2 * e0)
+    assert loss == pytest.approx(expected, rel=4e-3)
+
+
+def test_loss_time_sanity_value():
+    # Sec. 8: complete-screening loss time for n_H = 1, He/H = 0.1: 3.05e7 yr
+    e0 = 1e3
+    k = e0 * np.linspace(1e-7, 1 - 1e-7, 200001)
+    rate_per_s = sum(
+        w * np.trapezoid(k * dsigma_dk_cm2_per_GeV(e0, k, t), k) for w, t in ((1.0, "HI"), (0.1, "He"))
+    ) * C_CM_PER_S / e0
+    assert 1.0 / rate_per_s / YEAR_S == pytest.approx(3.05e7, rel=1e-2)
+
+
+@pytest.mark.parametrize("p, i_h", [(2.5, 29.62), (3.0, 21.79), (3.3, 18.82)])
+def test_power_law_complete_screening_closed_form(p, i_h):
+    # Sec. 5.3: q per H atom = K alpha r0^2 E_g^-p I(p) for J = K E^-p (complete screening)
+    e_e = np.logspace(-2, 7, 9 * 20 + 1)
+    e_g = np.array([30.0, 300.0, 3000.0])
+    mat = BremsstrahlungMatrix.target_matrix(e_g, e_e, "HI")
+    q = mat @ ((e_e + M_E_GEV) ** -p)
+    ratio = q / (ALPHA_R0_SQ_CM2 * e_g**-p * i_h)
+    # screening is complete only asymptotically: approach 1 from below as E_g grows
+    np.testing.assert_allclose(ratio, 1.0, rtol=1e-2)
+    np.testing.assert_allclose(ratio[1:], 1.0, rtol=2e-3)
+    assert ratio[0] < ratio[1] + 1e-4
+    if p == 3.0:
+        q_he = BremsstrahlungMatrix.target_matrix(e_g, e_e, "He") @ ((e_e + M_E_GEV) ** -p)
+        np.testing.assert_allclose(q_he[1:] / (ALPHA_R0_SQ_CM2 * e_g[1:] ** -p * 63.9), 1.0, rtol=3e-3)
+        # alpha r0^2 I(3) = 1.262e-26 cm^2 for H
+        assert ALPHA_R0_SQ_CM2 * i_h == pytest.approx(1.262e-26, rel=1e-3)
+
+
+def test_neutral_matrix_folds_helium_and_cells():
+    e_e = np.logspace(-2, 5, 71)
+    e_g = np.logspace(-1, 3, 9)
+    brems = BremsstrahlungMatrix(e_g, e_e, he_to_h=0.11)
+    expected = BremsstrahlungMatrix.target_matrix(e_g, e_e, "HI") + 0.11 * BremsstrahlungMatrix.target_matrix(e_g, e_e, "He")
+    np.testing.assert_allclose(brems.matrix_neutral_per_H, expected, rtol=1e-12)
+    flux = np.stack([e_e**-3.0, e_e**-3.2], axis=1)
+    j = brems.emissivity_per_sr(flux, np.array([1.0, 0.5]), np.array([0.0, 0.1]))
+    np.testing.assert_allclose(j[:, 1], 0.5 * brems.matrix_neutral_per_H @ flux[:, 1] + 0.1 * brems.matrix_ionised_per_HII @ flux[:, 1])
+    with pytest.raises(ValueError):
+        BremsstrahlungMatrix([1e-6], e_e)
+
+
+@pytest.mark.slow
+def test_ep_against_naima():
+    naima = pytest.importorskip("naima")
+    import astropy.units as u
+
+    p, e_cut = 2.5, 1e4
+    e_e = np.logspace(-2, 6, 8 * 30 + 1)
+    e_g = np.logspace(-0.5, 3, 8)
+    e_tot = e_e + M_E_GEV
+    beta = np.sqrt(1 - (M_E_GEV / e_tot) ** 2)
+    flux = e_tot**-p * np.exp(-e_tot / e_cut)
+    q_ours = BremsstrahlungMatrix.target_matrix(e_g, e_e, "p_bare") @ flux
+    # naima: N(E) = 4 pi J / (beta c) electrons per GeV in 1 cm^3; e-p term only (Baring et al. 1999,
+    # algebraically the unshielded BG70 formula, EMISSION_PHYSICS.md Sec. 5.1 / 9)
+    dist = naima.models.ExponentialCutoffPowerLaw(4 * np.pi / C_CM_PER_S / u.GeV, 1 * u.GeV, p, e_cut * u.GeV)
+    brems = naima.models.Bremsstrahlung(dist, n0=1 / u.cm**3, weight_ee=1e-30, weight_ep=1.0, Eemin=10 * u.MeV)
+    q_naima = brems.flux(e_g * u.GeV, distance=0).to("1/(s GeV)").value / (4 * np.pi)
+    assert np.all(beta[e_e > 0.3] > 0.99999)
+    np.testing.assert_allclose(q_ours / q_naima, 1.0, rtol=1e-2)
+
+
+def test_koch_motz_3bn_limits():
+    # ultra-relativistic limit of 3BN = unscreened BG70 formula with phi_1 = phi_2 = 4 Z^2 phi_u
+    e0 = 10.0
+    k = np.array([0.1, 0.5, 0.9]) * e0
+    x = (e0 - k) / e0
+    bg70 = 4 * ALPHA_R0_SQ_CM2 / k * (1 + x**2 - 2 * x / 3) * (np.log(2 * e0 * (e0 - k) / (M_E_GEV * k)) - 0.5)
+    np.testing.assert_allclose(bethe_heitler_3bn_cm2_per_GeV(e0, k), bg70, rtol=1e-5)
+    # non-relativistic limit: KM59 3BN(a), (16/3) alpha r0^2 Z^2 / k (m/p0)^2 ln((p0 + p1)/(p0 - p1)), O(beta^2)
+    t0 = 1e-6
+    e0 = M_E_GEV + t0
+    k = np.array([0.1, 0.5, 0.9]) * t0
+    p0 = np.sqrt(e0**2 - M_E_GEV**2)
+    p1 = np.sqrt((e0 - k) ** 2 - M_E_GEV**2)
+    born_nr = ALPHA_R0_SQ_CM2 * 16 / 3 / k * (M_E_GEV / p0) ** 2 * np.log((p0 + p1) / (p0 - p1))
+    np.testing.assert_allclose(bethe_heitler_3bn_cm2_per_GeV(e0, k), born_nr, rtol=5e-3)
+
+
+@pytest.mark.parametrize("e0", [0.01, 0.1, 1.0])
+def test_regime_switch_at_delta_over_z_4_is_nearly_continuous(e0):
+    from scipy.optimize import brentq
+
+    k_switch = brentq(lambda k: k * M_E_GEV / (2 * e0 * (e0 - k)) / (2 * ALPHA_FS) - 4.0, 1e-9, e0 - M_E_GEV - 1e-12)
+    below, above = dsigma_dk_cm2_per_GeV(e0, k_switch * np.array([1 - 1e-7, 1 + 1e-7]), "HI")
+    assert above / below == pytest.approx(1.0, abs=0.03)
+
+
+def test_regime_switch_at_2MeV_is_nearly_continuous():
+    for k in (1e-4, 1e-3, 1.5e-3):
+        below, above = dsigma_dk_cm2_per_GeV(M_E_GEV + 2e-3 * np.array([1 - 1e-9, 1 + 1e-9]), k, "HI")
+        assert above / below == pytest.approx(1.0, abs=0.03)
