@@ -15,6 +15,7 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/propagation.smk"
 include: "rules/figures.smk"
 
 
@@ -23,3 +24,4 @@ rule all:
     input:
         expand("results/data/{dataset}.ecsv", dataset=config["data"].get("datasets", [])),
         "results/fig3.pdf",
+        expand("results/propagation/{model}/local_spectra.ecsv", model=config["models"]),

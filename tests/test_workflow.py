@@ -34,13 +34,16 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
     result = run_snakemake(project_root, tmp_path / "work", "-n", "all")
     assert result.returncode == 0, result.stderr[-3000:]
     output = result.stdout + result.stderr
-    for rule in ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3"):
+    for rule in ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "propagate_nucleus", "propagate_leptons", "local_spectra"):
         assert rule in output
 
 
-def test_tiny_workflow_builds_figure3(project_root, tiny_config, tmp_path):
+def test_tiny_workflow_builds_figure3_and_local_spectra(project_root, tiny_config, tmp_path):
     workdir = tmp_path / "work"
-    result = run_snakemake(project_root, workdir, "results/fig3.pdf", "--configfile", str(tiny_config))
+    result = run_snakemake(
+        project_root, workdir, "results/fig3.pdf", "results/propagation/dr_high/local_spectra.ecsv",
+        "--configfile", str(tiny_config),
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     pdf = workdir / "results" / "fig3.pdf"
     content = pdf.read_bytes()
@@ -51,6 +54,16 @@ def test_tiny_workflow_builds_figure3(project_root, tiny_config, tmp_path):
 
     lhaaso = Table.read(workdir / "results" / "data" / "lhaaso_km2a_inner.ecsv")
     assert lhaaso.meta["source_sha256"]
+    # local spectra: every species, interstellar and modulated, with units (issue 3 contract)
+    from galdiff.data.datasets import read_dataset
+
+    spectra = read_dataset(workdir / "results" / "propagation" / "dr_high" / "local_spectra.ecsv")
+    assert spectra["Ek_GeV_per_n"].unit == "GeV"
+    for species in ("proton", "helium", "electron", "positron"):
+        for kind in ("lis", "modulated"):
+            column = spectra[f"{species}_{kind}"]
+            assert column.unit.is_equivalent("GeV-1 cm-2 s-1 sr-1")
+            assert (column.value >= 0).all() and column.value.max() > 0
     # nothing half-written is left behind
     assert not list((workdir / "results").rglob("*.part*"))
 

@@ -1,0 +1,24 @@
+"""Interstellar and modulated fluxes at the Sun per species (rule local_spectra)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+from galdiff.data.datasets import write_dataset  # noqa: E402
+from galdiff.propagation import run  # noqa: E402
+from galdiff.provenance import provenance_meta  # noqa: E402
+
+
+def main(inputs, injection, output_path, log_path):
+    log = setup_logging(log_path)
+    results = {name: run.read_result(path) for name, path in inputs.items()}
+    phis = {name: float(injection[name]["phi_GV"]) for name in results}
+    table = run.local_spectra_table(results, phis, meta=provenance_meta(inputs=inputs))
+    write_dataset(table, output_path)
+    log.info("wrote %s", output_path)
+
+
+if __name__ == "__main__":
+    main(dict(snakemake.input.items()), snakemake.params.injection, snakemake.output[0], snakemake.log[0])  # noqa: F821
