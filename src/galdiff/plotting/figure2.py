@@ -1,0 +1,75 @@
+"""Figure 2: best-fit e+ + e- spectrum with AMS-02 and DAMPE data (PAPER.md, Fig. 2).
+
+The total (primary e-, extra primary e+, secondary e- and e+, each modulated at Earth) is drawn
+per model (DR-low solid, DR-high dashed) with its secondary contribution (dotted) and, optionally,
+the primary components; the flux is weighted by E^3, as is usual for leptons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .figure1 import MODEL_LABELS, MODEL_LINESTYLES, draw_cr_data
+from .style import COLUMN_WIDTH_IN, apply_style
+
+__all__ = ["COMPONENT_STYLES", "plot_figure2"]
+
+#: Drawn components: key in ``model_components`` -> (label, colour, line style; None: the model's)
+COMPONENT_STYLES = {
+    "total": ("total", "black", None),
+    "secondary": (r"secondary $e^\pm$", "tab:green", ":"),
+    "electron_primary": (r"primary $e^-$", "tab:blue", "-."),
+    "positron_primary": (r"extra primary $e^+$", "tab:red", "-."),
+}
+
+
+def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exponent: float = 3.0,
+                 components: Sequence[str] = ("total", "secondary"), xlim=None):
+    """Draw Figure 2.
+
+    Parameters
+    ----------
+    model_components : mapping
+        ``{model: {"energy_GeV": array, "total": array, "secondary": array, "electron_primary": array,
+        "positron_primary": array}}``: modulated intensities at Earth per GeV [cm^-2 s^-1 sr^-1 GeV^-1]
+        on the kinetic-energy grid (E ~ T for these energies); ``secondary`` is e+ + e- secondaries.
+        Missing components are skipped.
+    data_tables : sequence of astropy.table.Table
+        Tidy e+ + e- tables (``ams02_electron_positron``, ``dampe_electron_positron``).
+    weight_exponent : float
+        Flux weighted by E^weight_exponent (default 3).
+    components : sequence of str
+        Which components to draw (keys of :data:`COMPONENT_STYLES`).
+    xlim : (float, float), optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    apply_style()
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.8))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for model, arrays in model_components.items():
+        energy = np.asarray(arrays["energy_GeV"], dtype=float)
+        weight = energy**weight_exponent
+        for component in components:
+            if component not in arrays or component not in COMPONENT_STYLES:
+                continue
+            label, color, linestyle = COMPONENT_STYLES[component]
+            linestyle = linestyle or MODEL_LINESTYLES.get(model, "-.")
+            model_label = MODEL_LABELS.get(model, model)
+            ax.plot(energy, weight * np.asarray(arrays[component], dtype=float), color=color, ls=linestyle,
+                    lw=1.1 if component == "total" else 0.8, label=f"{model_label} {label}")
+    for table in data_tables:
+        draw_cr_data(ax, table, weight_exponent, "ek_per_n")
+    ax.set_xlabel(r"$E$ [GeV]")
+    ax.set_ylabel(rf"$E^{{{weight_exponent:g}}} J_{{e^+ + e^-}}$ [GeV$^{{{weight_exponent - 1:g}}}$ cm$^{{-2}}$ "
+                  r"s$^{-1}$ sr$^{-1}$]")
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    ax.legend(loc="lower center", ncol=2, fontsize=6)
+    return fig
