@@ -16,6 +16,7 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/propagation.smk"
+include: "rules/emission.smk"
 include: "rules/figures.smk"
 
 
@@ -25,3 +26,5 @@ rule all:
         expand("results/data/{dataset}.ecsv", dataset=config["data"].get("datasets", [])),
         "results/fig3.pdf",
         expand("results/propagation/{model}/local_spectra.ecsv", model=config["models"]),
+        expand("results/maps/{model}/{component}.fits", model=config["models"], component=MAP_COMPONENTS),
+        "results/fig6.pdf",

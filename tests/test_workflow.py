@@ -34,15 +34,17 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
     result = run_snakemake(project_root, tmp_path / "work", "-n", "all")
     assert result.returncode == 0, result.stderr[-3000:]
     output = result.stdout + result.stderr
-    for rule in ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "propagate_nucleus", "propagate_leptons", "local_spectra"):
+    rules = ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "propagate_nucleus",
+             "propagate_leptons", "local_spectra", "emissivity", "sky_maps", "fig6")
+    for rule in rules:
         assert rule in output
 
 
-def test_tiny_workflow_builds_figure3_and_local_spectra(project_root, tiny_config, tmp_path):
+def test_tiny_workflow_builds_figures_spectra_and_maps(project_root, tiny_config, tmp_path):
     workdir = tmp_path / "work"
     result = run_snakemake(
         project_root, workdir, "results/fig3.pdf", "results/propagation/dr_high/local_spectra.ecsv",
-        "--configfile", str(tiny_config),
+        "results/fig6.pdf", "--configfile", str(tiny_config),
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     pdf = workdir / "results" / "fig3.pdf"
@@ -64,6 +66,21 @@ def test_tiny_workflow_builds_figure3_and_local_spectra(project_root, tiny_confi
             column = spectra[f"{species}_{kind}"]
             assert column.unit.is_equivalent("GeV-1 cm-2 s-1 sr-1")
             assert (column.value >= 0).all() and column.value.max() > 0
+    # sky maps: Galactic RING HEALPix cubes; neutrinos are the sum of the three flavours
+    import numpy as np
+
+    from galdiff.skymaps.cube import read_healpix_cube
+
+    maps = workdir / "results" / "maps" / "dr_high"
+    total = read_healpix_cube(maps / "neutrino_total.fits")
+    assert total.nside == 8 and total.header["ORDERING"] == "RING" and total.header["COORDSYS"] == "G"
+    flavours = sum(read_healpix_cube(maps / f"neutrino_{f}.fits").data for f in ("e", "mu", "tau"))
+    np.testing.assert_allclose(flavours, total.data, rtol=1e-12)
+    gamma = read_healpix_cube(maps / "gamma_total.fits").data
+    parts = sum(read_healpix_cube(maps / f"{c}.fits").data
+                for c in ("pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2"))
+    np.testing.assert_allclose(parts, gamma, rtol=1e-12)
+    assert (workdir / "results" / "fig6.pdf").read_bytes().startswith(b"%PDF")
     # nothing half-written is left behind
     assert not list((workdir / "results").rglob("*.part*"))
 

@@ -1078,3 +1078,57 @@ def read_emissivity_h5(path) -> EmissivityResult:
         attrs["convention"] = handle.attrs["convention"]
         return EmissivityResult(r_kpc=axes["r_kpc"][()], z_kpc=axes["z_kpc"][()], energies=energies, components=components,
                                 component_meta=component_meta, kappa_per_kpc=kappa, gas_cm3=gas, attrs=attrs)
+
+
+# ----------------------------------------------------------------------------------------------
+# one model from configuration (used by the workflow's emission rule)
+# ----------------------------------------------------------------------------------------------
+def extra_components_from_config(extra_cfg: dict | None) -> tuple:
+    """ExtraComponent objects from a ``models.<name>.extra`` mapping (name -> settings)."""
+    components = []
+    for name, cfg in (extra_cfg or {}).items():
+        components.append(ExtraComponent(
+            name=name,
+            index=float(cfg["index"]),
+            cutoff_GeV=float(cfg["cutoff_GeV"]),
+            norm_per_GeV_cm3_s_sr=float(cfg.get("norm_per_GeV_cm3_s_sr", 1e-35)),
+            origin=str(cfg.get("origin", "hadronic")),
+            distribution=str(cfg.get("distribution", "lorimer2006")),
+        ))
+    return tuple(components)
+
+
+def model_emissivity(propagated: dict, isrf, emission_cfg: dict, extras=(), galaxy_cfg: dict | None = None,
+                     attrs: dict | None = None) -> EmissivityResult:
+    """Emissivities of one model from its propagated densities.
+
+    Parameters
+    ----------
+    propagated : dict
+        ``{'proton', 'helium', 'electron', 'positron'}`` -> objects with ``grid`` (``r_kpc``,
+        ``z_kpc``, ``ek_GeV_per_n``) and ``density`` (n_E, n_r, n_z) in cm^-3 (GeV/n)^-1
+        (:class:`galdiff.propagation.run.SpeciesResult`); leptons are primary + secondary.
+    isrf : galdiff.galaxy.isrf.ISRF
+    emission_cfg : dict
+        ``gamma_energy_GeV`` mapping with ``min``, ``max``, ``per_decade`` (the neutrino grid is
+        the same).
+    extras : sequence of ExtraComponent
+    galaxy_cfg : dict, optional
+        ``propagation.galaxy`` config (He/H).
+    """
+    from .units import get_species
+
+    energy_cfg = emission_cfg["gamma_energy_GeV"]
+    decades = np.log10(float(energy_cfg["max"]) / float(energy_cfg["min"]))
+    gamma_energy = np.geomspace(float(energy_cfg["min"]), float(energy_cfg["max"]),
+                                int(round(decades * float(energy_cfg["per_decade"]))) + 1)
+    proton = propagated["proton"]
+    grid = EmissionGrid(
+        proton.grid.r_kpc, proton.grid.z_kpc, proton.grid.ek_GeV_per_n, propagated["electron"].grid.ek_GeV_per_n,
+        gamma_energy_GeV=gamma_energy, isrf=isrf, he_to_h=float((galaxy_cfg or {}).get("he_to_h", 0.11)),
+    )
+    intensities = {}
+    for species, result in propagated.items():
+        ek = result.grid.ek_GeV_per_n
+        intensities[species] = (ek, intensity_from_density(result.density, ek, get_species(species)))
+    return grid.compute(intensities, extras=extras, attrs=attrs)

@@ -11,4 +11,10 @@ def setup_logging(log_path):
         handlers=[logging.FileHandler(log_path), logging.StreamHandler(sys.stderr)],
         force=True,
     )
-    return logging.getLogger("galdiff")
+    logger = logging.getLogger("galdiff")
+
+    def log_uncaught(exc_type, exc, tb):
+        logger.error("uncaught exception", exc_info=(exc_type, exc, tb))
+
+    sys.excepthook = log_uncaught
+    return logger

@@ -1,0 +1,78 @@
+# Emission and sky maps: emissivities on the (r, z, E) grid, HEALPix map cubes, Figure 6.
+# Library: galdiff.emission, galdiff.skymaps.
+
+MAPS = config["maps"]
+MAP_COMPONENTS = [
+    "pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2", "gamma_total",
+    "neutrino_diffuse", "extra1_neutrino", "extra2_neutrino",
+    "neutrino_e", "neutrino_mu", "neutrino_tau", "neutrino_total",
+]
+ISRF_FILE = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
+
+
+rule emissivity:
+    input:
+        proton="results/propagation/{model}/proton.h5",
+        helium="results/propagation/{model}/helium.h5",
+        electron="results/propagation/{model}/electron.h5",
+        positron="results/propagation/{model}/positron.h5",
+        isrf=raw_file(ISRF_FILE),
+    output:
+        "results/emission/{model}/emissivity.h5",
+    wildcard_constraints:
+        model="|".join(MODELS),
+    params:
+        emission_cfg=config["emission"],
+        galaxy_cfg=PROP.get("galaxy", {}),
+        extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
+    log:
+        "logs/emission/{model}.log",
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/emissivity.py"
+
+
+rule sky_maps:
+    input:
+        "results/emission/{model}/emissivity.h5",
+    output:
+        **{name: f"results/maps/{{model}}/{name}.fits" for name in MAP_COMPONENTS},
+    wildcard_constraints:
+        model="|".join(MODELS),
+    params:
+        maps_cfg=MAPS,
+        galaxy_cfg=PROP.get("galaxy", {}),
+        model_propagation=lambda wc: config["models"][wc.model]["propagation"],
+    log:
+        "logs/maps/{model}.log",
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/sky_maps.py"
+
+
+rule fig6:
+    input:
+        f"results/maps/{MAPS['fig6']['model']}/{MAPS['fig6']['component']}.fits",
+    output:
+        "results/fig6.pdf",
+    params:
+        energy_range_GeV=MAPS["fig6"]["energy_range_GeV"],
+    log:
+        "logs/figures/fig6.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/fig6.py"

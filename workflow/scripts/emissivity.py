@@ -1,0 +1,27 @@
+"""Emissivities of one model on the (r, z, E) grid (rule emissivity)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+from galdiff.emission import extra_components_from_config, model_emissivity, write_emissivity_h5  # noqa: E402
+from galdiff.galaxy.isrf import read_isrf  # noqa: E402
+from galdiff.propagation.run import read_result  # noqa: E402
+
+
+def main(inputs, emission_cfg, galaxy_cfg, extra_cfg, model, output_path, log_path):
+    log = setup_logging(log_path)
+    propagated = {name: read_result(inputs[name]) for name in ("proton", "helium", "electron", "positron")}
+    result = model_emissivity(propagated, read_isrf(inputs["isrf"]), emission_cfg,
+                              extras=extra_components_from_config(extra_cfg), galaxy_cfg=galaxy_cfg,
+                              attrs={"model": model})
+    config = {"emission": emission_cfg, "galaxy": galaxy_cfg, "extra": extra_cfg}
+    write_emissivity_h5(output_path, result, inputs=inputs, config=config)
+    log.info("%s: components %s", model, sorted(result.components))
+
+
+if __name__ == "__main__":
+    main(dict(snakemake.input.items()), snakemake.params.emission_cfg, snakemake.params.galaxy_cfg,  # noqa: F821
+         snakemake.params.extra_cfg, snakemake.wildcards.model, snakemake.output[0], snakemake.log[0])  # noqa: F821

@@ -1,0 +1,27 @@
+"""Figure 6: all-sky neutrino map integrated over an energy range (rule fig6)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+from galdiff.plotting.skymap import plot_allsky_mollweide  # noqa: E402
+from galdiff.plotting.style import save_figure  # noqa: E402
+from galdiff.provenance import provenance_meta  # noqa: E402
+from galdiff.skymaps.cube import integrate_over_energy, read_healpix_cube  # noqa: E402
+
+
+def main(cube_path, energy_range_GeV, output_path, log_path):
+    log = setup_logging(log_path)
+    cube = read_healpix_cube(cube_path)
+    e_min, e_max = energy_range_GeV
+    integrated = integrate_over_energy(cube.energies_GeV, cube.data, e_min, e_max)
+    label = rf"$\int_{{{e_min / 1e3:g}\,\mathrm{{TeV}}}}^{{{e_max / 1e6:g}\,\mathrm{{PeV}}}} I_\nu\,\mathrm{{d}}E$ [cm$^{{-2}}$ s$^{{-1}}$ sr$^{{-1}}$]"
+    fig, _ = plot_allsky_mollweide(integrated, label, log=True)
+    save_figure(fig, output_path, provenance=provenance_meta(inputs={"cube": cube_path}))
+    log.info("wrote %s", output_path)
+
+
+if __name__ == "__main__":
+    main(snakemake.input[0], snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0])  # noqa: F821

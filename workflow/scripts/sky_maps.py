@@ -1,0 +1,30 @@
+"""HEALPix map cubes of every component of one model (rule sky_maps)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+from galdiff.emission import read_emissivity_h5  # noqa: E402
+from galdiff.provenance import provenance_meta  # noqa: E402
+from galdiff.skymaps.cube import write_healpix_cube  # noqa: E402
+from galdiff.skymaps.model_maps import map_geometry, model_map_cubes  # noqa: E402
+
+
+def main(emissivity_path, outputs, maps_cfg, galaxy_cfg, model_propagation, log_path):
+    log = setup_logging(log_path)
+    emissivity = read_emissivity_h5(emissivity_path)
+    geometry = map_geometry(maps_cfg, model_propagation, float(galaxy_cfg.get("r_sun_kpc", 8.3)))
+    cubes = model_map_cubes(emissivity, int(maps_cfg["nside"]), geometry, galaxy_cfg,
+                            absorption=bool(maps_cfg.get("absorption", True)))
+    provenance = provenance_meta(inputs={"emissivity": emissivity_path}, config=maps_cfg)
+    for name, path in outputs.items():
+        energies_GeV, cube = cubes[name]
+        write_healpix_cube(path, cube, energies_GeV, provenance={**provenance, "component": name})
+        log.info("wrote %s", path)
+
+
+if __name__ == "__main__":
+    main(snakemake.input[0], dict(snakemake.output.items()), snakemake.params.maps_cfg,  # noqa: F821
+         snakemake.params.galaxy_cfg, snakemake.params.model_propagation, snakemake.log[0])  # noqa: F821
