@@ -17,6 +17,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/propagation.smk"
 include: "rules/emission.smk"
+include: "rules/fit.smk"
 include: "rules/figures.smk"
 
 
@@ -28,3 +29,7 @@ rule all:
         expand("results/propagation/{model}/local_spectra.ecsv", model=config["models"]),
         expand("results/maps/{model}/{component}.fits", model=config["models"], component=MAP_COMPONENTS),
         "results/fig6.pdf",
+        "results/fig1.pdf",
+        "results/fig2.pdf",
+        expand("results/{table}.{ext}", table=["table1", "table2", "table3"], ext=["tex", "md"]),
+        "results/summary.json",

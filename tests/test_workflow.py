@@ -40,12 +40,9 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
         assert rule in output
 
 
-def test_tiny_workflow_builds_figures_spectra_and_maps(project_root, tiny_config, tmp_path):
+def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
     workdir = tmp_path / "work"
-    result = run_snakemake(
-        project_root, workdir, "results/fig3.pdf", "results/propagation/dr_high/local_spectra.ecsv",
-        "results/fig6.pdf", "--configfile", str(tiny_config),
-    )
+    result = run_snakemake(project_root, workdir, "all", "--configfile", str(tiny_config))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     pdf = workdir / "results" / "fig3.pdf"
     content = pdf.read_bytes()
@@ -80,7 +77,19 @@ def test_tiny_workflow_builds_figures_spectra_and_maps(project_root, tiny_config
     parts = sum(read_healpix_cube(maps / f"{c}.fits").data
                 for c in ("pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2"))
     np.testing.assert_allclose(parts, gamma, rtol=1e-12)
-    assert (workdir / "results" / "fig6.pdf").read_bytes().startswith(b"%PDF")
+    for figure in ("fig1", "fig2", "fig3", "fig6"):
+        assert (workdir / "results" / f"{figure}.pdf").read_bytes().startswith(b"%PDF")
+    # fits: tables with the paper's column, and the machine-readable summary (issue 4 contract)
+    import json
+
+    summary = json.loads((workdir / "results" / "summary.json").read_text())
+    for model in ("dr_high", "dr_low"):
+        for species in ("proton", "helium", "electron", "positron"):
+            entry = summary["models"][model]["fit"][species]
+            assert {"params", "errors", "chi2", "ndof"} <= set(entry)
+        assert "Rc_GV" in summary["models"][model]["fit"]["proton"]["params"]
+    table2 = (workdir / "results" / "table2.md").read_text()
+    assert "| nu4 |" in table2 and "2.18" in table2 and "2.32" in table2  # paper's DR-high / DR-low nu4
     # nothing half-written is left behind
     assert not list((workdir / "results").rglob("*.part*"))
 

@@ -147,8 +147,13 @@ def continuous_loss_rate(grid: Grid, species: Species, env: GalaxyEnvironment) -
 
 
 def propagation_setup(grid: Grid, species_name: str, params: DiffusionParameters, env: GalaxyEnvironment,
-                      reacceleration: bool = True, losses: bool = True, catastrophic: bool = True) -> PropagationSetup:
-    """All coefficient arrays of one species in the DR model on ``grid``."""
+                      reacceleration: bool = True, losses: bool = True, catastrophic: bool = True,
+                      loss_order: int = 3) -> PropagationSetup:
+    """All coefficient arrays of one species in the DR model on ``grid``.
+
+    ``loss_order`` selects the upwind order of the energy-loss flux (3: accurate at >= 8 bins per
+    decade; 1: GALPROP's monotone first-order scheme, for very coarse energy grids).
+    """
     species = get_species(species_name)
     diffusion, dpp_over_p2 = dr_coefficients(grid.ek_GeV_per_n, species, params)
     catastrophic_rate = None
@@ -161,6 +166,7 @@ def propagation_setup(grid: Grid, species_name: str, params: DiffusionParameters
         dpp_over_p2_per_s=dpp_over_p2 if reacceleration and params.v_alfven_km_per_s > 0 else None,
         loss_rate_GeV_per_n_per_s=continuous_loss_rate(grid, species, env) if losses else None,
         catastrophic_rate_per_s=catastrophic_rate,
+        loss_order=loss_order,
     )
 
 

@@ -122,7 +122,8 @@ def propagate_primary(model_cfg: dict, propagation_cfg: dict, species_name: str,
     if env is None:
         env = galaxy_model.galaxy_environment(grid, propagation_cfg.get("galaxy"), isrf_path)
     params = galaxy_model.diffusion_parameters(prop)
-    setup = galaxy_model.propagation_setup(grid, species_name, params, env)
+    setup = galaxy_model.propagation_setup(grid, species_name, params, env,
+                                             loss_order=int(propagation_cfg.get("loss_order", 3)))
     solver = SteadyStateSolver(setup, progress=progress)
     r_sun = float(propagation_cfg.get("galaxy", {}).get("r_sun_kpc", 8.3))
     shape = galaxy_model.source_shape(grid, r_sun)
@@ -173,7 +174,8 @@ def propagate_secondary(lepton: str, source, model_cfg, propagation_cfg, env, pr
     """Propagate secondary e- or e+ from a production-rate array on the lepton grid."""
     prop = model_cfg["propagation"]
     grid = galaxy_model.model_grid(propagation_cfg["grid"], prop, lepton)
-    setup = galaxy_model.propagation_setup(grid, lepton, galaxy_model.diffusion_parameters(prop), env)
+    setup = galaxy_model.propagation_setup(grid, lepton, galaxy_model.diffusion_parameters(prop), env,
+                                             loss_order=int(propagation_cfg.get("loss_order", 3)))
     solver = SteadyStateSolver(setup, progress=progress)
     density = grid.interior_to_full(solver.solve_interior(grid.full_to_interior(source)))
     r_sun = float(propagation_cfg.get("galaxy", {}).get("r_sun_kpc", 8.3))

@@ -1,0 +1,106 @@
+# Injection fits (Tables II-III, Figures 1-2) from the Green's functions of each model.
+# Library: galdiff.fitting, galdiff.tables, galdiff.plotting.figure1/2.
+
+from galdiff.fitting import default_data_selection
+
+FIT_NAMES = ["proton", "helium", "leptons"]
+
+
+def fit_datasets(model):
+    selection = default_data_selection(config["models"][model].get("knee_dataset", "icetop"), True)
+    return sorted({name for fit in selection.values() for name in fit})
+
+
+rule fit_injection:
+    input:
+        greens_proton="results/propagation/{model}/greens_proton.h5",
+        greens_helium="results/propagation/{model}/greens_helium.h5",
+        greens_electron="results/propagation/{model}/greens_electron.h5",
+        electron_secondary="results/propagation/{model}/electron_secondary.h5",
+        positron_secondary="results/propagation/{model}/positron_secondary.h5",
+        tables=lambda wc: expand("results/data/{dataset}.ecsv", dataset=fit_datasets(wc.model)),
+    output:
+        injection="results/fit/{model}/injection.yaml",
+        **{f"curves_{name}": f"results/fit/{{model}}/curves_{name}.ecsv" for name in FIT_NAMES},
+    wildcard_constraints:
+        model="|".join(MODELS),
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
+    log:
+        "logs/fit/{model}.log",
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/fit_injection.py"
+
+
+rule tables:
+    input:
+        fits=expand("results/fit/{model}/injection.yaml", model=MODELS),
+    output:
+        **{f"{table}_{ext}": f"results/{table}.{ext}" for table in ("table1", "table2", "table3") for ext in ("tex", "md")},
+    params:
+        config=config,
+    log:
+        "logs/tables.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/tables.py"
+
+
+rule fig1:
+    input:
+        curves=expand("results/fit/{model}/curves_{species}.ecsv", model=MODELS, species=["proton", "helium"]),
+        tables=lambda wc: expand("results/data/{dataset}.ecsv", dataset=sorted(
+            {d for m in MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")})),
+    output:
+        "results/fig1.pdf",
+    log:
+        "logs/figures/fig1.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/fig1.py"
+
+
+rule fig2:
+    input:
+        curves=expand("results/fit/{model}/curves_leptons.ecsv", model=MODELS),
+        tables=["results/data/ams02_electron_positron.ecsv", "results/data/dampe_electron_positron.ecsv"],
+    output:
+        "results/fig2.pdf",
+    log:
+        "logs/figures/fig2.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/fig2.py"
+
+
+rule summary:
+    input:
+        fits=expand("results/fit/{model}/injection.yaml", model=MODELS),
+    output:
+        "results/summary.json",
+    log:
+        "logs/summary.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/summary.py"

@@ -1,0 +1,31 @@
+"""Figure 2: best-fit e+ + e- spectrum with AMS-02 and DAMPE (rule fig2)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+from galdiff.data.datasets import read_dataset  # noqa: E402
+from galdiff.plotting.figure2 import plot_figure2  # noqa: E402
+from galdiff.plotting.style import save_figure  # noqa: E402
+from galdiff.provenance import provenance_meta  # noqa: E402
+
+COMPONENTS = ("total", "secondary", "electron_primary", "positron_primary")
+
+
+def main(curve_paths, table_paths, output_path, log_path):
+    log = setup_logging(log_path)
+    components = {}
+    for path in curve_paths:
+        table = read_dataset(path)
+        entry = {"energy_GeV": table["ek_GeV_per_n"].value}
+        entry.update({name: table[f"{name}_toa"].value for name in COMPONENTS if f"{name}_toa" in table.colnames})
+        components[Path(path).parent.name] = entry
+    fig = plot_figure2(components, [read_dataset(p) for p in table_paths])
+    save_figure(fig, output_path, provenance=provenance_meta(inputs={Path(p).name: p for p in curve_paths}))
+    log.info("wrote %s", output_path)
+
+
+if __name__ == "__main__":
+    main(list(snakemake.input.curves), list(snakemake.input.tables), snakemake.output[0], snakemake.log[0])  # noqa: F821

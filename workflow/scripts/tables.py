@@ -1,0 +1,32 @@
+"""Tables I-III as LaTeX and Markdown, ours beside the paper's (rule tables)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+import yaml  # noqa: E402
+
+from galdiff import tables  # noqa: E402
+
+
+def main(fit_paths, config, outputs, log_path):
+    log = setup_logging(log_path)
+    fits = {}
+    for path in fit_paths:
+        content = yaml.safe_load(Path(path).read_text())
+        fits[content["model"]] = content["summary"]
+    models = list(fits)
+    rendered = {
+        "table1": tables.table1({m: config["models"][m]["propagation"] for m in models}),
+        "table2": tables.table2(fits, paper_values=tables.paper_values_from_config(config), models=models),
+        "table3": tables.table3(fits, models=models),
+    }
+    for name, table in rendered.items():
+        tables.write_table(table, Path(outputs[f"{name}_tex"]).with_suffix(""))
+        log.info("wrote %s", name)
+
+
+if __name__ == "__main__":
+    main(list(snakemake.input.fits), snakemake.params.config, dict(snakemake.output.items()), snakemake.log[0])  # noqa: F821
