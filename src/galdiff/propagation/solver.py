@@ -1,0 +1,898 @@
+"""Steady-state cosmic-ray transport in a 2D cylindrical Galaxy (r, z) with energy coupling.
+
+Equation (Strong & Moskalenko 1998; GALAXY_INPUTS.md Sec. 5.1), written for the density
+N(r, z, T) per unit kinetic energy per nucleon T = T_n (axis order everywhere: ``(E, r, z)``):
+
+    0 = q + div(D grad N) + d/dT[ (D_pp/p^2) p^4 d/dp (beta N / p^2) ] + d/dT(b N) - Gamma N
+
+with p the momentum per nucleon (GeV/c), beta = dT/dp, psi(p) = beta N the density per unit p,
+D_pp / p^2 the momentum-diffusion rate (1/s, Seo & Ptuskin), b = -dT/dt >= 0 the continuous loss
+rate (GeV/n per s) and Gamma = 1/tau the catastrophic (fragmentation, decay) rate (1/s). The
+reacceleration term is GALPROP's d/dp[p^2 D_pp d/dp(psi/p^2)] rewritten with the flux through
+a momentum surface, which is the same in any energy variable. Boundaries: N = 0 at r = r_max and
+|z| = zh (free escape), regular at r = 0; no particles enter from above the top energy node,
+particles that lose energy leave through the bottom of the energy grid.
+
+Units: lengths in kpc internally (D converted once, cm^2/s -> kpc^2/s), time in s,
+N in cm^-3 (GeV/n)^-1, q in cm^-3 s^-1 (GeV/n)^-1. The intensity is J = beta c N / (4 pi) in
+cm^-2 s^-1 sr^-1 (GeV/n)^-1 (:func:`intensity_from_density`); for protons and leptons this is
+the usual GeV^-1 cm^-2 s^-1 sr^-1. (GALPROP's psi per unit total momentum relates as
+N = A psi / beta, GALAXY_INPUTS.md Sec. 5.1.)
+
+Numerical method (and why)
+--------------------------
+* Discretisation: finite volumes on the node-centred grid of :class:`~galdiff.propagation.grid.Grid`.
+  Space: second-order conservative cylindrical Laplacian, (1/r) d/dr (r dN/dr) with face radii
+  r +/- dr/2, the axis cell [0, dr/2] giving 4 D (N_1 - N_0)/dr^2 (GALAXY_INPUTS.md Sec. 5.6 and
+  its referee note), plus the standard 3-point z stencil. Energy: cells uniform in ln T with
+  edges at the geometric means of nodes; both energy terms are written as face fluxes so the
+  discrete operator conserves particles exactly (reacceleration: column sums weighted by the cell
+  widths vanish). The end cells are half cells, so the energy boundaries sit exactly at T_min
+  and T_max (zero reacceleration flux there; the loss outflow at T_min is -b N at the node);
+  with boundaries that moved with the step the solution converged only at first order under
+  strong reacceleration. The lowest node itself (a half cell on the outflow boundary) is only
+  first order (~5 % between 8 and 16 bins/decade in the tests): put T_min below the lowest
+  energy of interest. The reacceleration flux F = -(D_pp/p^2) p^4 df/dp with
+  f = beta N/p^2 uses a staggered fourth-order df/dp (f steepens to ~p^-4.7 at 10 GeV, where
+  the centred two-point difference is 2 % off at 16 bins/decade; both vanish for f = const).
+  Measured on the benchmark problem: the Sun intensity changes by < 0.3 % between 16 and 32
+  bins/decade and by < 0.1 % (r) and < 0.4 % (z) between the default and half the spatial
+  resolution (benchmarks/RESULTS.md). The loss flux F = -b N at a face is the quadratic
+  *upwind* extrapolation, in ln T, of G = b N from the three nodes above the face (third order;
+  GALPROP's first-order upwind makes a 10-30 % error in steep loss-dominated spectra at 16
+  bins/decade; this scheme is < 0.5 % there and its face value stays positive for any
+  geometric sequence, while a centred or QUICK-type flux has spurious growing modes). Being
+  linear and above first order it is not monotone (Godunov): the response to a single-bin
+  injection dips slightly negative (<~ 1 % of its peak) a few bins below it; smooth spectra
+  are unaffected. ``PropagationSetup.loss_order`` = 1 restores GALPROP's monotone scheme.
+* Steady state solved directly, not by GALPROP's time-step ladder (Crank-Nicolson ADI needs
+  ~100-600 sweeps of the whole grid and converges only to the last dt's accuracy). The spatial
+  operator at energy k is D_k times one fixed sparse matrix plus diagonal terms (Gamma and the
+  energy-operator diagonal), i.e. one 2D problem of (n_r - 1)(n_z - 2) unknowns (10^4 at the
+  default grid): each is factorised once with SuperLU (``scipy.sparse.linalg.splu``, minimum
+  degree ordering, ~35 ms and ~5 MB per energy at the default grid). The energy coupling
+  (losses move particles down, reacceleration both ways) is handled by GMRES on the full 3D
+  system with a multiplicative two-level preconditioner: a block Gauss-Seidel sweep from the
+  top energy down (alone the exact inverse when there is no reacceleration, so such problems
+  need no iteration), a coarse-space correction that solves the fully energy-coupled problem
+  exactly on the lowest 6 x 8 spatial eigenmodes (:class:`CoarseSpace`; at ~1 GeV a
+  reacceleration step between bins is ~5 times faster than escape of the fundamental mode, so
+  block sweeps alone need 40-120 iterations, 300+ for single-bin sources), then an upward
+  block sweep. With the paper's reacceleration GMRES reaches 1e-10 in ~10 iterations. Each
+  energy's unknowns are scaled by the magnitude of the preconditioned solution there so that
+  the stopping rule controls the *relative* error at every energy, not only at the low
+  energies where N is largest.
+* Cost at the default grid (81 x 127 x 145 = 1.5 M nodes): see benchmarks/RESULTS.md
+  (~3-15 s setup and ~6-10 s per solve on a shared 2-core machine, depending on its load);
+  memory is dominated by the 145 LU factors (~0.7 GB), peak ~1.3-1.7 GB.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from numba import njit
+from tqdm.auto import tqdm
+
+from ..units import C_CM_PER_S, KPC_CM, Species, beta_from_ek_per_n
+from .grid import Grid
+
+log = logging.getLogger(__name__)
+
+#: band offsets o of the energy operator: ``bands[o + BAND_ZERO, k, s]`` multiplies N_{k+o}
+BAND_OFFSETS = (-2, -1, 0, 1, 2, 3)
+BAND_ZERO = 2
+
+
+@njit(cache=True)
+def loss_face_weights(n_points_above: int, order: int = 3):
+    """Weights of the upwind extrapolation of G = b N from the nodes above a face to the face.
+
+    The face between nodes k and k+1 lies half a log step below node k+1. G at the face is
+    the quadratic (or, near the top of the grid, linear or constant) Lagrange extrapolation, in
+    log T, of G_{k+1}, G_{k+2}, G_{k+3}: weights (15/8, -5/4, 3/8), (3/2, -1/2) or (1).
+
+    Parameters
+    ----------
+    n_points_above : int
+        Number of nodes available above the face (>= 1).
+    order : int
+        Highest order used (1, 2 or 3); fewer points near the top of the grid lower it.
+
+    Returns
+    -------
+    ndarray, shape (3,)
+        Weights of G_{k+1}, G_{k+2}, G_{k+3} (unused entries zero).
+    """
+    weights = np.zeros(3)
+    n_points_above = min(n_points_above, order)
+    if n_points_above >= 3:
+        weights[0] = 15.0 / 8.0
+        weights[1] = -5.0 / 4.0
+        weights[2] = 3.0 / 8.0
+    elif n_points_above == 2:
+        weights[0] = 1.5
+        weights[1] = -0.5
+    else:
+        weights[0] = 1.0
+    return weights
+
+
+@njit(cache=True)
+def energy_bands(widths_GeV, g_node, reacc_face, reacc_stencil, loss_rate, loss_order=3):
+    """Banded energy operator (reacceleration + continuous losses), conservative form.
+
+    Parameters
+    ----------
+    widths_GeV : ndarray, shape (n_E,)
+        Energy cell widths Delta T_k in GeV/n.
+    g_node : ndarray, shape (n_E,)
+        beta_k / p_k^2 at the nodes, (GeV/c)^-2 per nucleon: f = N g is the phase-space density
+        up to a constant.
+    reacc_face : ndarray, shape (n_E - 1, n_s)
+        (D_pp/p^2) p^4 at the faces between nodes k and k+1, GeV^4 s^-1 (per nucleon units).
+    reacc_stencil : ndarray, shape (n_E - 1, 4)
+        Weights of f_{k-1}, f_k, f_{k+1}, f_{k+2} giving df/dp at face k+1/2, (GeV/c)^-1;
+        the reacceleration flux is F = -reacc_face * sum_m stencil_m f_{k+m}.
+    loss_rate : ndarray, shape (n_E, n_s)
+        b = -dT_n/dt >= 0 at the nodes, GeV/n per s.
+    loss_order : int
+        Order of the upwind loss flux (3: default, most accurate; 2; 1: GALPROP's first-order
+        upwind, the only monotone choice - Godunov's theorem - for non-smooth spectra).
+
+    Returns
+    -------
+    ndarray, shape (6, n_E, n_s)
+        bands[o + 2, k, s]: coefficient (1/s) of N_{k+o} in dN_k/dt, o = -2 .. 3.
+
+    Notes
+    -----
+    Serial (~50 ms at the default grid, built once): the solver stays free of numba threads so
+    that :func:`galdiff.propagation.greens.sun_greens_matrix` can fork worker processes safely.
+    """
+    n_e = widths_GeV.size
+    n_s = loss_rate.shape[1]
+    bands = np.zeros((6, n_e, n_s))
+    for k in range(n_e):
+        inv_w = 1.0 / widths_GeV[k]
+        # loss face above cell k (between k and k+1): F = -sum_m w_m G_{k+m}; zero at top
+        n_above_up = n_e - 1 - k
+        # loss face below cell k (between k-1 and k), present for every k (bottom face is outflow)
+        n_above_down = n_e - k
+        w_up = loss_face_weights(max(n_above_up, 1), loss_order)
+        # the bottom face is the first node itself (half cell): G there is G_0 exactly
+        w_down = loss_face_weights(n_above_down if k > 0 else 1, loss_order)
+        for s in range(n_s):
+            for m in range(-1, 3):
+                # reacceleration, face above (k+1/2): -F/W_k
+                j = k + m
+                if k < n_e - 1 and 0 <= j < n_e:
+                    bands[2 + m, k, s] += reacc_face[k, s] * reacc_stencil[k, m + 1] * g_node[j] * inv_w
+                # reacceleration, face below (k-1/2): +F/W_k
+                j = k - 1 + m
+                if k > 0 and 0 <= j < n_e:
+                    bands[1 + m, k, s] -= reacc_face[k - 1, s] * reacc_stencil[k - 1, m + 1] * g_node[j] * inv_w
+            # losses: -F_up / W_k (inflow from above)
+            if n_above_up >= 1:
+                for m in range(3):
+                    j = k + 1 + m
+                    if j < n_e:
+                        bands[3 + m, k, s] += w_up[m] * loss_rate[j, s] * inv_w
+            # losses: +F_down / W_k (outflow through the face below)
+            for m in range(3):
+                j = k + m
+                if j < n_e:
+                    bands[2 + m, k, s] -= w_down[m] * loss_rate[j, s] * inv_w
+    return bands
+
+
+def energy_bands_slow(widths_GeV, g_node, reacc_face, reacc_stencil, loss_rate, loss_order=3):
+    """Obvious NumPy version of :func:`energy_bands`: build face fluxes as dense matrices.
+
+    Returns the same (6, n_E, n_s) bands, extracted from the dense per-cell operator
+    dN/dt = -(F_up - F_down) / Delta T.
+    """
+    n_e, n_s = loss_rate.shape
+    bands = np.zeros((6, n_e, n_s))
+    for s in range(n_s):
+        # flux matrix: F[f] = sum_j Phi[f, j] N_j, faces f = 0..n_e (face f below node f)
+        phi = np.zeros((n_e + 1, n_e))
+        for f in range(1, n_e):  # interior faces between f-1 and f
+            for m in range(-1, 3):
+                j = f - 1 + m
+                if 0 <= j < n_e:
+                    phi[f, j] += -reacc_face[f - 1, s] * reacc_stencil[f - 1, m + 1] * g_node[j]
+        for f in range(0, n_e):  # loss faces: all but the top one; face 0 is node 0 itself
+            above = np.arange(f, min(f + loss_order, n_e)) if f > 0 else np.array([0])
+            if above.size == 3:
+                weights = [15 / 8, -5 / 4, 3 / 8]
+            elif above.size == 2:
+                weights = [1.5, -0.5]
+            else:
+                weights = [1.0]
+            for w, j in zip(weights, above):
+                phi[f, j] += -w * loss_rate[j, s]
+        dense = -(phi[1:] - phi[:-1]) / widths_GeV[:, None]
+        for k in range(n_e):
+            for o in BAND_OFFSETS:
+                if 0 <= k + o < n_e:
+                    bands[o + BAND_ZERO, k, s] = dense[k, k + o]
+        outside = np.abs(np.triu(dense, 4)).sum() + np.abs(np.tril(dense, -3)).sum()
+        assert outside == 0.0
+    return bands
+
+
+@njit(cache=True)
+def apply_energy_bands(bands, density):
+    """y_k = sum_o bands[o+2, k] * density_{k+o}: the energy operator applied to N.
+
+    Serial on purpose: the kernel streams memory at ~5 ms per 1.5 M nodes, and on a shared
+    machine numba's thread wake-up cost (~10 ms per call measured under load) exceeds the gain.
+
+    Parameters
+    ----------
+    bands : ndarray, shape (6, n_E, n_s)
+    density : ndarray, shape (n_E, n_s)
+
+    Returns
+    -------
+    ndarray, shape (n_E, n_s)
+        dN/dt from reacceleration and losses, same units as density per s.
+    """
+    n_e, n_s = density.shape
+    out = np.zeros((n_e, n_s))
+    for k in range(n_e):
+        for o in range(-2, 4):
+            j = k + o
+            if 0 <= j < n_e:
+                for s in range(n_s):
+                    out[k, s] += bands[o + 2, k, s] * density[j, s]
+    return out
+
+
+@njit(cache=True)
+def apply_energy_bands_transposed(bands, density):
+    """y_j = sum_k bands[j-k+2, k] * density_k: the transpose (adjoint) of the energy operator.
+
+    Parameters
+    ----------
+    bands : ndarray, shape (6, n_E, n_s)
+    density : ndarray, shape (n_E, n_s)
+
+    Returns
+    -------
+    ndarray, shape (n_E, n_s)
+    """
+    n_e, n_s = density.shape
+    out = np.zeros((n_e, n_s))
+    for j in range(n_e):
+        for o in range(-2, 4):
+            k = j - o
+            if 0 <= k < n_e:
+                for s in range(n_s):
+                    out[j, s] += bands[o + 2, k, s] * density[k, s]
+    return out
+
+
+def dense_energy_operator(bands, cell):
+    """Dense (n_E, n_E) energy operator at one spatial cell (slow; for tests and checks)."""
+    n_e = bands.shape[1]
+    dense = np.zeros((n_e, n_e))
+    for k in range(n_e):
+        for o in BAND_OFFSETS:
+            if 0 <= k + o < n_e:
+                dense[k, k + o] = bands[o + BAND_ZERO, k, cell]
+    return dense
+
+
+# --------------------------------------------------------------------------------------------
+# spatial operator
+# --------------------------------------------------------------------------------------------
+def radial_operator(n_unknown: int, dr_kpc: float) -> sp.csr_matrix:
+    """Finite-volume (1/r) d/dr (r d/dr) on r_i = i dr, i = 0..n_unknown-1, N = 0 at i = n_unknown.
+
+    Parameters
+    ----------
+    n_unknown : int
+        Number of radial unknowns (the node at r_max = n_unknown dr is the escape boundary).
+    dr_kpc : float
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n_unknown, n_unknown), in kpc^-2
+    """
+    i = np.arange(n_unknown, dtype=float)
+    lower = np.zeros(n_unknown)
+    upper = np.zeros(n_unknown)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower[1:] = (i[1:] - 0.5) / i[1:]
+        upper[1:] = (i[1:] + 0.5) / i[1:]
+    upper[0] = 4.0  # axis cell [0, dr/2]: flux 2 pi (dr/2) dN/dr over volume pi dr^2/4
+    diag = -(lower + upper)
+    return sp.diags([lower[1:], diag, upper[:-1]], [-1, 0, 1], format="csr") / dr_kpc**2
+
+
+def vertical_operator(n_unknown: int, dz_kpc: float) -> sp.csr_matrix:
+    """d^2/dz^2 with N = 0 one step beyond both ends, in kpc^-2."""
+    ones = np.ones(n_unknown)
+    return sp.diags([ones[1:], -2.0 * ones, ones[1:]], [-1, 0, 1], format="csr") / dz_kpc**2
+
+
+def cylindrical_laplacian(grid: Grid) -> sp.csr_matrix:
+    """Laplacian (1/r) d/dr(r d/dr) + d^2/dz^2 on the interior unknowns (r fastest-varying last).
+
+    Unknown s = i_r (n_z - 2) + (j_z - 1) for r node i_r = 0..n_r-2 and z node j_z = 1..n_z-2,
+    matching :meth:`Grid.full_to_interior`.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n_s, n_s), in kpc^-2
+    """
+    n_r, n_z = grid.interior_shape
+    lap_r = radial_operator(n_r, grid.dr_kpc)
+    lap_z = vertical_operator(n_z, grid.dz_kpc)
+    return (sp.kron(lap_r, sp.identity(n_z)) + sp.kron(sp.identity(n_r), lap_z)).tocsr()
+
+
+def cell_volumes_kpc3(grid: Grid) -> np.ndarray:
+    """Finite-volume cell volumes of the interior unknowns (full 2 pi), kpc^3, shape (n_s,)."""
+    n_r, n_z = grid.interior_shape
+    r = grid.r_kpc[:n_r]
+    ring = 2.0 * np.pi * r * grid.dr_kpc
+    ring[0] = np.pi * (0.5 * grid.dr_kpc) ** 2
+    return np.repeat(ring * grid.dz_kpc, n_z)
+
+
+# --------------------------------------------------------------------------------------------
+# setup
+# --------------------------------------------------------------------------------------------
+def _field(value, grid: Grid, name: str, allow_none: bool = True) -> np.ndarray:
+    """Broadcast a coefficient to (n_E, n_r, n_z), checking it is finite and >= 0."""
+    if value is None:
+        if not allow_none:
+            raise ValueError(f"propagation setup: {name} is required")
+        return np.zeros(grid.shape)
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[:, None, None]
+    try:
+        arr = np.broadcast_to(arr, grid.shape)
+    except ValueError:
+        raise ValueError(
+            f"propagation setup: {name} has shape {np.shape(value)}, not broadcastable to "
+            f"(n_E, n_r, n_z) = {grid.shape}"
+        ) from None
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"propagation setup: {name} must be finite and >= 0")
+    return arr
+
+
+@dataclass
+class PropagationSetup:
+    """Everything the steady-state solver needs, as plain arrays on a :class:`Grid`.
+
+    Attributes
+    ----------
+    grid : Grid
+    species : Species
+    diffusion_cm2_per_s : ndarray, shape (n_E,)
+        Spatial diffusion coefficient D_xx(T) in cm^2/s (spatially uniform).
+    dpp_over_p2_per_s : array_like or None
+        Momentum-diffusion rate D_pp/p^2 in 1/s, shape (n_E,) or broadcastable to
+        (n_E, n_r, n_z); None switches reacceleration off.
+    loss_rate_GeV_per_n_per_s : array_like or None
+        Continuous loss rate b = -dT_n/dt >= 0 in GeV/n per s, (n_E,) or broadcastable to
+        (n_E, n_r, n_z); None for no losses.
+    catastrophic_rate_per_s : array_like or None
+        Gamma = 1/tau (fragmentation + decay) in 1/s, broadcastable like the losses.
+    loss_order : int
+        Order of the upwind loss flux: 3 (default; < 0.5 % error at 16 bins/decade for steep
+        loss-dominated spectra, but the response to a *single-bin* injection undershoots
+        slightly below the injection energy), 2 (~2 % error, same caveat) or 1 (GALPROP's
+        first-order upwind: monotone, by Godunov's theorem the only linear scheme that is,
+        but 10-30 % wrong for steep loss-dominated spectra at 16 bins/decade).
+    reacceleration_order : int
+        4 (default) or 2: order of df/dp in the reacceleration flux, see
+        :func:`reacceleration_face_coefficients`.
+    """
+
+    grid: Grid
+    species: Species
+    diffusion_cm2_per_s: np.ndarray
+    dpp_over_p2_per_s: np.ndarray | None = None
+    loss_rate_GeV_per_n_per_s: np.ndarray | None = None
+    catastrophic_rate_per_s: np.ndarray | None = None
+    loss_order: int = 3
+    reacceleration_order: int = 4
+
+    def __post_init__(self):
+        if self.reacceleration_order not in (2, 4):
+            raise ValueError("propagation setup: reacceleration_order must be 2 or 4, got "
+                             f"{self.reacceleration_order!r}")
+        if self.loss_order not in (1, 2, 3):
+            raise ValueError(f"propagation setup: loss_order must be 1, 2 or 3, got {self.loss_order!r}")
+        n_e = self.grid.ek_GeV_per_n.size
+        diffusion = np.asarray(self.diffusion_cm2_per_s, dtype=float)
+        if diffusion.shape != (n_e,) or not np.all(np.isfinite(diffusion)) or np.any(diffusion < 0):
+            raise ValueError(
+                f"propagation setup: diffusion_cm2_per_s must be a finite, >= 0 array of shape "
+                f"({n_e},), got shape {diffusion.shape}"
+            )
+        self.diffusion_cm2_per_s = diffusion
+
+
+def interior_field(value, grid: Grid, name: str) -> np.ndarray:
+    """A coefficient on the interior unknowns, shape (n_E, n_s), C-contiguous."""
+    return np.ascontiguousarray(grid.full_to_interior(_field(value, grid, name)))
+
+
+def reacceleration_face_coefficients(grid: Grid, species: Species, dpp_over_p2_per_s,
+                                     order: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Face coefficients of the reacceleration flux F = -(D_pp/p^2) p^4 df/dp, f = beta N / p^2.
+
+    Parameters
+    ----------
+    grid : Grid
+    species : Species
+    dpp_over_p2_per_s : array_like
+        D_pp/p^2 in 1/s at the nodes, (n_E,) or broadcastable to (n_E, n_r, n_z).
+    order : int
+        4: df/dp at interior faces from the staggered fourth-order stencil
+        (f_{k-1} - 27 f_k + 27 f_{k+1} - f_{k+2}) / 24 in the node index, divided by dp/dindex
+        at the face (error ~ (a dlnp)^4 / 200 for f ~ p^-a, 0.1 % at 16 bins/decade); the two
+        end faces and ``order`` = 2 use (f_{k+1} - f_k)/(p_{k+1} - p_k) (error
+        ~ (a dlnp)^2 / 24: 2 % for a = 4.7 at 16 bins/decade, the DR spectra's slope at 10 GeV).
+        Both stencils vanish for f = const (no flux in equilibrium) and, being face fluxes,
+        conserve particles exactly.
+
+    Returns
+    -------
+    reacc_face : ndarray, shape (n_E - 1, n_s)
+        (D_pp/p^2) p_f^4 at the faces (geometric mean of the node rates; p_f at the
+        geometric-mean energy edge), GeV^4 s^-1 per nucleon units.
+    stencil : ndarray, shape (n_E - 1, 4)
+        Weights of f_{k-1}, f_k, f_{k+1}, f_{k+2} for df/dp at face k+1/2, (GeV/c)^-1.
+    """
+    if order not in (2, 4):
+        raise ValueError(f"reacceleration order must be 2 or 4, got {order!r}")
+    rate = interior_field(dpp_over_p2_per_s, grid, "dpp_over_p2_per_s")
+    ek = grid.ek_GeV_per_n
+    n_e = ek.size
+    p_node = grid.momentum_GeV_per_n(ek, species)
+    ek_face = grid.ek_edges_GeV_per_n[1:-1]
+    p_face = grid.momentum_GeV_per_n(ek_face, species)
+    rate_face = np.sqrt(rate[:-1] * rate[1:])
+    reacc_face = np.ascontiguousarray(rate_face * (p_face**4)[:, None])
+    stencil = np.zeros((n_e - 1, 4))
+    step = np.diff(p_node)
+    stencil[:, 1] = -1.0 / step
+    stencil[:, 2] = 1.0 / step
+    if order == 4 and n_e >= 4:
+        beta_face = beta_from_ek_per_n(ek_face, species)
+        dp_dindex = ek_face * grid.dlog_ek / beta_face  # dp/dT = 1/beta, dT/dindex = T dlnT
+        interior = np.arange(1, n_e - 2)
+        stencil[interior] = np.array([1.0, -27.0, 27.0, -1.0])[None, :] / (24.0 * dp_dindex[interior, None])
+    return reacc_face, stencil
+
+
+def energy_operator_bands(setup: PropagationSetup) -> np.ndarray:
+    """Bands (6, n_E, n_s) of the energy operator (reacceleration + losses) on the interior."""
+    grid = setup.grid
+    beta = grid.beta(setup.species)
+    p_node = grid.momentum_GeV_per_n(grid.ek_GeV_per_n, setup.species)
+    reacc, stencil = reacceleration_face_coefficients(grid, setup.species, setup.dpp_over_p2_per_s,
+                                                      setup.reacceleration_order)
+    loss = interior_field(setup.loss_rate_GeV_per_n_per_s, grid, "loss_rate_GeV_per_n_per_s")
+    return energy_bands(grid.ek_widths_GeV_per_n, beta / p_node**2, reacc, stencil, loss, setup.loss_order)
+
+
+def intensity_from_density(density_per_cm3_GeV, beta):
+    """J = beta c N / (4 pi): intensity in cm^-2 s^-1 sr^-1 (GeV/n)^-1 from N in cm^-3 (GeV/n)^-1.
+
+    ``beta`` broadcasts against the leading (energy) axis of the density.
+    """
+    density = np.asarray(density_per_cm3_GeV, dtype=float)
+    beta = np.asarray(beta, dtype=float).reshape((-1,) + (1,) * (density.ndim - 1))
+    return beta * C_CM_PER_S * density / (4.0 * np.pi)
+
+
+# --------------------------------------------------------------------------------------------
+# coarse space: lowest separable spatial eigenmodes x all energies
+# --------------------------------------------------------------------------------------------
+def spatial_eigenmodes(grid: Grid, n_modes_r: int, n_modes_z: int):
+    """Lowest eigenmodes of -lap in r and in z, orthonormal in the cell-volume inner product.
+
+    Returns
+    -------
+    modes_r : ndarray, shape (n_r - 1, K_r)
+    modes_z : ndarray, shape (n_z - 2, K_z)
+    eigen_per_kpc2 : ndarray, shape (K_r * K_z,)
+        Eigenvalue of -lap of the product mode (a, b), flattened with b fastest.
+    weights_r, weights_z : ndarray
+        Radial ring areas 2 pi r dr (axis: pi dr^2 / 4) and dz, kpc^2 and kpc.
+    """
+    from scipy.linalg import eigh
+
+    n_r, n_z = grid.interior_shape
+    weights_r = 2.0 * np.pi * grid.r_kpc[:n_r] * grid.dr_kpc
+    weights_r[0] = np.pi * (0.5 * grid.dr_kpc) ** 2
+    weights_z = np.full(n_z, grid.dz_kpc)
+    minus_lap_r = -radial_operator(n_r, grid.dr_kpc).toarray()
+    root = np.sqrt(weights_r)
+    symmetric = root[:, None] * minus_lap_r / root[None, :]
+    symmetric = 0.5 * (symmetric + symmetric.T)  # W L_r is symmetric up to round-off
+    k_r = min(n_modes_r, n_r)
+    eig_r, vec_r = eigh(symmetric, subset_by_index=(0, k_r - 1))
+    modes_r = vec_r / root[:, None]
+    k_z = min(n_modes_z, n_z)
+    eig_z, vec_z = eigh(-vertical_operator(n_z, grid.dz_kpc).toarray(), subset_by_index=(0, k_z - 1))
+    modes_z = vec_z / np.sqrt(weights_z)[:, None]
+    eigen = (eig_r[:, None] + eig_z[None, :]).ravel()
+    return modes_r, modes_z, eigen, weights_r, weights_z
+
+
+class CoarseSpace:
+    """Galerkin coarse problem on the K = K_r K_z lowest spatial modes at every energy.
+
+    The block Gauss-Seidel sweeps remove errors that vary quickly in space, but converge
+    slowly for errors that are smooth in space *and* coupled strongly in energy (the lowest
+    escape modes at low energy, where a reacceleration step between bins is faster than
+    escape). The coarse problem C = Phi^T W A Phi (W the cell volumes, Phi the product modes),
+    of size K n_E with 6 dense K x K blocks per energy, keeps the whole energy coupling of
+    those modes and is solved exactly (SuperLU); the two-level preconditioner alternates it
+    with the sweeps. For A^T the same factors give the Petrov-Galerkin correction
+    W Phi C^-T Phi^T.
+
+    Parameters
+    ----------
+    grid : Grid
+    diffusion_kpc2_per_s : ndarray, shape (n_E,)
+    diagonal : ndarray, shape (n_E, n_s)
+        Gamma minus the energy-operator diagonal, 1/s (the non-spatial diagonal of A).
+    bands : ndarray, shape (6, n_E, n_s)
+        Energy-operator bands (:func:`energy_bands`).
+    n_modes_r, n_modes_z : int
+        Radial and vertical modes kept (K_r, K_z).
+    """
+
+    def __init__(self, grid: Grid, diffusion_kpc2_per_s, diagonal, bands, n_modes_r: int, n_modes_z: int):
+        modes_r, modes_z, eigen, weights_r, weights_z = spatial_eigenmodes(grid, n_modes_r, n_modes_z)
+        self.modes_r, self.modes_z = modes_r, modes_z
+        self.weights_r, self.weights_z = weights_r, weights_z
+        n_r, n_z = grid.interior_shape
+        k_r, k_z = modes_r.shape[1], modes_z.shape[1]
+        self.size = k = k_r * k_z
+        n_e = bands.shape[1]
+        pair_r = (weights_r[:, None, None] * modes_r[:, :, None] * modes_r[:, None, :]).reshape(n_r, -1)
+        pair_z = (weights_z[:, None, None] * modes_z[:, :, None] * modes_z[:, None, :]).reshape(n_z, -1)
+
+        def project(field):  # (n_E, n_s) diagonal field -> (n_E, K, K) Galerkin blocks
+            tmp = field.reshape(n_e, n_r, n_z) @ pair_z  # (n_E, n_r, K_z^2)
+            blocks = np.einsum("ia,eib->eab", pair_r, tmp, optimize=True)
+            blocks = blocks.reshape(n_e, k_r, k_r, k_z, k_z).transpose(0, 1, 3, 2, 4)
+            return blocks.reshape(n_e, k, k)
+
+        rows, cols, vals = [], [], []
+        local_r, local_c = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+        for offset in BAND_OFFSETS:
+            if offset == 0:
+                blocks = project(diagonal)
+                blocks[:, np.arange(k), np.arange(k)] += diffusion_kpc2_per_s[:, None] * eigen[None, :]
+            else:
+                blocks = -project(bands[offset + BAND_ZERO])
+            for e in range(n_e):
+                if 0 <= e + offset < n_e:
+                    rows.append((e * k + local_r).ravel())
+                    cols.append(((e + offset) * k + local_c).ravel())
+                    vals.append(blocks[e].ravel())
+        matrix = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                               shape=(n_e * k, n_e * k))
+        self._matrix = matrix
+        self._lu = spla.splu(matrix, permc_spec="COLAMD")
+        self._shape = (n_r, n_z)
+
+    def restricted(self, start: int, stop: int) -> "CoarseSpace":
+        """The coarse problem on energies [start, stop) only (zero outside), freshly factorised."""
+        view = copy.copy(self)
+        block = slice(start * self.size, stop * self.size)
+        view._matrix = self._matrix[block, block].tocsc()
+        view._lu = spla.splu(view._matrix, permc_spec="COLAMD")
+        return view
+
+    def _restrict(self, field, weighted: bool):
+        n_e = field.shape[0]
+        f = field.reshape(n_e, *self._shape)
+        if weighted:
+            f = f * self.weights_r[None, :, None] * self.weights_z[None, None, :]
+        return np.einsum("eij,ia,jb->eab", f, self.modes_r, self.modes_z, optimize=True).reshape(n_e, -1)
+
+    def _prolong(self, coeffs, weighted: bool):
+        n_e = coeffs.shape[0]
+        c = coeffs.reshape(n_e, self.modes_r.shape[1], self.modes_z.shape[1])
+        out = np.einsum("eab,ia,jb->eij", c, self.modes_r, self.modes_z, optimize=True)
+        if weighted:
+            out = out * self.weights_r[None, :, None] * self.weights_z[None, None, :]
+        return out.reshape(n_e, -1)
+
+    def correct(self, residual):
+        """Phi C^-1 Phi^T W r, shape (n_E, n_s)."""
+        coeffs = self._lu.solve(self._restrict(residual, weighted=True).ravel())
+        return self._prolong(coeffs.reshape(residual.shape[0], -1), weighted=False)
+
+    def correct_transposed(self, residual):
+        """W Phi C^-T Phi^T r, shape (n_E, n_s)."""
+        coeffs = self._lu.solve(self._restrict(residual, weighted=False).ravel(), trans="T")
+        return self._prolong(coeffs.reshape(residual.shape[0], -1), weighted=True)
+
+
+# --------------------------------------------------------------------------------------------
+# solver
+# --------------------------------------------------------------------------------------------
+class SteadyStateSolver:
+    """Factorised steady-state transport operator A for one species and one setup.
+
+    A N = -D_k lap N_k + Gamma N - (energy operator) N, and A N = q is the steady state. The
+    constructor factorises the 2D block of every energy (progress bar when ``progress``);
+    :meth:`solve` and :meth:`solve_adjoint_interior` then cost a few block sweeps each.
+
+    Parameters
+    ----------
+    setup : PropagationSetup
+    rtol : float
+        GMRES relative tolerance on the energy-scaled, preconditioned residual.
+    max_iterations : int
+        Most GMRES iterations (restart length times cycles) before giving up with an error.
+    n_modes_r, n_modes_z : int
+        Radial and vertical eigenmodes of the coarse space (:class:`CoarseSpace`); 0 disables
+        the coarse correction.
+    progress : bool or None
+        Show tqdm bars (None: only when the grid has more than 2e5 nodes).
+    """
+
+    def __init__(self, setup: PropagationSetup, *, rtol: float = 1e-10, max_iterations: int = 400,
+                 n_modes_r: int = 6, n_modes_z: int = 8, progress: bool | None = None):
+        self.setup = setup
+        self.grid = grid = setup.grid
+        self.rtol = float(rtol)
+        self.max_iterations = int(max_iterations)
+        n_e = grid.ek_GeV_per_n.size
+        self.progress = (n_e * grid.n_spatial_unknowns > 2e5) if progress is None else bool(progress)
+        self.laplacian_per_kpc2 = cylindrical_laplacian(grid)
+        self.diffusion_kpc2_per_s = setup.diffusion_cm2_per_s / KPC_CM**2
+        self.ek_GeV_per_n = grid.ek_GeV_per_n  # energies of this operator (a window: a slice)
+        self.energy_offset = 0
+        self.catastrophic_rate_per_s = interior_field(setup.catastrophic_rate_per_s, grid,
+                                                      "catastrophic_rate_per_s")
+        self.bands = energy_operator_bands(setup)
+        self.has_upward_coupling = bool(np.any(self.bands[:BAND_ZERO] != 0.0))
+        diag = self.catastrophic_rate_per_s - self.bands[BAND_ZERO]
+        minus_lap = (-self.laplacian_per_kpc2).tocsc()
+        self._lu = []
+        for k in tqdm(range(n_e), desc="factorise 2D blocks", disable=not self.progress, leave=False):
+            block = (self.diffusion_kpc2_per_s[k] * minus_lap + sp.diags(diag[k])).tocsc()
+            try:
+                self._lu.append(spla.splu(block, permc_spec="MMD_AT_PLUS_A"))
+            except RuntimeError as err:
+                raise ValueError(
+                    f"steady-state operator is singular at T = {grid.ek_GeV_per_n[k]:.4g} GeV/n "
+                    f"(no escape, no catastrophic loss and no loss outflow there?): {err}"
+                ) from None
+        self.coarse = None
+        if self.has_upward_coupling and n_modes_r > 0 and n_modes_z > 0:
+            self.coarse = CoarseSpace(grid, self.diffusion_kpc2_per_s, diag, self.bands, n_modes_r, n_modes_z)
+        self.iterations_last_solve = 0
+        self.residual_last_solve = np.nan
+
+    def energy_window(self, start: int, stop: int) -> "SteadyStateSolver":
+        """The same operator restricted to energies [start, stop), N = 0 outside.
+
+        A principal submatrix of A: it shares the 2D factors and re-factorises only the
+        (small) coarse problem. Used for adjoint rows whose response is negligible far from
+        their output energy (:func:`galdiff.propagation.greens.sun_greens_matrix`).
+        """
+        if not 0 <= start < stop <= len(self._lu):
+            raise ValueError(f"energy window [{start}, {stop}) outside [0, {len(self._lu)})")
+        view = copy.copy(self)
+        view._lu = self._lu[start:stop]
+        view.bands = np.ascontiguousarray(self.bands[:, start:stop])
+        view.diffusion_kpc2_per_s = self.diffusion_kpc2_per_s[start:stop]
+        view.catastrophic_rate_per_s = self.catastrophic_rate_per_s[start:stop]
+        view.has_upward_coupling = bool(np.any(view.bands[:BAND_ZERO] != 0.0))
+        view.coarse = self.coarse.restricted(start, stop) if self.coarse is not None else None
+        view.ek_GeV_per_n = self.ek_GeV_per_n[start:stop]
+        view.energy_offset = self.energy_offset + start
+        return view
+
+    def _require_full_axis(self):
+        if len(self._lu) != self.grid.ek_GeV_per_n.size:
+            raise ValueError("this operator is an energy window: use solve_interior / apply")
+
+    # --- operator ------------------------------------------------------------------------
+    def apply(self, density: np.ndarray) -> np.ndarray:
+        """A N for N of shape (n_E, n_s) on the interior unknowns; result in cm^-3 s^-1 (GeV/n)^-1."""
+        spatial = (self.laplacian_per_kpc2 @ density.T).T * self.diffusion_kpc2_per_s[:, None]
+        return -spatial + self.catastrophic_rate_per_s * density - apply_energy_bands(self.bands, density)
+
+    def apply_transposed(self, density: np.ndarray) -> np.ndarray:
+        """A^T N (the adjoint operator), shape (n_E, n_s)."""
+        spatial = (self.laplacian_per_kpc2.T @ density.T).T * self.diffusion_kpc2_per_s[:, None]
+        return (-spatial + self.catastrophic_rate_per_s * density
+                - apply_energy_bands_transposed(self.bands, density))
+
+    def _sweep_down(self, rhs: np.ndarray, transposed: bool = False) -> np.ndarray:
+        """Block Gauss-Seidel sweep from the top energy down.
+
+        Solves (B - U) x = rhs, U the couplings to higher energies (losses and the upper
+        reacceleration band): the exact inverse of A when there is no reacceleration. With
+        ``transposed``, solves (B - L)^T x = rhs instead, L the lower reacceleration band.
+        """
+        n_e = rhs.shape[0]
+        out = np.zeros_like(rhs)
+        trans = "T" if transposed else "N"
+        for k in range(n_e - 1, -1, -1):
+            block_rhs = rhs[k].copy()
+            if transposed:
+                for o in (1, 2):
+                    if k + o < n_e:
+                        block_rhs += self.bands[BAND_ZERO - o, k + o] * out[k + o]
+            else:
+                for o in (1, 2, 3):
+                    if k + o < n_e:
+                        block_rhs += self.bands[BAND_ZERO + o, k] * out[k + o]
+            out[k] = self._lu[k].solve(block_rhs, trans=trans)
+        return out
+
+    def _sweep_up(self, rhs: np.ndarray, transposed: bool = False) -> np.ndarray:
+        """Block Gauss-Seidel sweep from the bottom energy up.
+
+        Solves (B - L) x = rhs, or with ``transposed`` (B - U)^T x = rhs (the exact inverse of
+        A^T without reacceleration).
+        """
+        n_e = rhs.shape[0]
+        out = np.zeros_like(rhs)
+        trans = "T" if transposed else "N"
+        for k in range(n_e):
+            block_rhs = rhs[k].copy()
+            if transposed:
+                for o in (1, 2, 3):
+                    if k - o >= 0:
+                        block_rhs += self.bands[BAND_ZERO + o, k - o] * out[k - o]
+            else:
+                for o in (1, 2):
+                    if k - o >= 0:
+                        block_rhs += self.bands[BAND_ZERO - o, k] * out[k - o]
+            out[k] = self._lu[k].solve(block_rhs, trans=trans)
+        return out
+
+    def _precondition(self, rhs: np.ndarray) -> np.ndarray:
+        """Multiplicative two-level preconditioner for A: down sweep, coarse correction, up sweep.
+
+        Without reacceleration the down sweep alone is the exact inverse.
+        """
+        x = self._sweep_down(rhs)
+        if not self.has_upward_coupling:
+            return x
+        if self.coarse is not None:
+            x = x + self.coarse.correct(rhs - self.apply(x))
+        return x + self._sweep_up(rhs - self.apply(x))
+
+    def _precondition_transposed(self, rhs: np.ndarray) -> np.ndarray:
+        """The same for A^T: up sweep, coarse correction, down sweep (transposed blocks)."""
+        x = self._sweep_up(rhs, transposed=True)
+        if not self.has_upward_coupling:
+            return x
+        if self.coarse is not None:
+            x = x + self.coarse.correct_transposed(rhs - self.apply_transposed(x))
+        return x + self._sweep_down(rhs - self.apply_transposed(x), transposed=True)
+
+    def _krylov(self, rhs: np.ndarray, adjoint: bool, energy_weights=None, floor: float = 1e-30) -> np.ndarray:
+        """Solve A x = rhs (or A^T x = rhs) with energy-scaled, left-preconditioned GMRES.
+
+        Each energy's unknowns are divided by s_k = max(m_k, floor * max_j(m_j w_j) / w_k),
+        m_k the largest |x| at energy k after one preconditioner application and w the
+        ``energy_weights`` (default 1): energies whose weighted response is below ``floor`` of
+        the largest are solved to that absolute level rather than to full relative accuracy.
+        """
+        shape = rhs.shape
+        precondition = self._precondition_transposed if adjoint else self._precondition
+        operator = self.apply_transposed if adjoint else self.apply
+        first = precondition(rhs)
+        if not self.has_upward_coupling:  # A is exactly the sweep's block-triangular matrix
+            self.iterations_last_solve, self.residual_last_solve = 0, 0.0
+            return first
+        magnitude = np.abs(first).max(axis=1)
+        weights = np.ones(shape[0]) if energy_weights is None else np.asarray(energy_weights, dtype=float)
+        if magnitude.max() == 0.0:
+            self.iterations_last_solve, self.residual_last_solve = 0, 0.0
+            return first
+        scale = np.maximum(magnitude, floor * np.max(magnitude * weights) / weights)[:, None]
+        target = first / scale
+
+        def scaled(y_flat):
+            x = y_flat.reshape(shape) * scale
+            return (precondition(operator(x)) / scale).ravel()
+
+        linear = spla.LinearOperator((target.size, target.size), matvec=scaled, dtype=float)
+        count = [0]
+        bar = tqdm(desc="GMRES", disable=not self.progress, leave=False)
+
+        def callback(residual_norm):
+            count[0] += 1
+            bar.update(1)
+            bar.set_postfix(residual=f"{float(np.max(residual_norm)):.1e}")
+
+        restart = 40
+        solution, info = spla.gmres(linear, target.ravel(), x0=target.ravel(), rtol=self.rtol,
+                                    atol=0.0, restart=restart,
+                                    maxiter=max(1, self.max_iterations // restart),
+                                    callback=callback, callback_type="pr_norm")
+        bar.close()
+        x = solution.reshape(shape) * scale
+        residual = precondition(rhs - operator(x)) / scale
+        self.iterations_last_solve = count[0]
+        self.residual_last_solve = float(np.abs(residual).max() / np.abs(target).max())
+        log.debug("%s solve: %d GMRES iterations, scaled residual %.2e",
+                  "adjoint" if adjoint else "forward", count[0], self.residual_last_solve)
+        if info != 0 or self.residual_last_solve > 1e3 * self.rtol:
+            raise RuntimeError(
+                f"steady-state solve did not converge: GMRES info={info}, scaled residual "
+                f"{self.residual_last_solve:.2e} after {count[0]} iterations (rtol {self.rtol:g})"
+            )
+        return x
+
+    # --- public solves -------------------------------------------------------------------
+    def solve_interior(self, source: np.ndarray) -> np.ndarray:
+        """Solve A N = q on the interior unknowns; source and result of shape (n_E, n_s)."""
+        return self._krylov(np.ascontiguousarray(source, dtype=float), adjoint=False)
+
+    def solve_adjoint_interior(self, weights: np.ndarray, source_spectrum_ref=None,
+                               floor: float = 1e-12) -> np.ndarray:
+        """Solve A^T y = w on the interior unknowns, shape (n_E, n_s).
+
+        For an observable O = w . N (e.g. the density at the Sun at one energy), O = y . q for
+        every source q: one adjoint solve gives the response to all sources.
+
+        Parameters
+        ----------
+        weights : ndarray, shape (n_E, n_s)
+        source_spectrum_ref : array_like, shape (n_E,), optional
+            A typical source spectrum Q_ref (default T^-2). y_k is solved to relative accuracy
+            where its contribution y_k Q_ref,k to O is above ``floor`` of the largest, and to
+            that absolute level elsewhere (the adjoint of a low output energy falls by orders
+            of magnitude per bin towards high injection energies, where relative accuracy is
+            meaningless and would stall the iteration).
+        floor : float
+        """
+        if source_spectrum_ref is None:
+            source_spectrum_ref = self.ek_GeV_per_n ** -2.0
+        return self._krylov(np.ascontiguousarray(weights, dtype=float), adjoint=True,
+                            energy_weights=source_spectrum_ref, floor=floor)
+
+    def solve(self, source_per_cm3_s_GeV) -> np.ndarray:
+        """Steady-state density for a source.
+
+        Parameters
+        ----------
+        source_per_cm3_s_GeV : array_like
+            q in cm^-3 s^-1 (GeV/n)^-1, shape (n_E, n_r, n_z) or broadcastable (values on the
+            escape boundary are ignored).
+
+        Returns
+        -------
+        ndarray, shape (n_E, n_r, n_z)
+            N in cm^-3 (GeV/n)^-1, zero on the escape boundary.
+        """
+        self._require_full_axis()
+        source = interior_field(source_per_cm3_s_GeV, self.grid, "source")
+        return self.grid.interior_to_full(self.solve_interior(source))
+
+    def residual(self, density_full: np.ndarray, source_per_cm3_s_GeV) -> np.ndarray:
+        """q - A N on the interior, (n_E, n_s): the steady-state equation's defect."""
+        self._require_full_axis()
+        source = interior_field(source_per_cm3_s_GeV, self.grid, "source")
+        return source - self.apply(self.grid.full_to_interior(density_full))
