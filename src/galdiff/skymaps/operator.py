@@ -46,6 +46,7 @@ from typing import Callable
 import healpy as hp
 import numpy as np
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 from numba import get_num_threads, njit, prange
 
 from ..provenance import atomic_path
@@ -659,7 +660,9 @@ def build_los_operator(nside: int, grid: RZGrid, geometry: LineOfSightGeometry |
     with_moment = n_shells > 1 if with_moment is None else bool(with_moment)
     parents_per_chunk = max(1, chunk_pixels // n_sub)
     matrix_parts, moment_parts, path_parts = [], [], []
-    for start in range(0, pixels.size, parents_per_chunk):
+    starts = range(0, pixels.size, parents_per_chunk)
+    # a progress bar only where the build takes more than a few seconds (nside >= 64)
+    for start in tqdm(starts, desc="line-of-sight operator", unit="chunk", disable=pixels.size < 40000, leave=False):
         chunk = pixels[start:start + parents_per_chunk]
         l_rad, b_rad = subpixel_directions(nside, chunk, oversample_order)
         matrix, moment, path = _operator_rows(l_rad, b_rad, grid, geometry, gas_density_cm3, gas_coordinates, with_moment)
