@@ -11,14 +11,14 @@ from galdiff.propagation import run  # noqa: E402
 from galdiff.propagation.greens import write_greens_h5  # noqa: E402
 
 
-def main(inputs, outputs, model_cfg, propagation_cfg, log_path):
+def main(inputs, outputs, model_cfg, propagation_cfg, log_path, n_workers=1):
     log = setup_logging(log_path)
     config = {"model": model_cfg, "propagation": propagation_cfg}
     results = run.propagate_leptons(
         model_cfg, propagation_cfg, run.read_result(inputs["proton"]), run.read_result(inputs["helium"]),
         inputs["isrf"], {"electron": read_dataset(inputs["electron_reference"]),
                          "positron": read_dataset(inputs["positron_reference"])},
-        with_greens="greens" in outputs,
+        with_greens="greens" in outputs, n_workers=n_workers,
     )
     for name, result in results.items():
         run.write_result(outputs[name], result, config=config)
@@ -32,4 +32,4 @@ def main(inputs, outputs, model_cfg, propagation_cfg, log_path):
 
 if __name__ == "__main__":
     main(dict(snakemake.input.items()), dict(snakemake.output.items()),  # noqa: F821
-         snakemake.params.model_cfg, snakemake.params.propagation_cfg, snakemake.log[0])  # noqa: F821
+         snakemake.params.model_cfg, snakemake.params.propagation_cfg, snakemake.log[0], snakemake.threads)  # noqa: F821

@@ -11,10 +11,11 @@ from galdiff.propagation import run  # noqa: E402
 from galdiff.propagation.greens import write_greens_h5  # noqa: E402
 
 
-def main(species, model_cfg, propagation_cfg, reference_path, density_path, greens_path, log_path):
+def main(species, model_cfg, propagation_cfg, reference_path, density_path, greens_path, log_path, n_workers=1):
     log = setup_logging(log_path)
     with_greens = bool(greens_path)
-    result = run.propagate_primary(model_cfg, propagation_cfg, species, with_greens=with_greens, progress=True)
+    result = run.propagate_primary(model_cfg, propagation_cfg, species, with_greens=with_greens, progress=True,
+                                   n_workers=n_workers)
     norm_cfg = propagation_cfg["normalisation"][species]
     result = run.normalise_to_data(result, species, model_cfg["injection"][species]["phi_GV"],
                                    read_dataset(reference_path), norm_cfg["ek_range_GeV_per_n"])
@@ -36,4 +37,5 @@ if __name__ == "__main__":
         snakemake.output.density,  # noqa: F821
         snakemake.output.get("greens", ""),  # noqa: F821
         snakemake.log[0],  # noqa: F821
+        snakemake.threads,  # noqa: F821
     )

@@ -11,14 +11,18 @@ w_sun the bilinear interpolation weights of the Sun on the grid. G is computed r
 the adjoint problem A^T y_o = e_o w_sun: G[o, k] = (beta_o c / 4 pi) y_o[k] . S, so one adjoint
 solve gives a whole row (every injection energy at once) and a fit costs only the product G Q.
 Without reacceleration the adjoint sweep is exact and each row costs one block sweep; with it,
-~10 GMRES iterations below ~1 TeV and 0-1 above (see the solver's module docstring). At the
-default grid a row costs ~6-8 s (low energy) or ~1.5-2 s (high energy) on one core, i.e.
-~10 minutes per species; rows are independent, so ``n_workers`` processes divide that. Each
-row is solved to relative accuracy 1e-10 wherever its contribution to J under a T^-2 source is
-above 1e-12 of the largest (``SteadyStateSolver.solve_adjoint_interior``); G @ Q agrees with a
-direct run to < 1e-9 in the tests.
+~10 GMRES iterations below ~1 TeV and 0-1 above (see the solver's module docstring). Each row
+is solved only on the energy window where its T^-2-weighted response exceeds 1e-16 of its
+peak (estimated from one preconditioner application, widened until the response at the
+window edges is < 1e-13 of the peak; :meth:`SteadyStateSolver.energy_window` is the exact
+principal submatrix). Rows above a few TeV then span ~20-40 bins instead of 145, low-energy
+rows ~50. Each row is solved to relative accuracy 1e-10 wherever its contribution to J under
+a T^-2 source is above 1e-12 of the largest; windowed and whole-axis rows agree to 1e-14 of
+the row maximum and G @ Q agrees with a direct run to < 1e-9 in the tests. Rows are
+independent, so ``n_workers`` forked processes divide the wall time (benchmarks/RESULTS.md
+for the default grid).
 
-Units: G in cm^-2 s^-1 sr^-1 (GeV/n)^-1 per [cm^-3 s^-1 (GeV/n)^-1 of Q] = cm s^-1 sr^-1.
+Units: G in cm^-2 s^-1 sr^-1 (GeV/n)^-1 per [cm^-3 s^-1 (GeV/n)^-1 of Q] = cm sr^-1.
 Axis order of G: [E_out, E_in]; of psi: (E, r, z).
 """
 
@@ -38,7 +42,7 @@ from .solver import SteadyStateSolver
 R_SUN_KPC = 8.3
 Z_SUN_KPC = 0.0
 PSI_UNIT = "cm-3 GeV-1"  # per GeV of kinetic energy per nucleon
-GREENS_UNIT = "cm s-1 sr-1"  # (cm-2 s-1 sr-1 GeV-1) per (cm-3 s-1 GeV-1)
+GREENS_UNIT = "cm sr-1"  # (cm-2 s-1 sr-1 GeV-1) per (cm-3 s-1 GeV-1)
 
 
 _FORKED_STATE: dict = {}
@@ -123,7 +127,7 @@ def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float 
     Returns
     -------
     ndarray, shape (n_E, n_E)
-        G[o, k] in cm s^-1 sr^-1: J_sun(E_o) [cm^-2 s^-1 sr^-1 (GeV/n)^-1] = G @ Q with Q the
+        G[o, k] in cm sr^-1: J_sun(E_o) [cm^-2 s^-1 sr^-1 (GeV/n)^-1] = G @ Q with Q the
         source spectrum in cm^-3 s^-1 (GeV/n)^-1 at the energy nodes (rows not requested: NaN).
 
     Notes
@@ -259,7 +263,7 @@ def read_density_h5(path: str | os.PathLike) -> dict:
 def write_greens_h5(path: str | os.PathLike, grid, species_name: str, greens: np.ndarray,
                     r_sun_kpc: float = R_SUN_KPC, z_sun_kpc: float = Z_SUN_KPC,
                     config: dict | None = None, inputs: dict | None = None, extra_attrs: dict | None = None):
-    """Write G[E_out, E_in] (cm s-1 sr-1) with the energy axis and provenance, atomically."""
+    """Write G[E_out, E_in] (cm sr-1) with the energy axis and provenance, atomically."""
     greens = np.asarray(greens, dtype=float)
     n_e = grid.ek_GeV_per_n.size
     if greens.shape != (n_e, n_e):

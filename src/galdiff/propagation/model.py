@@ -171,8 +171,13 @@ def propagation_setup(grid: Grid, species_name: str, params: DiffusionParameters
 
 
 def source_shape(grid: Grid, r_sun_kpc: float = 8.3) -> np.ndarray:
-    """PAPER.md Eq. 2 SNR distribution on the (r, z) nodes, normalised to 1 at the Sun."""
-    shape = sources.snr_distribution(grid.r_kpc[:, None], grid.z_kpc[None, :], r_sun_kpc=r_sun_kpc)
+    """PAPER.md Eq. 2 SNR distribution on the (r, z) nodes, normalised to 1 at the Sun.
+
+    Averaged over each z cell like the gas: the 0.2 kpc exponential is only two cells wide at
+    dz = 0.1 kpc, and point sampling misstates the injected power by +2 % there (-6 % at dz = 0.2).
+    """
+    shape = gas.cell_average_z(sources.snr_distribution, grid.r_kpc[:, None], grid.z_kpc[None, :], grid.dz_kpc,
+                               r_sun_kpc=r_sun_kpc)
     return shape / sources.snr_distribution(r_sun_kpc, 0.0, r_sun_kpc=r_sun_kpc)
 
 

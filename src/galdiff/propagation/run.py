@@ -111,7 +111,7 @@ def model_at_data(result: SpeciesResult, species_name: str, phi_GV: float, ek_da
 
 
 def propagate_primary(model_cfg: dict, propagation_cfg: dict, species_name: str, env=None, isrf_path=None,
-                      with_greens: bool = True, progress: bool = False) -> SpeciesResult:
+                      with_greens: bool = True, progress: bool = False, n_workers: int = 1) -> SpeciesResult:
     """Propagate a primary species with unit-normalised Eq. 3 injection and the SNR source shape.
 
     ``species_name`` is ``proton``, ``helium``, ``electron`` or ``positron`` (the extra primary
@@ -130,7 +130,8 @@ def propagate_primary(model_cfg: dict, propagation_cfg: dict, species_name: str,
     spectrum = galaxy_model.injection_spectrum_per_GeV_per_n(grid.ek_GeV_per_n, species_name, model_cfg["injection"][species_name])
     density = propagate_spectrum(solver, shape, spectrum)
     intensity = sun_intensity(solver, density, r_sun_kpc=r_sun)
-    greens = sun_greens_matrix(solver, shape, r_sun_kpc=r_sun, progress=progress) if with_greens else None
+    greens = (sun_greens_matrix(solver, shape, r_sun_kpc=r_sun, n_workers=n_workers, progress=progress)
+              if with_greens else None)
     return SpeciesResult(species_name, grid, density, intensity, 1.0, greens,
                          meta={"injection": model_cfg["injection"][species_name]})
 
@@ -256,7 +257,8 @@ def combine(name: str, *parts: SpeciesResult) -> SpeciesResult:
 
 
 def propagate_leptons(model_cfg: dict, propagation_cfg: dict, proton: SpeciesResult, helium: SpeciesResult,
-                      isrf_path, reference_tables: dict, with_greens: bool = True, progress: bool = False) -> dict:
+                      isrf_path, reference_tables: dict, with_greens: bool = True, progress: bool = False,
+                      n_workers: int = 1) -> dict:
     """Primary electrons, extra primary positrons and secondary e+- of one model, normalised.
 
     The secondaries follow from the (normalised) proton and helium densities; the primary
@@ -277,7 +279,8 @@ def propagate_leptons(model_cfg: dict, propagation_cfg: dict, proton: SpeciesRes
     for lepton in ("electron", "positron"):
         secondary = propagate_secondary(lepton, sources[lepton], model_cfg, propagation_cfg, env, progress)
         primary = propagate_primary(model_cfg, propagation_cfg, lepton, env=env,
-                                    with_greens=with_greens and lepton == "electron", progress=progress)
+                                    with_greens=with_greens and lepton == "electron", progress=progress,
+                                    n_workers=n_workers)
         primary.name = f"{lepton}_primary"
         norm_cfg = propagation_cfg["normalisation"][lepton]
         primary = normalise_to_data(primary, lepton, model_cfg["injection"][lepton]["phi_GV"],
