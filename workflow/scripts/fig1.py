@@ -27,7 +27,8 @@ def main(curve_paths, table_paths, output_path, log_path):
     for path in table_paths:
         table = read_dataset(path)
         data.setdefault(table.meta["species"], []).append(table)
-    fig = plot_figure1(curves, data)
+    # Voyager 1 measured beyond the heliopause: compare it with the interstellar (unmodulated) curves
+    fig = plot_figure1(curves, data, show_lis=True)
     save_figure(fig, output_path, provenance=provenance_meta(inputs={Path(p).name: p for p in curve_paths}))
     log.info("wrote %s", output_path)
 
