@@ -13,11 +13,14 @@ sys.path.insert(0, str(PROJECT_ROOT / "src"))
 from galdiff.config import validate_config
 from galdiff.data.registry import load_registry
 from galdiff.data.datasets import DATASETS
+from galdiff.fitting import default_data_selection
 
 validate_config(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 REGISTRY = load_registry(PROJECT_ROOT / config["data"]["registry"])
 CONDA_ENV = str(PROJECT_ROOT / "envs" / "galdiff.yaml")
+PROP = config["propagation"]
+MODELS = list(config["models"])
 
 
 def project_path(path):
@@ -38,3 +41,14 @@ def dataset_raw_files(wildcards):
     spec = DATASETS[wildcards.dataset]
     names = [Path(relative).name for relative in spec.raw_files]
     return {name: raw_file(name) for name in names}
+
+
+def normalisation_table(species):
+    """Tidy table that fixes the overall scale of a propagated species."""
+    return f"results/data/{PROP['normalisation'][species]['dataset']}.ecsv"
+
+
+def fit_datasets(model):
+    """Every tidy table the injection fits of ``model`` use (knee data set per model)."""
+    selection = default_data_selection(config["models"][model].get("knee_dataset", "icetop"), True)
+    return sorted({name for fit in selection.values() for name in fit})

@@ -1,14 +1,7 @@
 # Injection fits (Tables II-III, Figures 1-2) from the Green's functions of each model.
 # Library: galdiff.fitting, galdiff.tables, galdiff.plotting.figure1/2.
 
-from galdiff.fitting import default_data_selection
-
 FIT_NAMES = ["proton", "helium", "leptons"]
-
-
-def fit_datasets(model):
-    selection = default_data_selection(config["models"][model].get("knee_dataset", "icetop"), True)
-    return sorted({name for fit in selection.values() for name in fit})
 
 
 rule fit_injection:

@@ -1,14 +1,7 @@
 # Propagation: nuclei first (normalised to data), then primary and secondary leptons, then the
 # local spectra at the Sun. Library: galdiff.propagation.run.
 
-PROP = config["propagation"]
-MODELS = list(config["models"])
-NUCLEI = [s for s in PROP["species"] if s in ("proton", "helium")]
 LEPTON_OUTPUTS = ["electron", "positron", "electron_primary", "electron_secondary", "positron_primary", "positron_secondary"]
-
-
-def normalisation_table(species):
-    return f"results/data/{PROP['normalisation'][species]['dataset']}.ecsv"
 
 
 rule propagate_nucleus:
