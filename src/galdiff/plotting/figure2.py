@@ -71,5 +71,8 @@ def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exp
                   r"s$^{-1}$ sr$^{-1}$]")
     if xlim is not None:
         ax.set_xlim(*xlim)
+    # four decades below the peak: the model tails beyond the data would otherwise squash the data
+    top = ax.get_ylim()[1]
+    ax.set_ylim(top * 1e-4, top)
     ax.legend(loc="lower center", ncol=2, fontsize=6)
     return fig
