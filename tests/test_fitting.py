@@ -18,7 +18,7 @@ from scipy.integrate import quad
 
 from galdiff import fitting
 from galdiff.fitting import NORM_PARAM
-from galdiff.units import ELECTRON, HELIUM, M_E_GEV, M_P_GEV, POSITRON, PROTON
+from galdiff.units import ELECTRON, HELIUM, M_E_GEV, M_P_GEV, PROTON
 
 # 0.05-dex grid from 1 MeV/n to 1e9 GeV/n; 1, 10, 100 GeV/n are nodes
 GRID_GEV_PER_N = np.geomspace(1e-3, 1e9, 241)

@@ -13,11 +13,12 @@ E2_FLUX_UNIT = u.Unit("GeV cm-2 s-1 sr-1")
 def e2_points(table):
     """E [GeV], E^2 dN/dE and its lower/upper total errors [GeV cm^-2 s^-1 sr^-1] of a gamma/neutrino table.
 
-    Tidy gamma-ray tables carry ``flux_lo_err``/``flux_hi_err`` (stat and sys in quadrature).
+    Tidy gamma-ray tables carry ``e2flux``, ``e2flux_lo_err`` and ``e2flux_hi_err`` (stat and sys
+    in quadrature; a missing systematic counts as zero).
     """
-    energy = table["energy"].quantity
-    e2 = lambda name: np.nan_to_num((energy**2 * table[name].quantity).to_value(E2_FLUX_UNIT))  # noqa: E731
-    return energy.to_value(u.GeV), e2("flux"), e2("flux_lo_err"), e2("flux_hi_err")
+    columns = ("e2flux", "e2flux_lo_err", "e2flux_hi_err")
+    e2 = (np.nan_to_num(table[name].quantity.to_value(E2_FLUX_UNIT)) for name in columns)
+    return (table["energy"].quantity.to_value(u.GeV), *e2)
 
 
 def experiment_style(experiment: str) -> dict:

@@ -22,7 +22,7 @@ from astropy.table import Table
 
 from ..data.datasets import flux_vs_ek_per_n
 from ..interactions.hadronic import HadronicMatrix
-from ..spectra import force_field_modulate
+from ..spectra import force_field_modulate, loglog_interp
 from ..units import get_species
 from . import model as galaxy_model
 from .greens import propagate_spectrum, sun_greens_matrix, sun_intensity
@@ -98,16 +98,9 @@ def reference_points(table, ek_range_GeV_per_n):
     return spec.ek_GeV_per_n[keep], spec.flux_per_GeV_per_n[keep], sigma[keep]
 
 
-def interpolate_loglog(x_new, x, y):
-    """log-log interpolation of a positive tabulated function (zero where y is zero)."""
-    with np.errstate(divide="ignore"):
-        log_y = np.log(np.where(y > 0, y, 1e-300))
-    return np.exp(np.interp(np.log(x_new), np.log(x), log_y))
-
-
 def model_at_data(result: SpeciesResult, species_name: str, phi_GV: float, ek_data):
     modulated = modulated_intensity(result.grid.ek_GeV_per_n, result.intensity_sun, species_name, phi_GV)
-    return interpolate_loglog(ek_data, result.grid.ek_GeV_per_n, modulated)
+    return loglog_interp(ek_data, result.grid.ek_GeV_per_n, modulated)
 
 
 def propagate_primary(model_cfg: dict, propagation_cfg: dict, species_name: str, env=None, isrf_path=None,
@@ -209,9 +202,9 @@ def local_spectra_table(results: dict, phis_GV: dict, meta: dict | None = None) 
     for name, res in results.items():
         own = res.grid.ek_GeV_per_n
         inside = (ek >= own[0] * (1 - 1e-9)) & (ek <= own[-1] * (1 + 1e-9))
-        lis = np.where(inside, interpolate_loglog(ek, own, res.intensity_sun), 0.0)
+        lis = np.where(inside, loglog_interp(ek, own, np.maximum(res.intensity_sun, 0.0), out_of_range="nan"), 0.0)
         modulated = modulated_intensity(own, res.intensity_sun, name, phis_GV[name])
-        mod = np.where(inside, interpolate_loglog(ek, own, modulated), 0.0)
+        mod = np.where(inside, loglog_interp(ek, own, modulated, out_of_range="nan"), 0.0)
         per = "per GeV/n" if name in galaxy_model.NUCLEI else "per GeV"
         table[f"{name}_lis"] = lis * FLUX_UNIT
         table[f"{name}_lis"].description = f"interstellar flux at the Sun ({per})"
