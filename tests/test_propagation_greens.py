@@ -65,7 +65,9 @@ def test_greens_in_worker_processes_is_identical(dr_solver, dr_greens):
     greens = sun_greens_matrix(dr_solver, snr_shape(dr_solver.grid), n_workers=2)
     np.testing.assert_array_equal(greens, dr_greens)
     subset = sun_greens_matrix(dr_solver, snr_shape(dr_solver.grid), rows=[3, 7])
-    np.testing.assert_array_equal(subset[[3, 7]], dr_greens[[3, 7]])
+    # rows batched differently are solved on other windows: equal to the solver tolerance
+    scale = np.abs(dr_greens[[3, 7]]).max(axis=1, keepdims=True)
+    assert np.max(np.abs(subset[[3, 7]] - dr_greens[[3, 7]]) / scale) < 1e-9
     assert np.all(np.isnan(np.delete(subset, [3, 7], axis=0)))
     with pytest.raises(ValueError, match="rows"):
         sun_greens_matrix(dr_solver, snr_shape(dr_solver.grid), rows=[-1])

@@ -353,7 +353,7 @@ def test_coarse_correction_is_exact_inside_the_coarse_space():
     solver = SteadyStateSolver(setup, n_modes_r=3, n_modes_z=4, progress=False)
     coarse = solver.coarse
     rng = np.random.default_rng(5)
-    coeffs = rng.normal(size=(grid.ek_GeV_per_n.size, coarse.size))
+    coeffs = rng.normal(size=(2, grid.ek_GeV_per_n.size, coarse.size))  # a batch of two
     in_space = coarse._prolong(coeffs, weighted=False)
     solution = coarse.correct(in_space)
     np.testing.assert_allclose(solver.apply(solution), in_space, atol=1e-9 * np.abs(in_space).max())

@@ -54,54 +54,67 @@ _FORKED_STATE: dict = {}
 WINDOW_SUPPORT = 1e-16
 WINDOW_EDGE = 1e-13
 WINDOW_MARGIN = 4
+#: rows solved together: they share the preconditioner's sparse triangular solves
+BATCH_ROWS = 4
 
 
-def _greens_row(solver: SteadyStateSolver, weights, shape_interior, beta, o: int,
-                windowed: bool = True) -> np.ndarray:
-    """Row o of G from one adjoint solve (see the module docstring).
+def _greens_rows(solver: SteadyStateSolver, weights, shape_interior, beta, rows, windowed: bool = True,
+                 rtol: float | None = None) -> np.ndarray:
+    """Rows ``rows`` of G from adjoint solves done together (see the module docstring).
 
-    With ``windowed`` the adjoint problem is solved only on the energy range where the row's
-    response matters (estimated from one preconditioner application, then checked at the
-    window edges and enlarged if needed); outside it the row is set to zero. This is exact to
-    ~WINDOW_EDGE relative to the row's largest T^-2-weighted entry and makes rows above a few
-    TeV, whose response spans a few bins, nearly free.
+    With ``windowed`` the adjoint problems are solved only on the energy range where the rows'
+    responses matter (estimated from one preconditioner application, then checked at the
+    window edges and enlarged if needed); outside it the rows are set to zero. This is exact to
+    ~WINDOW_EDGE relative to each row's largest T^-2-weighted entry and makes rows above a few
+    TeV, whose response spans a few bins, nearly free. Rows batched together should be
+    neighbours in energy, since they share one window.
+
+    Returns
+    -------
+    ndarray, shape (len(rows), n_E)
     """
+    rows = np.asarray(rows, dtype=int)
     n_e = beta.size
-    rhs = np.zeros((n_e, weights.size))
-    rhs[o] = weights
-    coefficient = beta[o] * C_CM_PER_S / (4.0 * np.pi)
+    rhs = np.zeros((rows.size, n_e, weights.size))
+    rhs[np.arange(rows.size), rows] = weights
+    coefficient = (beta[rows] * C_CM_PER_S / (4.0 * np.pi))[:, None]
     reference = solver.ek_GeV_per_n ** -2.0
     if not windowed or not solver.has_upward_coupling:
-        return coefficient * (solver.solve_adjoint_interior(rhs) @ shape_interior)
-    estimate = np.abs(solver._precondition_transposed(rhs)).max(axis=1) * reference
-    support = np.nonzero(estimate > WINDOW_SUPPORT * estimate.max())[0]
-    start = max(min(support.min(), o) - WINDOW_MARGIN, 0)
-    stop = min(max(support.max(), o) + WINDOW_MARGIN + 1, n_e)
+        return coefficient * (solver.solve_adjoint_interior(rhs, rtol=rtol) @ shape_interior)
+    estimate = np.abs(solver._precondition_transposed(rhs)).max(axis=2) * reference
+    support = estimate > WINDOW_SUPPORT * estimate.max(axis=1, keepdims=True)
+    support[np.arange(rows.size), rows] = True
+    energies = np.nonzero(support.any(axis=0))[0]
+    start = max(energies.min() - WINDOW_MARGIN, 0)
+    stop = min(energies.max() + WINDOW_MARGIN + 1, n_e)
     while True:
         view = solver.energy_window(start, stop)
-        adjoint = view.solve_adjoint_interior(rhs[start:stop], source_spectrum_ref=reference[start:stop])
+        adjoint = view.solve_adjoint_interior(rhs[:, start:stop], source_spectrum_ref=reference[start:stop],
+                                              rtol=rtol)
         solver.iterations_last_solve = view.iterations_last_solve
-        response = np.abs(adjoint).max(axis=1) * reference[start:stop]
-        edge_low = start > 0 and response[0] > WINDOW_EDGE * response.max()
-        edge_high = stop < n_e and response[-1] > WINDOW_EDGE * response.max()
+        response = np.abs(adjoint).max(axis=2) * reference[start:stop]
+        peak = response.max(axis=1)
+        edge_low = start > 0 and np.any(response[:, 0] > WINDOW_EDGE * peak)
+        edge_high = stop < n_e and np.any(response[:, -1] > WINDOW_EDGE * peak)
         if not (edge_low or edge_high):
             break
         start = max(start - 4 * WINDOW_MARGIN, 0) if edge_low else start
         stop = min(stop + 4 * WINDOW_MARGIN, n_e) if edge_high else stop
-    row = np.zeros(n_e)
-    row[start:stop] = coefficient * (adjoint @ shape_interior)
-    return row
+    out = np.zeros((rows.size, n_e))
+    out[:, start:stop] = coefficient * (adjoint @ shape_interior)
+    return out
 
 
-def _greens_row_forked(o: int):
-    solver, weights, shape_interior, beta, windowed = _FORKED_STATE["args"]
+def _greens_rows_forked(rows):
+    solver, weights, shape_interior, beta, windowed, rtol = _FORKED_STATE["args"]
     solver.progress = False
-    return o, _greens_row(solver, weights, shape_interior, beta, o, windowed)
+    return rows, _greens_rows(solver, weights, shape_interior, beta, rows, windowed, rtol)
 
 
 def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float = R_SUN_KPC,
                       z_sun_kpc: float = Z_SUN_KPC, n_workers: int = 1, rows=None,
-                      windowed: bool = True, progress: bool | None = None) -> np.ndarray:
+                      windowed: bool = True, progress: bool | None = None, batch_rows: int = BATCH_ROWS,
+                      rtol: float | None = None) -> np.ndarray:
     """Green's matrix G[E_out, E_in] of the intensity at the Sun per unit injection spectrum.
 
     Parameters
@@ -113,16 +126,20 @@ def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float 
     r_sun_kpc, z_sun_kpc : float
         Observer position (PAPER.md Eq. 2: r_sun = 8.3 kpc, z = 0).
     n_workers : int
-        Rows are independent adjoint solves: with n_workers > 1 they are spread over forked
-        processes that share the factorised solver copy-on-write (Linux/macOS ``fork``).
+        Batches of rows are independent adjoint solves: with n_workers > 1 they are spread over
+        forked processes that share the factorised solver copy-on-write (Linux/macOS ``fork``).
     rows : sequence of int, optional
         Output-energy indices to compute (default all); the other rows are NaN. A fit needs
         only the rows at (or bracketing) the measured energies.
     windowed : bool
-        Solve each row only on the energy window where it matters (see :func:`_greens_row`);
+        Solve each batch only on the energy window where it matters (see :func:`_greens_rows`);
         False solves every row on the whole energy axis.
     progress : bool, optional
         tqdm bar over the rows (default: the solver's setting).
+    batch_rows : int
+        Neighbouring rows solved together (1: one at a time).
+    rtol : float, optional
+        GMRES tolerance of the adjoint solves (default: the solver's ``rtol``).
 
     Returns
     -------
@@ -145,22 +162,24 @@ def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float 
     wanted = list(range(n_e)) if rows is None else sorted({int(o) for o in rows})
     if any(o < 0 or o >= n_e for o in wanted):
         raise ValueError(f"rows must be energy indices in [0, {n_e}), got {rows!r}")
+    batch_rows = max(1, int(batch_rows))
+    # ascending energy: the expensive low-energy batches go out first (load balance)
+    batches = [wanted[i:i + batch_rows] for i in range(0, len(wanted), batch_rows)]
     show = solver.progress if progress is None else progress
     bar = tqdm(total=len(wanted), desc="Green's rows", disable=not show)
-    if n_workers > 1 and "fork" in mp.get_all_start_methods():
-        _FORKED_STATE["args"] = (solver, weights, shape_interior, beta, windowed)
+    if n_workers > 1 and len(batches) > 1 and "fork" in mp.get_all_start_methods():
+        _FORKED_STATE["args"] = (solver, weights, shape_interior, beta, windowed, rtol)
         try:
-            with mp.get_context("fork").Pool(n_workers) as pool:
-                # ascending energy: the expensive low-energy rows go out first (load balance)
-                for o, row in pool.imap_unordered(_greens_row_forked, wanted):
-                    greens[o] = row
-                    bar.update(1)
+            with mp.get_context("fork").Pool(min(n_workers, len(batches))) as pool:
+                for done, block in pool.imap_unordered(_greens_rows_forked, batches):
+                    greens[done] = block
+                    bar.update(len(done))
         finally:
             _FORKED_STATE.clear()
     else:
-        for o in wanted:
-            greens[o] = _greens_row(solver, weights, shape_interior, beta, o, windowed)
-            bar.update(1)
+        for batch in batches:
+            greens[batch] = _greens_rows(solver, weights, shape_interior, beta, batch, windowed, rtol)
+            bar.update(len(batch))
     bar.close()
     return greens
 

@@ -81,12 +81,26 @@ from tqdm.auto import tqdm
 
 from ..units import C_CM_PER_S, KPC_CM, Species, beta_from_ek_per_n
 from .grid import Grid
+from .krylov import batched_gmres
 
 log = logging.getLogger(__name__)
 
 #: band offsets o of the energy operator: ``bands[o + BAND_ZERO, k, s]`` multiplies N_{k+o}
 BAND_OFFSETS = (-2, -1, 0, 1, 2, 3)
 BAND_ZERO = 2
+#: offsets of the bands that couple to lower energies (reacceleration only)
+LOWER_BAND_OFFSETS = np.array([-2, -1], dtype=np.int64)
+#: Krylov vectors of one solve are capped at about this many bytes (restart length 10-40)
+KRYLOV_MEMORY_BYTES = 1_000_000_000
+
+
+def _batch(array: np.ndarray) -> np.ndarray:
+    """(n_E, n_s) -> (1, n_E, n_s); a batch (m, n_E, n_s) is returned as it is."""
+    return array[None] if array.ndim == 2 else array
+
+
+def _unbatch(result: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return result[0] if like.ndim == 2 else result
 
 
 @njit(cache=True)
@@ -288,6 +302,103 @@ def dense_energy_operator(bands, cell):
             if 0 <= k + o < n_e:
                 dense[k, k + o] = bands[o + BAND_ZERO, k, cell]
     return dense
+
+
+@njit(cache=True)
+def apply_operator(x, diffusion_kpc2_per_s, catastrophic_rate_per_s, bands, radial_sub, radial_diag, radial_sup,
+                   inv_dz2_per_kpc2, n_z, transposed):
+    """A x (or A^T x) for a batch of densities, the whole steady-state operator in one pass.
+
+    A x = -D_k lap x_k + Gamma x - (energy operator) x, the five-point cylindrical Laplacian
+    written out from its radial tridiagonal coefficients (:func:`radial_operator`) and the
+    uniform vertical stencil (:func:`vertical_operator`). Serial, like the other kernels
+    (see :func:`energy_bands`).
+
+    Parameters
+    ----------
+    x : ndarray, shape (m, n_E, n_s)
+        Densities on the interior unknowns, s = i_r n_z + j_z.
+    diffusion_kpc2_per_s : ndarray, shape (n_E,)
+    catastrophic_rate_per_s : ndarray, shape (n_E, n_s)
+    bands : ndarray, shape (6, n_E, n_s)
+    radial_sub, radial_diag, radial_sup : ndarray
+        Sub-, main and super-diagonal of the radial operator, kpc^-2 (n_r - 1, n_r and n_r - 1).
+    inv_dz2_per_kpc2 : float
+    n_z : int
+        Interior vertical unknowns.
+    transposed : bool
+        Apply A^T instead of A.
+
+    Returns
+    -------
+    ndarray, shape (m, n_E, n_s)
+    """
+    m, n_e, n_s = x.shape
+    n_r = n_s // n_z
+    out = np.empty_like(x)
+    for b in range(m):
+        for k in range(n_e):
+            d = diffusion_kpc2_per_s[k]
+            for i in range(n_r):
+                if transposed:
+                    lower = radial_sup[i - 1] if i > 0 else 0.0
+                    upper = radial_sub[i] if i < n_r - 1 else 0.0
+                else:
+                    lower = radial_sub[i - 1] if i > 0 else 0.0
+                    upper = radial_sup[i] if i < n_r - 1 else 0.0
+                centre = radial_diag[i] - 2.0 * inv_dz2_per_kpc2
+                for j in range(n_z):
+                    s = i * n_z + j
+                    lap = centre * x[b, k, s]
+                    if i > 0:
+                        lap += lower * x[b, k, s - n_z]
+                    if i < n_r - 1:
+                        lap += upper * x[b, k, s + n_z]
+                    if j > 0:
+                        lap += inv_dz2_per_kpc2 * x[b, k, s - 1]
+                    if j < n_z - 1:
+                        lap += inv_dz2_per_kpc2 * x[b, k, s + 1]
+                    out[b, k, s] = catastrophic_rate_per_s[k, s] * x[b, k, s] - d * lap
+            for o in range(-2, 4):
+                j = k - o if transposed else k + o
+                if j < 0 or j >= n_e:
+                    continue
+                row = j if transposed else k
+                for s in range(n_s):
+                    out[b, k, s] -= bands[o + 2, row, s] * x[b, j, s]
+    return out
+
+
+@njit(cache=True)
+def apply_band_couplings(x, bands, offsets, transposed):
+    """Sum over the given band offsets o of bands[o+2, k] x_{k+o} (or the transposed bands).
+
+    The part of the energy operator that a block sweep leaves out, i.e. the residual of a
+    sweep's result; ``offsets`` holds -2, -1 (the lower, reacceleration bands) or 1..3.
+
+    Parameters
+    ----------
+    x : ndarray, shape (m, n_E, n_s)
+    bands : ndarray, shape (6, n_E, n_s)
+    offsets : ndarray of int64
+    transposed : bool
+
+    Returns
+    -------
+    ndarray, shape (m, n_E, n_s)
+    """
+    m, n_e, n_s = x.shape
+    out = np.zeros_like(x)
+    for b in range(m):
+        for k in range(n_e):
+            for o in offsets:
+                j = k - o if transposed else k + o
+                if j < 0 or j >= n_e:
+                    continue
+                row = j if transposed else k
+                for s in range(n_s):
+                    out[b, k, s] += bands[o + 2, row, s] * x[b, j, s]
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -605,29 +716,41 @@ class CoarseSpace:
         return view
 
     def _restrict(self, field, weighted: bool):
-        n_e = field.shape[0]
-        f = field.reshape(n_e, *self._shape)
+        """Mode coefficients of fields (m, n_E, n_s) -> (m, n_E, K), as two plain matrix products."""
+        m, n_e = field.shape[:2]
+        n_r, n_z = self._shape
+        f = field.reshape(m * n_e, n_r, n_z)
         if weighted:
             f = f * self.weights_r[None, :, None] * self.weights_z[None, None, :]
-        return np.einsum("eij,ia,jb->eab", f, self.modes_r, self.modes_z, optimize=True).reshape(n_e, -1)
+        along_z = (f.reshape(-1, n_z) @ self.modes_z).reshape(m * n_e, n_r, -1)  # (E, n_r, K_z)
+        k_z = along_z.shape[2]
+        both = self.modes_r.T @ along_z.transpose(1, 0, 2).reshape(n_r, -1)  # (K_r, E K_z)
+        return both.reshape(-1, m * n_e, k_z).transpose(1, 0, 2).reshape(m, n_e, -1)
 
     def _prolong(self, coeffs, weighted: bool):
-        n_e = coeffs.shape[0]
-        c = coeffs.reshape(n_e, self.modes_r.shape[1], self.modes_z.shape[1])
-        out = np.einsum("eab,ia,jb->eij", c, self.modes_r, self.modes_z, optimize=True)
+        """Fields (m, n_E, n_s) from mode coefficients (m, n_E, K): radial modes first, so the
+        last product writes the result in its final layout."""
+        m, n_e = coeffs.shape[:2]
+        n_r, k_r, k_z = self.modes_r.shape[0], self.modes_r.shape[1], self.modes_z.shape[1]
+        c = coeffs.reshape(m * n_e, k_r, k_z).transpose(1, 0, 2).reshape(k_r, -1)
+        along_r = (self.modes_r @ c).reshape(n_r, m * n_e, k_z).transpose(1, 0, 2).reshape(-1, k_z)
+        out = (along_r @ self.modes_z.T).reshape(m * n_e, n_r, -1)
         if weighted:
-            out = out * self.weights_r[None, :, None] * self.weights_z[None, None, :]
-        return out.reshape(n_e, -1)
+            out *= self.weights_r[None, :, None] * self.weights_z[None, None, :]
+        return out.reshape(m, n_e, -1)
+
+    def _solve_coarse(self, coeffs, trans: str):
+        m = coeffs.shape[0]
+        solution = self._lu.solve(np.ascontiguousarray(coeffs.reshape(m, -1).T), trans=trans)
+        return solution.T.reshape(coeffs.shape)
 
     def correct(self, residual):
-        """Phi C^-1 Phi^T W r, shape (n_E, n_s)."""
-        coeffs = self._lu.solve(self._restrict(residual, weighted=True).ravel())
-        return self._prolong(coeffs.reshape(residual.shape[0], -1), weighted=False)
+        """Phi C^-1 Phi^T W r for residuals of shape (m, n_E, n_s)."""
+        return self._prolong(self._solve_coarse(self._restrict(residual, weighted=True), "N"), weighted=False)
 
     def correct_transposed(self, residual):
-        """W Phi C^-T Phi^T r, shape (n_E, n_s)."""
-        coeffs = self._lu.solve(self._restrict(residual, weighted=False).ravel(), trans="T")
-        return self._prolong(coeffs.reshape(residual.shape[0], -1), weighted=True)
+        """W Phi C^-T Phi^T r for residuals of shape (m, n_E, n_s)."""
+        return self._prolong(self._solve_coarse(self._restrict(residual, weighted=False), "T"), weighted=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -663,6 +786,13 @@ class SteadyStateSolver:
         n_e = grid.ek_GeV_per_n.size
         self.progress = (n_e * grid.n_spatial_unknowns > 2e5) if progress is None else bool(progress)
         self.laplacian_per_kpc2 = cylindrical_laplacian(grid)
+        n_r, n_z = grid.interior_shape
+        radial = radial_operator(n_r, grid.dr_kpc)
+        self._radial = (radial.diagonal(-1).copy(), radial.diagonal().copy(), radial.diagonal(1).copy())
+        self._inv_dz2_per_kpc2 = 1.0 / grid.dz_kpc**2
+        self._n_z = n_z
+        # W of the similarity B^T = W B W^-1 of each 2D block (W lap is symmetric)
+        self.cell_volumes_kpc3 = cell_volumes_kpc3(grid)
         self.diffusion_kpc2_per_s = setup.diffusion_cm2_per_s / KPC_CM**2
         self.ek_GeV_per_n = grid.ek_GeV_per_n  # energies of this operator (a window: a slice)
         self.energy_offset = 0
@@ -713,146 +843,169 @@ class SteadyStateSolver:
             raise ValueError("this operator is an energy window: use solve_interior / apply")
 
     # --- operator ------------------------------------------------------------------------
+    def _apply_batch(self, density: np.ndarray, transposed: bool) -> np.ndarray:
+        sub, diag, sup = self._radial
+        return apply_operator(np.ascontiguousarray(density, dtype=float), self.diffusion_kpc2_per_s,
+                              self.catastrophic_rate_per_s, self.bands, sub, diag, sup,
+                              self._inv_dz2_per_kpc2, self._n_z, transposed)
+
     def apply(self, density: np.ndarray) -> np.ndarray:
-        """A N for N of shape (n_E, n_s) on the interior unknowns; result in cm^-3 s^-1 (GeV/n)^-1."""
-        spatial = (self.laplacian_per_kpc2 @ density.T).T * self.diffusion_kpc2_per_s[:, None]
-        return -spatial + self.catastrophic_rate_per_s * density - apply_energy_bands(self.bands, density)
+        """A N for N of shape (n_E, n_s) (or a batch (m, n_E, n_s)) on the interior unknowns.
+
+        Result in cm^-3 s^-1 (GeV/n)^-1 for N in cm^-3 (GeV/n)^-1.
+        """
+        density = np.asarray(density, dtype=float)
+        return _unbatch(self._apply_batch(_batch(density), False), density)
 
     def apply_transposed(self, density: np.ndarray) -> np.ndarray:
-        """A^T N (the adjoint operator), shape (n_E, n_s)."""
-        spatial = (self.laplacian_per_kpc2.T @ density.T).T * self.diffusion_kpc2_per_s[:, None]
-        return (-spatial + self.catastrophic_rate_per_s * density
-                - apply_energy_bands_transposed(self.bands, density))
+        """A^T N (the adjoint operator), shape (n_E, n_s) or (m, n_E, n_s)."""
+        density = np.asarray(density, dtype=float)
+        return _unbatch(self._apply_batch(_batch(density), True), density)
+
+    def _block_solve(self, k: int, block: np.ndarray, transposed: bool) -> np.ndarray:
+        """B_k^-1 (or B_k^-T) applied to the rows of ``block`` (m, n_s), B_k the 2D block of A.
+
+        B_k^T = W B_k W^-1 with W the cell volumes, so the transposed solve reuses the factors
+        untransposed: SuperLU's forward solve gains ~1.5x per column from several columns at
+        once (supernodal blocks), its transposed solve does not (benchmarks/RESULTS.md).
+        """
+        if transposed:
+            volumes = self.cell_volumes_kpc3
+            return self._lu[k].solve(np.ascontiguousarray((block / volumes).T)).T * volumes
+        return self._lu[k].solve(np.ascontiguousarray(block.T)).T
 
     def _sweep_down(self, rhs: np.ndarray, transposed: bool = False) -> np.ndarray:
-        """Block Gauss-Seidel sweep from the top energy down.
+        """Block Gauss-Seidel sweep from the top energy down, for rhs of shape (m, n_E, n_s).
 
         Solves (B - U) x = rhs, U the couplings to higher energies (losses and the upper
         reacceleration band): the exact inverse of A when there is no reacceleration. With
         ``transposed``, solves (B - L)^T x = rhs instead, L the lower reacceleration band.
+        Blocks whose right-hand side is zero (below an adjoint source, say) are skipped.
         """
-        n_e = rhs.shape[0]
+        n_e = rhs.shape[1]
         out = np.zeros_like(rhs)
-        trans = "T" if transposed else "N"
+        offsets = (1, 2) if transposed else (1, 2, 3)
         for k in range(n_e - 1, -1, -1):
-            block_rhs = rhs[k].copy()
-            if transposed:
-                for o in (1, 2):
-                    if k + o < n_e:
-                        block_rhs += self.bands[BAND_ZERO - o, k + o] * out[k + o]
-            else:
-                for o in (1, 2, 3):
-                    if k + o < n_e:
-                        block_rhs += self.bands[BAND_ZERO + o, k] * out[k + o]
-            out[k] = self._lu[k].solve(block_rhs, trans=trans)
+            block = rhs[:, k].copy()
+            for o in offsets:
+                if k + o < n_e:
+                    coupling = self.bands[BAND_ZERO - o, k + o] if transposed else self.bands[BAND_ZERO + o, k]
+                    block += coupling * out[:, k + o]
+            if block.any():
+                out[:, k] = self._block_solve(k, block, transposed)
         return out
 
     def _sweep_up(self, rhs: np.ndarray, transposed: bool = False) -> np.ndarray:
-        """Block Gauss-Seidel sweep from the bottom energy up.
+        """Block Gauss-Seidel sweep from the bottom energy up, for rhs of shape (m, n_E, n_s).
 
         Solves (B - L) x = rhs, or with ``transposed`` (B - U)^T x = rhs (the exact inverse of
         A^T without reacceleration).
         """
-        n_e = rhs.shape[0]
+        n_e = rhs.shape[1]
         out = np.zeros_like(rhs)
-        trans = "T" if transposed else "N"
+        offsets = (1, 2, 3) if transposed else (1, 2)
         for k in range(n_e):
-            block_rhs = rhs[k].copy()
-            if transposed:
-                for o in (1, 2, 3):
-                    if k - o >= 0:
-                        block_rhs += self.bands[BAND_ZERO + o, k - o] * out[k - o]
-            else:
-                for o in (1, 2):
-                    if k - o >= 0:
-                        block_rhs += self.bands[BAND_ZERO - o, k] * out[k - o]
-            out[k] = self._lu[k].solve(block_rhs, trans=trans)
+            block = rhs[:, k].copy()
+            for o in offsets:
+                if k - o >= 0:
+                    coupling = self.bands[BAND_ZERO + o, k - o] if transposed else self.bands[BAND_ZERO - o, k]
+                    block += coupling * out[:, k - o]
+            if block.any():
+                out[:, k] = self._block_solve(k, block, transposed)
         return out
 
     def _precondition(self, rhs: np.ndarray) -> np.ndarray:
         """Multiplicative two-level preconditioner for A: down sweep, coarse correction, up sweep.
 
-        Without reacceleration the down sweep alone is the exact inverse.
+        rhs of shape (m, n_E, n_s). Without reacceleration the down sweep alone is the exact
+        inverse. After the down sweep the residual is just the lower (reacceleration) band
+        applied to x, which saves one application of A.
         """
         x = self._sweep_down(rhs)
         if not self.has_upward_coupling:
             return x
+        residual = apply_band_couplings(x, self.bands, LOWER_BAND_OFFSETS, False)
         if self.coarse is not None:
-            x = x + self.coarse.correct(rhs - self.apply(x))
-        return x + self._sweep_up(rhs - self.apply(x))
+            correction = self.coarse.correct(residual)
+            x = x + correction
+            residual = residual - self._apply_batch(correction, False)
+        return x + self._sweep_up(residual)
 
     def _precondition_transposed(self, rhs: np.ndarray) -> np.ndarray:
         """The same for A^T: up sweep, coarse correction, down sweep (transposed blocks)."""
         x = self._sweep_up(rhs, transposed=True)
         if not self.has_upward_coupling:
             return x
+        residual = apply_band_couplings(x, self.bands, LOWER_BAND_OFFSETS, True)
         if self.coarse is not None:
-            x = x + self.coarse.correct_transposed(rhs - self.apply_transposed(x))
-        return x + self._sweep_down(rhs - self.apply_transposed(x), transposed=True)
+            correction = self.coarse.correct_transposed(residual)
+            x = x + correction
+            residual = residual - self._apply_batch(correction, True)
+        return x + self._sweep_down(residual, transposed=True)
 
-    def _krylov(self, rhs: np.ndarray, adjoint: bool, energy_weights=None, floor: float = 1e-30) -> np.ndarray:
+    def _krylov(self, rhs: np.ndarray, adjoint: bool, energy_weights=None, floor: float = 1e-30,
+                rtol: float | None = None) -> np.ndarray:
         """Solve A x = rhs (or A^T x = rhs) with energy-scaled, left-preconditioned GMRES.
 
-        Each energy's unknowns are divided by s_k = max(m_k, floor * max_j(m_j w_j) / w_k),
-        m_k the largest |x| at energy k after one preconditioner application and w the
-        ``energy_weights`` (default 1): energies whose weighted response is below ``floor`` of
-        the largest are solved to that absolute level rather than to full relative accuracy.
+        rhs of shape (m, n_E, n_s): every column is solved with its own GMRES
+        (:func:`~galdiff.propagation.krylov.batched_gmres`), the preconditioner applied to the
+        columns together. Each column's energies are divided by s_k = max(m_k, floor *
+        max_j(m_j w_j) / w_k), m_k the largest |x| at energy k after one preconditioner
+        application and w the ``energy_weights`` (default 1): energies whose weighted response
+        is below ``floor`` of the largest are solved to that absolute level rather than to full
+        relative accuracy.
         """
-        shape = rhs.shape
+        rtol = self.rtol if rtol is None else float(rtol)
+        m, n_e, n_s = rhs.shape
         precondition = self._precondition_transposed if adjoint else self._precondition
-        operator = self.apply_transposed if adjoint else self.apply
         first = precondition(rhs)
         if not self.has_upward_coupling:  # A is exactly the sweep's block-triangular matrix
             self.iterations_last_solve, self.residual_last_solve = 0, 0.0
             return first
-        magnitude = np.abs(first).max(axis=1)
-        weights = np.ones(shape[0]) if energy_weights is None else np.asarray(energy_weights, dtype=float)
-        if magnitude.max() == 0.0:
-            self.iterations_last_solve, self.residual_last_solve = 0, 0.0
-            return first
-        scale = np.maximum(magnitude, floor * np.max(magnitude * weights) / weights)[:, None]
-        target = first / scale
+        magnitude = np.abs(first).max(axis=2)
+        weights = np.ones(n_e) if energy_weights is None else np.asarray(energy_weights, dtype=float)
+        peak = np.max(magnitude * weights, axis=1)
+        scale = np.maximum(magnitude, floor * peak[:, None] / weights[None, :])
+        scale[peak == 0.0] = 1.0  # a zero right-hand side: x = 0 is exact
+        scale = scale[:, :, None]
 
-        def scaled(y_flat):
-            x = y_flat.reshape(shape) * scale
-            return (precondition(operator(x)) / scale).ravel()
+        def scaled(block, columns):
+            x = block.reshape(columns.size, n_e, n_s) * scale[columns]
+            return (precondition(self._apply_batch(x, adjoint)) / scale[columns]).reshape(columns.size, -1)
 
-        linear = spla.LinearOperator((target.size, target.size), matvec=scaled, dtype=float)
-        count = [0]
         bar = tqdm(desc="GMRES", disable=not self.progress, leave=False)
 
-        def callback(residual_norm):
-            count[0] += 1
+        def callback(iteration, residual_norms):
             bar.update(1)
-            bar.set_postfix(residual=f"{float(np.max(residual_norm)):.1e}")
+            bar.set_postfix(residual=f"{float(np.max(residual_norms)):.1e}")
 
-        restart = 40
-        solution, info = spla.gmres(linear, target.ravel(), x0=target.ravel(), rtol=self.rtol,
-                                    atol=0.0, restart=restart,
-                                    maxiter=max(1, self.max_iterations // restart),
-                                    callback=callback, callback_type="pr_norm")
+        target = (first / scale).reshape(m, -1)
+        restart = int(np.clip(KRYLOV_MEMORY_BYTES // (8 * target.size), 10, 40))
+        solution, iterations, residual = batched_gmres(scaled, target, x0=target, rtol=rtol, restart=restart,
+                                                       max_iterations=self.max_iterations, callback=callback)
         bar.close()
-        x = solution.reshape(shape) * scale
-        residual = precondition(rhs - operator(x)) / scale
-        self.iterations_last_solve = count[0]
-        self.residual_last_solve = float(np.abs(residual).max() / np.abs(target).max())
-        log.debug("%s solve: %d GMRES iterations, scaled residual %.2e",
-                  "adjoint" if adjoint else "forward", count[0], self.residual_last_solve)
-        if info != 0 or self.residual_last_solve > 1e3 * self.rtol:
+        self.iterations_last_solve = int(iterations.max())
+        self.residual_last_solve = float(residual.max())
+        log.debug("%s solve of %d column(s): %s GMRES iterations, scaled residual %.2e",
+                  "adjoint" if adjoint else "forward", m, iterations.tolist(), self.residual_last_solve)
+        failed = (residual > 1e3 * rtol) | ((residual > rtol) & (iterations >= self.max_iterations))
+        if np.any(failed):
             raise RuntimeError(
-                f"steady-state solve did not converge: GMRES info={info}, scaled residual "
-                f"{self.residual_last_solve:.2e} after {count[0]} iterations (rtol {self.rtol:g})"
+                f"steady-state solve did not converge: scaled residual {self.residual_last_solve:.2e} "
+                f"after {self.iterations_last_solve} iterations (rtol {rtol:g})"
             )
-        return x
+        return solution.reshape(rhs.shape) * scale
 
     # --- public solves -------------------------------------------------------------------
     def solve_interior(self, source: np.ndarray) -> np.ndarray:
-        """Solve A N = q on the interior unknowns; source and result of shape (n_E, n_s)."""
-        return self._krylov(np.ascontiguousarray(source, dtype=float), adjoint=False)
+        """Solve A N = q on the interior unknowns; source and result of shape (n_E, n_s), or a
+        batch of sources (m, n_E, n_s) solved together."""
+        source = np.asarray(source, dtype=float)
+        return _unbatch(self._krylov(np.ascontiguousarray(_batch(source)), adjoint=False), source)
 
     def solve_adjoint_interior(self, weights: np.ndarray, source_spectrum_ref=None,
-                               floor: float = 1e-12) -> np.ndarray:
-        """Solve A^T y = w on the interior unknowns, shape (n_E, n_s).
+                               floor: float = 1e-12, rtol: float | None = None) -> np.ndarray:
+        """Solve A^T y = w on the interior unknowns, shape (n_E, n_s) or a batch (m, n_E, n_s).
 
         For an observable O = w . N (e.g. the density at the Sun at one energy), O = y . q for
         every source q: one adjoint solve gives the response to all sources.
@@ -867,11 +1020,15 @@ class SteadyStateSolver:
             of magnitude per bin towards high injection energies, where relative accuracy is
             meaningless and would stall the iteration).
         floor : float
+        rtol : float, optional
+            GMRES tolerance for this solve (default: the solver's ``rtol``).
         """
         if source_spectrum_ref is None:
             source_spectrum_ref = self.ek_GeV_per_n ** -2.0
-        return self._krylov(np.ascontiguousarray(weights, dtype=float), adjoint=True,
-                            energy_weights=source_spectrum_ref, floor=floor)
+        weights = np.asarray(weights, dtype=float)
+        solution = self._krylov(np.ascontiguousarray(_batch(weights)), adjoint=True,
+                                energy_weights=source_spectrum_ref, floor=floor, rtol=rtol)
+        return _unbatch(solution, weights)
 
     def solve(self, source_per_cm3_s_GeV) -> np.ndarray:
         """Steady-state density for a source.
