@@ -29,7 +29,8 @@ rule all:
         expand("results/propagation/{model}/local_spectra.ecsv", model=config["models"]),
         expand("results/maps/{model}/{component}.fits", model=config["models"], component=MAP_COMPONENTS),
         "results/fig6.pdf",
-        "results/fig1.pdf",
-        "results/fig2.pdf",
-        expand("results/{table}.{ext}", table=["table1", "table2", "table3"], ext=["tex", "md"]),
-        "results/summary.json",
+        # the fits need Green's functions (propagation.greens)
+        "results/fig1.pdf" if FIT else [],
+        "results/fig2.pdf" if FIT else [],
+        expand("results/{table}.{ext}", table=["table1", "table2", "table3"], ext=["tex", "md"]) if FIT else [],
+        "results/summary.json" if FIT else [],

@@ -14,6 +14,7 @@ from galdiff.config import validate_config
 from galdiff.data.registry import load_registry
 from galdiff.data.datasets import DATASETS
 from galdiff.fitting import default_data_selection
+from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
 
 validate_config(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -21,6 +22,10 @@ REGISTRY = load_registry(PROJECT_ROOT / config["data"]["registry"])
 CONDA_ENV = str(PROJECT_ROOT / "envs" / "galdiff.yaml")
 PROP = config["propagation"]
 MODELS = list(config["models"])
+# With Green's functions the injections are fitted and the best fit is propagated; without them
+# (propagation.greens: false) nothing is fitted and each species is scaled to a reference data set.
+FIT = bool(PROP.get("greens", True))
+ISRF_FILE = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
 
 
 def project_path(path):
@@ -48,7 +53,79 @@ def normalisation_table(species):
     return f"results/data/{PROP['normalisation'][species]['dataset']}.ecsv"
 
 
-def fit_datasets(model):
-    """Every tidy table the injection fits of ``model`` use (knee data set per model)."""
+def fit_datasets(model, fit=None):
+    """Tidy tables the injection fits of ``model`` use (knee data set per model); one fit's, or all."""
     selection = default_data_selection(config["models"][model].get("knee_dataset", "icetop"), True)
-    return sorted({name for fit in selection.values() for name in fit})
+    fits = [fit] if fit is not None else list(selection)
+    return sorted({dataset for name in fits for dataset in selection[name]})
+
+
+def _greens_setups():
+    """``{(key, species): set-up}`` and ``{(model, species): key}`` of every model's Green's matrices."""
+    setups, keys = {}, {}
+    for model in MODELS:
+        for species in GREENS_SPECIES:
+            isrf_sha256 = REGISTRY[ISRF_FILE].sha256 if species in RADIATION_SPECIES else None
+            setup = transport_setup(config["models"][model], PROP, species, isrf_sha256=isrf_sha256)
+            key = setup_key(setup)
+            setups[(key, species)] = setup
+            keys[(model, species)] = key
+    return setups, keys
+
+
+# Green's matrices are cached by the hash of exactly what they depend on (galdiff.propagation.setups):
+# models with the same transport share results/greens/<key>/greens_<species>.h5.
+GREENS_SETUPS, GREENS_KEYS = _greens_setups()
+
+
+def greens_file(model, species):
+    """Green's matrix file that the fits of ``model`` use for ``species`` (proton, helium, electron)."""
+    return f"results/greens/{GREENS_KEYS[(model, species)]}/greens_{species}.h5"
+
+
+def greens_setup(wildcards):
+    """Transport set-up of a requested Green's file (rule greens)."""
+    try:
+        return GREENS_SETUPS[(wildcards.key, wildcards.species)]
+    except KeyError:
+        known = sorted(f"{key}/greens_{species}.h5" for key, species in GREENS_SETUPS)
+        raise ValueError(f"no model of the configuration has the {wildcards.species} set-up {wildcards.key}; "
+                         f"known: {known}") from None
+
+
+# Input functions of the propagation and fit rules
+def greens_inputs(wildcards):
+    """The ISRF file for lepton Green's matrices (inverse-Compton losses), nothing for nuclei."""
+    return {"isrf": raw_file(ISRF_FILE)} if wildcards.species in RADIATION_SPECIES else {}
+
+
+def nucleus_inputs(wildcards):
+    """The fitted injection of the species, or (no fit) the data set that fixes its scale."""
+    if FIT:
+        return {"injection": f"results/fit/{wildcards.model}/injection_{wildcards.species}.yaml"}
+    return {"reference": normalisation_table(wildcards.species)}
+
+
+def lepton_inputs(wildcards):
+    """Secondaries, ISRF and the lepton fit's injection (or, without a fit, the reference data sets)."""
+    inputs = {name: f"results/propagation/{wildcards.model}/{name}.h5"
+              for name in ("electron_secondary", "positron_secondary")}
+    inputs["isrf"] = raw_file(ISRF_FILE)
+    if FIT:
+        inputs["injection"] = f"results/fit/{wildcards.model}/injection_leptons.yaml"
+    else:
+        inputs.update({f"{lepton}_reference": normalisation_table(lepton) for lepton in ("electron", "positron")})
+    return inputs
+
+
+def fit_inputs(wildcards):
+    """Green's matrix, data tables and (leptons) the secondaries of one fit of one model."""
+    model, name = wildcards.model, wildcards.fit
+    inputs = {
+        "greens": greens_file(model, "electron" if name == "leptons" else name),
+        "tables": expand("results/data/{dataset}.ecsv", dataset=fit_datasets(model, name)),
+    }
+    if name == "leptons":
+        inputs.update({lepton: f"results/propagation/{model}/{lepton}.h5"
+                       for lepton in ("electron_secondary", "positron_secondary")})
+    return inputs

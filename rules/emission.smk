@@ -7,7 +7,6 @@ MAP_COMPONENTS = [
     "neutrino_diffuse", "extra1_neutrino", "extra2_neutrino",
     "neutrino_e", "neutrino_mu", "neutrino_tau", "neutrino_total",
 ]
-ISRF_FILE = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
 
 
 rule emissivity:

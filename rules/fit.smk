@@ -1,4 +1,6 @@
-# Injection fits (Tables II-III, Figures 1-2) from the Green's functions of each model.
+# Injection fits (Tables II-III, Figures 1-2) from the Green's functions shared between models
+# with the same transport. Protons and helium are fitted first; the lepton fit needs the
+# secondaries of the best-fit nuclei (rules/propagation.smk). Only with propagation.greens: true.
 # Library: galdiff.fitting, galdiff.tables, galdiff.plotting.figure1/2.
 
 FIT_NAMES = ["proton", "helium", "leptons"]
@@ -6,21 +8,17 @@ FIT_NAMES = ["proton", "helium", "leptons"]
 
 rule fit_injection:
     input:
-        greens_proton="results/propagation/{model}/greens_proton.h5",
-        greens_helium="results/propagation/{model}/greens_helium.h5",
-        greens_electron="results/propagation/{model}/greens_electron.h5",
-        electron_secondary="results/propagation/{model}/electron_secondary.h5",
-        positron_secondary="results/propagation/{model}/positron_secondary.h5",
-        tables=lambda wc: expand("results/data/{dataset}.ecsv", dataset=fit_datasets(wc.model)),
+        unpack(fit_inputs),
     output:
-        injection="results/fit/{model}/injection.yaml",
-        **{f"curves_{name}": f"results/fit/{{model}}/curves_{name}.ecsv" for name in FIT_NAMES},
+        injection="results/fit/{model}/injection_{fit}.yaml",
+        curves="results/fit/{model}/curves_{fit}.ecsv",
     wildcard_constraints:
         model="|".join(MODELS),
+        fit="|".join(FIT_NAMES),
     params:
         model_cfg=lambda wc: config["models"][wc.model],
     log:
-        "logs/fit/{model}.log",
+        "logs/fit/{model}/{fit}.log",
     resources:
         mem_mb=2000,
         runtime=30,
@@ -28,6 +26,24 @@ rule fit_injection:
         CONDA_ENV
     script:
         "../workflow/scripts/fit_injection.py"
+
+
+rule combine_fits:
+    input:
+        expand("results/fit/{{model}}/injection_{fit}.yaml", fit=FIT_NAMES),
+    output:
+        "results/fit/{model}/injection.yaml",
+    wildcard_constraints:
+        model="|".join(MODELS),
+    log:
+        "logs/fit/{model}/combine.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/combine_fits.py"
 
 
 rule tables:

@@ -1,15 +1,42 @@
-# Propagation: nuclei first (normalised to data), then primary and secondary leptons, then the
-# local spectra at the Sun. Library: galdiff.propagation.run.
+# Propagation. With Green's functions (propagation.greens: true, the default):
+#   greens (once per transport set-up and species, shared by models with the same Table I)
+#   -> fit_injection proton/helium (rules/fit.smk) -> propagate_nucleus (the fitted injection)
+#   -> secondary_leptons -> fit_injection leptons -> propagate_leptons (fitted primaries + totals)
+#   -> local_spectra, emissivity.
+# Without them nothing is fitted: propagate_nucleus and propagate_leptons scale the configured
+# (Tables II-III) injections to the reference data sets of propagation.normalisation.
+# Library: galdiff.propagation.run, galdiff.propagation.setups.
 
-LEPTON_OUTPUTS = ["electron", "positron", "electron_primary", "electron_secondary", "positron_primary", "positron_secondary"]
+LEPTON_OUTPUTS = ["electron", "positron", "electron_primary", "positron_primary"]
+
+
+rule greens:
+    input:
+        unpack(greens_inputs),
+    output:
+        "results/greens/{key}/greens_{species}.h5",
+    wildcard_constraints:
+        key="[0-9a-f]{16}",
+        species="|".join(GREENS_SPECIES),
+    params:
+        setup=greens_setup,
+    log:
+        "logs/greens/{key}/{species}.log",
+    threads: 2
+    resources:
+        mem_mb=lambda wc: 6000 if wc.species in RADIATION_SPECIES else 4000,
+        runtime=60,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/greens.py"
 
 
 rule propagate_nucleus:
     input:
-        reference=lambda wc: normalisation_table(wc.species),
+        unpack(nucleus_inputs),
     output:
         density="results/propagation/{model}/{species}.h5",
-        greens="results/propagation/{model}/greens_{species}.h5" if PROP.get("greens", True) else [],
     wildcard_constraints:
         species="proton|helium",
         model="|".join(MODELS),
@@ -21,23 +48,43 @@ rule propagate_nucleus:
     threads: 2
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=20,
     conda:
         CONDA_ENV
     script:
         "../workflow/scripts/propagate_nucleus.py"
 
 
-rule propagate_leptons:
+rule secondary_leptons:
     input:
         proton="results/propagation/{model}/proton.h5",
         helium="results/propagation/{model}/helium.h5",
-        isrf=raw_file("MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"),
-        electron_reference=normalisation_table("electron"),
-        positron_reference=normalisation_table("positron"),
+        isrf=raw_file(ISRF_FILE),
+    output:
+        electron_secondary="results/propagation/{model}/electron_secondary.h5",
+        positron_secondary="results/propagation/{model}/positron_secondary.h5",
+    wildcard_constraints:
+        model="|".join(MODELS),
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
+        propagation_cfg=PROP,
+    log:
+        "logs/propagation/{model}/secondary_leptons.log",
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=20,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/secondary_leptons.py"
+
+
+rule propagate_leptons:
+    input:
+        unpack(lepton_inputs),
     output:
         **{name: f"results/propagation/{{model}}/{name}.h5" for name in LEPTON_OUTPUTS},
-        **({"greens": "results/propagation/{model}/greens_electron.h5"} if PROP.get("greens", True) else {}),
     wildcard_constraints:
         model="|".join(MODELS),
     params:
@@ -48,7 +95,7 @@ rule propagate_leptons:
     threads: 2
     resources:
         mem_mb=6000,
-        runtime=60,
+        runtime=20,
     conda:
         CONDA_ENV
     script:
@@ -61,6 +108,7 @@ rule local_spectra:
         helium="results/propagation/{model}/helium.h5",
         electron="results/propagation/{model}/electron.h5",
         positron="results/propagation/{model}/positron.h5",
+        **({"fit": "results/fit/{model}/injection.yaml"} if FIT else {}),
     output:
         "results/propagation/{model}/local_spectra.ecsv",
     wildcard_constraints:

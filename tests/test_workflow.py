@@ -34,10 +34,50 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
     result = run_snakemake(project_root, tmp_path / "work", "-n", "all")
     assert result.returncode == 0, result.stderr[-3000:]
     output = result.stdout + result.stderr
-    rules = ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "propagate_nucleus",
-             "propagate_leptons", "local_spectra", "emissivity", "sky_maps", "fig6")
+    rules = ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "greens", "fit_injection",
+             "propagate_nucleus", "secondary_leptons", "propagate_leptons", "combine_fits", "local_spectra",
+             "emissivity", "sky_maps", "fig6")
     for rule in rules:
         assert rule in output
+
+
+def job_counts(output):
+    """``{rule: count}`` from the job-stats table of a Snakemake dry run."""
+    counts, inside = {}, False
+    for line in output.splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            inside = True
+        elif inside and len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+        elif inside and parts and parts[0] == "total":
+            break
+    return counts
+
+
+def test_greens_are_shared_by_models_with_the_same_transport(project_root, tmp_path):
+    """dr_high and dr_low share Table I: one Green's job per species; a model with other transport adds its own."""
+    result = run_snakemake(project_root, tmp_path / "work", "-n", "all")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts["greens"] == 3  # proton, helium, electron
+    assert counts["fit_injection"] == 3 * 2 and counts["propagate_nucleus"] == 2 * 2
+    with open(project_root / "config.yaml") as handle:
+        models = yaml.safe_load(handle)["models"]
+    other = dict(models["dr_high"], propagation=dict(models["dr_high"]["propagation"], D0_1e28_cm2_per_s=5.0))
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml.safe_dump({"models": {"dr_other": other}}))
+    result = run_snakemake(project_root, tmp_path / "work", "-n", "all", "--configfile", str(extra))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result.stdout + result.stderr)["greens"] == 6
+    # without Green's functions nothing is fitted: no Green's, fit, table or summary jobs
+    no_greens = tmp_path / "no_greens.yaml"
+    no_greens.write_text(yaml.safe_dump({"propagation": {"greens": False}}))
+    result = run_snakemake(project_root, tmp_path / "work", "-n", "all", "--configfile", str(no_greens))
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    assert not {"greens", "fit_injection", "combine_fits", "tables", "summary"} & set(counts)
+    assert counts["propagate_nucleus"] == 4 and counts["emissivity"] == 2
 
 
 def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
@@ -90,6 +130,30 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
         assert "Rc_GV" in summary["models"][model]["fit"]["proton"]["params"]
     table2 = (workdir / "results" / "table2.md").read_text()
     assert "| nu4 |" in table2 and "2.18" in table2 and "2.32" in table2  # paper's DR-high / DR-low nu4
+    # one Green's matrix per species serves both models (same Table I transport) ...
+    results = workdir / "results"
+    greens = sorted(results.glob("greens/*/greens_*.h5"))
+    assert sorted(path.name for path in greens) == ["greens_electron.h5", "greens_helium.h5", "greens_proton.h5"]
+    # ... and the densities the emission stage reads are the propagated best fits: J_sun = G @ Q
+    from galdiff.propagation import run
+    from galdiff.propagation.greens import read_greens_h5
+
+    for model in ("dr_high", "dr_low"):
+        injection = yaml.safe_load((results / "fit" / model / "injection.yaml").read_text())["injection"]
+        for species, component in (("proton", "proton"), ("helium", "helium"), ("electron", "electron_primary"),
+                                   ("positron", "positron_primary")):
+            green_file = next(p for p in greens if p.name == f"greens_{'electron' if species == 'positron' else species}.h5")
+            content = read_greens_h5(green_file)
+            q = run.injection_on_grid(content["ek_GeV_per_n"], species, injection[species])
+            expected = content["greens"] @ q
+            density = run.read_result(results / "propagation" / model / f"{component}.h5")
+            assert density.norm == injection[species]["q0_per_cm3_s_GV"]
+            significant = expected > 1e-10 * expected.max()
+            np.testing.assert_allclose(density.intensity_sun[significant], expected[significant], rtol=1e-6)
+        total = run.read_result(results / "propagation" / model / "electron.h5").intensity_sun
+        parts = sum(run.read_result(results / "propagation" / model / f"electron_{c}.h5").intensity_sun
+                    for c in ("primary", "secondary"))
+        np.testing.assert_allclose(total, parts, rtol=1e-12)
     # nothing half-written is left behind
     assert not list((workdir / "results").rglob("*.part*"))
 

@@ -106,6 +106,12 @@ __all__ = [
     "spectra_at_earth",
     "FitResult",
     "fit",
+    "fit_nucleus_injection",
+    "fit_lepton_injection",
+    "fit_model_injection",
+    "fitted_injection",
+    "fit_file_content",
+    "merge_fit_files",
 ]
 
 #: name of the fitted normalisation (E^2.7-weighted LIS at the pivot), see the module docstring
@@ -1195,9 +1201,81 @@ def fit(model: NucleusModel, datasets: Sequence[FitDataset], *, fixed: Sequence[
 # ---------------------------------------------------------------------------------------------
 # one model's fits from the propagation products (used by the workflow's fit rule)
 # ---------------------------------------------------------------------------------------------
+def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, tables: Mapping,
+                          selection: Mapping | None = None) -> tuple:
+    """Fit the injection of protons or helium of one model with its Green's matrix.
+
+    Parameters
+    ----------
+    species_name : {"proton", "helium"}
+    model_cfg : mapping
+        ``models.<model>`` config: ``injection.<species>`` start values (Table II) and
+        ``knee_dataset``.
+    greens : tuple
+        ``(ek_GeV_per_n, G[E_out, E_in])`` of the species (G in cm sr^-1).
+    tables : mapping
+        Tidy tables by data-set name (at least those of the selection).
+    selection : mapping, optional
+        ``{dataset: options}`` for this species; default the species' entry of
+        :func:`default_data_selection` of the model's knee data set.
+
+    Returns
+    -------
+    (FitResult, NucleusModel)
+    """
+    if species_name not in ("proton", "helium"):
+        raise ValueError(f"nucleus fit: species must be 'proton' or 'helium', got {species_name!r}")
+    if selection is None:
+        selection = default_data_selection(model_cfg.get("knee_dataset", "icetop"))[species_name]
+    ek, green = greens
+    model = NucleusModel(kin.get_species(species_name), ek, green, model_cfg["injection"][species_name])
+    return fit(model, prepare_datasets(tables, selection)), model
+
+
+def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_lis: Mapping, tables: Mapping,
+                         selection: Mapping | None = None, separate_leptons: bool = True) -> tuple:
+    """Fit primary electrons and extra positrons of one model; secondaries are fixed components.
+
+    Parameters
+    ----------
+    model_cfg : mapping
+        ``models.<model>`` config: ``injection.electron`` and ``injection.positron`` start values
+        (Table III).
+    greens_electron : tuple
+        ``(ek_GeV_per_n, G)`` of electrons (also used for the extra positrons: same transport).
+    secondary_lis : mapping
+        ``{'electron', 'positron'}`` -> secondary interstellar intensity at the Sun on the
+        electron Green's grid, from the propagated best-fit p and He.
+    tables : mapping
+        Tidy tables by data-set name.
+    selection : mapping, optional
+        ``{dataset: options}``; default the ``leptons`` entry of :func:`default_data_selection`.
+    separate_leptons : bool
+        Passed to :func:`default_data_selection` when ``selection`` is None.
+
+    Returns
+    -------
+    (FitResult, LeptonModel)
+    """
+    injection = model_cfg["injection"]
+    if selection is None:
+        selection = default_data_selection(model_cfg.get("knee_dataset", "icetop"), separate_leptons)["leptons"]
+    ek, green = greens_electron
+    # The propagated secondaries can dip below zero at the ~1e-4 level of their peak where they
+    # fall steeply (centred reacceleration flux, iterative tolerance); a flux is >= 0.
+    secondary_lis = {name: np.clip(np.asarray(lis, dtype=float), 0.0, None) for name, lis in secondary_lis.items()}
+    model = LeptonModel(ek, green, {"electron": injection["electron"], "positron": injection["positron"]},
+                        secondary_lis=secondary_lis, c_eplus_start=float(injection["positron"].get("c_eplus", 1.0)))
+    return fit(model, prepare_datasets(tables, selection)), model
+
+
 def fit_model_injection(model_cfg: Mapping, greens: Mapping, secondary_lis: Mapping, tables: Mapping,
                         selection: Mapping | None = None, separate_leptons: bool = True) -> dict:
     """Fit protons, helium and leptons of one model with its Green's functions.
+
+    The workflow runs the two steps separately (:func:`fit_nucleus_injection`, then, after the
+    best-fit nuclei have been propagated and their secondaries computed,
+    :func:`fit_lepton_injection`); this runs both with given secondaries.
 
     Parameters
     ----------
@@ -1222,24 +1300,87 @@ def fit_model_injection(model_cfg: Mapping, greens: Mapping, secondary_lis: Mapp
     dict
         ``{'proton': (FitResult, model), 'helium': ..., 'leptons': ...}``.
     """
-    injection = model_cfg["injection"]
     selection = selection or default_data_selection(model_cfg.get("knee_dataset", "icetop"), separate_leptons)
-    out = {}
-    for species in ("proton", "helium"):
-        ek, green = greens[species]
-        model = NucleusModel(kin.get_species(species), ek, green, injection[species])
-        datasets = prepare_datasets(tables, selection[species])
-        out[species] = (fit(model, datasets), model)
-    ek, green = greens["electron"]
-    lepton_start = {"electron": injection["electron"], "positron": injection["positron"]}
-    # The propagated secondaries can dip below zero at the ~1e-4 level of their peak where they
-    # fall steeply (centred reacceleration flux, iterative tolerance); a flux is >= 0.
-    secondary_lis = {name: np.clip(np.asarray(lis, dtype=float), 0.0, None) for name, lis in secondary_lis.items()}
-    model = LeptonModel(ek, green, lepton_start, secondary_lis=secondary_lis,
-                        c_eplus_start=float(injection["positron"].get("c_eplus", 1.0)))
-    datasets = prepare_datasets(tables, selection["leptons"])
-    out["leptons"] = (fit(model, datasets), model)
+    out = {species: fit_nucleus_injection(species, model_cfg, greens[species], tables, selection[species])
+           for species in ("proton", "helium")}
+    out["leptons"] = fit_lepton_injection(model_cfg, greens["electron"], secondary_lis, tables, selection["leptons"])
     return out
+
+
+def fitted_injection(result: FitResult, model: NucleusModel) -> dict:
+    """Best-fit injection by species, in the config's format plus the prefactor, for re-propagation.
+
+    Parameters
+    ----------
+    result : FitResult
+    model : NucleusModel or LeptonModel
+        The fitted model (its sampling of Q on the grid is recorded).
+
+    Returns
+    -------
+    dict
+        ``{species: {nu, breaks_GV, cutoff_GV, phi_GV, q0_per_cm3_s_GV, sampling}}`` (leptons:
+        ``electron`` and ``positron``, the latter with ``c_eplus``). ``q0_per_cm3_s_GV`` is the
+        Eq. 3 prefactor of the species' injection at the Sun's position (the positron one
+        includes c_e+), so that Q on the grid (:meth:`NucleusModel.injection`, reproduced by
+        :func:`galdiff.propagation.run.injection_on_grid`) gives J_LIS = G @ Q: propagating it
+        gives the best-fit densities with no further normalisation.
+    """
+    q0 = float(result.derived["q0"])
+    out = result.injection_config()
+    for species, entry in out.items():
+        entry["q0_per_cm3_s_GV"] = q0 * float(entry["c_eplus"]) if species == "positron" else q0
+        entry["sampling"] = model.sampling
+    return out
+
+
+def fit_file_content(model_name: str, fits: Mapping, model_cfg: Mapping | None = None) -> dict:
+    """Content of ``results/fit/<model>/injection[_<fit>].yaml`` for some fits of one model.
+
+    Parameters
+    ----------
+    model_name : str
+    fits : mapping
+        ``{fit_name: (FitResult, model)}``.
+    model_cfg : mapping, optional
+        The model's config (its hash is recorded).
+
+    Returns
+    -------
+    dict
+        ``model``, provenance, ``fits`` (:meth:`FitResult.as_dict` by fit), ``summary``
+        (:meth:`FitResult.summary_dict`, the ``models.<model>.fit`` entry of summary.json) and
+        ``injection`` (:func:`fitted_injection` by species).
+    """
+    content = {"model": model_name, **provenance_meta(config=dict(model_cfg) if model_cfg is not None else None),
+               "fits": {}, "summary": {}, "injection": {}}
+    for name, (result, model) in fits.items():
+        content["fits"][name] = result.as_dict()
+        content["summary"].update(result.summary_dict())
+        content["injection"].update(fitted_injection(result, model))
+    return _plain(content)
+
+
+def merge_fit_files(contents: Sequence[Mapping], inputs: Mapping | None = None) -> dict:
+    """One model's ``injection.yaml`` from its per-fit files (:func:`fit_file_content` outputs).
+
+    ``fits``, ``summary`` and ``injection`` are merged; every part must belong to the same model
+    and no fit may appear twice. The provenance of each part is kept under ``parts``; ``inputs``
+    (``{name: path}`` of the part files) adds their sha256.
+    """
+    models = {content["model"] for content in contents}
+    if len(models) != 1:
+        raise ValueError(f"fit files of different models cannot be merged: {sorted(models)}")
+    merged = {"model": models.pop(), **provenance_meta(inputs=dict(inputs) if inputs else None), "fits": {}, "summary": {}, "injection": {}, "parts": {}}
+    for content in contents:
+        for name in content["fits"]:
+            if name in merged["fits"]:
+                raise ValueError(f"fit {name!r} appears in more than one file")
+        for key in ("fits", "summary", "injection"):
+            merged[key].update(content[key])
+        merged["parts"][",".join(content["fits"])] = {k: v for k, v in content.items()
+                                                      if k not in ("model", "fits", "summary", "injection")}
+    return merged
 
 
 def fit_curves_table(model: NucleusModel, params: Mapping, ek_GeV_per_n):

@@ -1,4 +1,8 @@
-"""Interstellar and modulated fluxes at the Sun per species (rule local_spectra)."""
+"""Interstellar and modulated fluxes at the Sun per species (rule local_spectra).
+
+The force-field potentials are the fitted ones (results/fit/<model>/injection.yaml) when the
+workflow fits, otherwise the configured ones.
+"""
 
 import sys
 from pathlib import Path
@@ -6,18 +10,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _logging import setup_logging  # noqa: E402
 
+import yaml  # noqa: E402
+
 from galdiff.data.datasets import write_dataset  # noqa: E402
 from galdiff.propagation import run  # noqa: E402
 from galdiff.provenance import provenance_meta  # noqa: E402
 
+SPECIES = ("proton", "helium", "electron", "positron")
+
 
 def main(inputs, injection, output_path, log_path):
     log = setup_logging(log_path)
-    results = {name: run.read_result(path) for name, path in inputs.items()}
-    phis = {name: float(injection[name]["phi_GV"]) for name in results}
+    if "fit" in inputs:
+        injection = yaml.safe_load(Path(inputs["fit"]).read_text())["injection"]
+    results = {name: run.read_result(inputs[name]) for name in SPECIES}
+    phis = {name: float(injection[name]["phi_GV"]) for name in SPECIES}
     table = run.local_spectra_table(results, phis, meta=provenance_meta(inputs=inputs))
     write_dataset(table, output_path)
-    log.info("wrote %s", output_path)
+    log.info("wrote %s (phi %s GV)", output_path, phis)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Primary and secondary electrons and positrons for one model (rule propagate_leptons)."""
+"""Primary electrons and extra positrons of one model, and the e- and e+ totals (rule propagate_leptons).
+
+With a fit the lepton fit's injection is propagated as it is; without one (propagation.greens:
+false) the configured shapes are scaled to the reference data sets, secondaries held fixed.
+"""
 
 import sys
 from pathlib import Path
@@ -6,30 +10,29 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _logging import setup_logging  # noqa: E402
 
+import yaml  # noqa: E402
+
 from galdiff.data.datasets import read_dataset  # noqa: E402
 from galdiff.propagation import run  # noqa: E402
-from galdiff.propagation.greens import write_greens_h5  # noqa: E402
 
 
-def main(inputs, outputs, model_cfg, propagation_cfg, log_path, n_workers=1):
+def main(inputs, outputs, model_cfg, propagation_cfg, log_path):
     log = setup_logging(log_path)
+    secondaries = {name: run.read_result(inputs[name]) for name in ("electron_secondary", "positron_secondary")}
+    if "injection" in inputs:
+        injection = yaml.safe_load(Path(inputs["injection"]).read_text())["injection"]
+        results = run.propagate_fitted_leptons(model_cfg, propagation_cfg, injection, secondaries,
+                                               isrf_path=inputs["isrf"], progress=True)
+    else:
+        references = {lepton: read_dataset(inputs[f"{lepton}_reference"]) for lepton in ("electron", "positron")}
+        results = run.normalised_primary_leptons(model_cfg, propagation_cfg, secondaries, references,
+                                                 isrf_path=inputs["isrf"], progress=True)
     config = {"model": model_cfg, "propagation": propagation_cfg}
-    results = run.propagate_leptons(
-        model_cfg, propagation_cfg, run.read_result(inputs["proton"]), run.read_result(inputs["helium"]),
-        inputs["isrf"], {"electron": read_dataset(inputs["electron_reference"]),
-                         "positron": read_dataset(inputs["positron_reference"])},
-        with_greens="greens" in outputs, n_workers=n_workers,
-    )
-    for name, result in results.items():
-        run.write_result(outputs[name], result, config=config)
-        log.info("%s: norm %.4g", name, result.norm)
-    if "greens" in outputs:
-        primary = results["electron_primary"]
-        write_greens_h5(outputs["greens"], primary.grid, "electron", primary.greens, config=config,
-                        extra_attrs={"source_shape": "PAPER.md Eq. 2, 1 at the Sun",
-                                     "note": "same transport for the extra primary positrons"})
+    for name, path in outputs.items():
+        run.write_result(path, results[name], config=config, inputs=inputs)
+        log.info("%s: q0 %.4g, written %s", name, results[name].norm, path)
 
 
 if __name__ == "__main__":
     main(dict(snakemake.input.items()), dict(snakemake.output.items()),  # noqa: F821
-         snakemake.params.model_cfg, snakemake.params.propagation_cfg, snakemake.log[0], snakemake.threads)  # noqa: F821
+         snakemake.params.model_cfg, snakemake.params.propagation_cfg, snakemake.log[0])  # noqa: F821

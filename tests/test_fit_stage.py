@@ -1,0 +1,100 @@
+"""Orchestration of the fit stage (galdiff.fitting): nuclei and lepton fits run separately, their
+best-fit injections in a form the propagation stage reproduces, per-fit files merged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from galdiff import fitting
+from galdiff.propagation import run
+from galdiff.units import PROTON
+
+GRID = np.geomspace(1e-3, 1e9, 121)  # 0.1 dex
+LEPTON_GRID = np.geomspace(0.1, 1e5, 61)
+ELECTRON_START = {"nu": [2.33, 0.01, 2.88, 2.45], "breaks_GV": [0.95, 4.19, 55.7], "cutoff_GV": 6270.0, "phi_GV": 1.1}
+POSITRON_START = {"nu": [3.04, 2.08], "breaks_GV": [31.2], "cutoff_GV": 3420.0, "phi_GV": 1.1}
+PROTON_START = {"nu": [2.06, 2.43, 2.22, 2.52, 2.18], "breaks_GV": [13.9, 500.0, 15000.0, 100000.0],
+                "cutoff_GV": 1.2e7, "phi_GV": 0.7}
+
+
+def leaky_box(grid, delta=0.36, scale=1e6):
+    """Diagonal escape ~ max(T, 1)^-delta plus a small downward smear (a stand-in for a Green's matrix)."""
+    green = np.diag(scale * np.maximum(grid, 1.0) ** (-delta))
+    green[np.arange(grid.size - 1), np.arange(1, grid.size)] = 0.05 * np.diag(green)[1:]
+    return green
+
+
+def synthetic_fit(model, species, ek, phi_GV):
+    """Data = the start model at Earth; fit only the normalisation (fast, exact)."""
+    values = {p.name: p.start for p in model.params}
+    values[fitting.NORM_PARAM] = 1.0
+    lis = model.components(values)["lis"]
+    names = model.data_components(species)
+    flux = sum(fitting.lis_at_earth(ek, model.grid_ek_GeV_per_n, lis[n][0], lis[n][2], lis[n][1]) for n in names)
+    data = fitting.FitDataset("synthetic", "X", species, ek, flux, 0.02 * flux, 0.02 * flux, False)
+    fixed = [p.name for p in model.params if p.name != fitting.NORM_PARAM]
+    return fitting.fit(model, [data], fixed=fixed)
+
+
+def lepton_model():
+    secondary = {"electron": 1e-3 * LEPTON_GRID**-3.5, "positron": 2e-3 * LEPTON_GRID**-3.5}
+    return fitting.LeptonModel(LEPTON_GRID, leaky_box(LEPTON_GRID), {"electron": ELECTRON_START,
+                                                                      "positron": dict(POSITRON_START, c_eplus=0.3)},
+                               secondary_lis=secondary)
+
+
+def test_fitted_lepton_injection_carries_c_eplus_in_the_positron_prefactor():
+    model = lepton_model()
+    result = synthetic_fit(model, "electron+positron", np.geomspace(5.0, 1e3, 20), 1.1)
+    injection = fitting.fitted_injection(result, model)
+    assert set(injection) == {"electron", "positron"}
+    q0 = result.derived["q0"]
+    assert injection["electron"]["q0_per_cm3_s_GV"] == pytest.approx(q0)
+    assert injection["positron"]["q0_per_cm3_s_GV"] == pytest.approx(0.3 * q0)
+    assert injection["positron"]["nu"] == POSITRON_START["nu"] and injection["positron"]["c_eplus"] == pytest.approx(0.3)
+    expected = model.injection(result.params)
+    for lepton in ("electron", "positron"):
+        q = run.injection_on_grid(LEPTON_GRID, lepton, injection[lepton])
+        np.testing.assert_allclose(q, expected[f"{lepton}_primary"], rtol=1e-12)
+
+
+def test_fit_files_merge_into_the_model_file(tmp_path):
+    nucleus = fitting.NucleusModel(PROTON, GRID, leaky_box(GRID), PROTON_START)
+    proton = synthetic_fit(nucleus, "proton", np.geomspace(2.0, 1e4, 30), 0.7)
+    leptons = lepton_model()
+    lepton = synthetic_fit(leptons, "electron+positron", np.geomspace(5.0, 1e3, 20), 1.1)
+    parts = [fitting.fit_file_content("dr_high", {"proton": (proton, nucleus)}, {"a": 1}),
+             fitting.fit_file_content("dr_high", {"leptons": (lepton, leptons)})]
+    # what the workflow writes: plain YAML
+    parts = [yaml.safe_load(yaml.safe_dump(part, sort_keys=False)) for part in parts]
+    assert parts[0]["summary"]["proton"]["ndof"] == proton.ndof and "config_hash" in parts[0]
+    paths = {}
+    for i, part in enumerate(parts):
+        paths[f"part{i}"] = tmp_path / f"part{i}.yaml"
+        paths[f"part{i}"].write_text(yaml.safe_dump(part))
+    merged = fitting.merge_fit_files(parts, inputs=paths)
+    assert merged["model"] == "dr_high" and set(merged["fits"]) == {"proton", "leptons"}
+    assert set(merged["summary"]) == {"proton", "electron", "positron"}
+    assert set(merged["injection"]) == {"proton", "electron", "positron"}
+    assert {"params", "errors", "chi2", "ndof"} <= set(merged["summary"]["positron"])
+    assert set(merged["inputs_sha256"]) == {"part0", "part1"}
+    with pytest.raises(ValueError, match="more than one"):
+        fitting.merge_fit_files([parts[0], parts[0]])
+    with pytest.raises(ValueError, match="different models"):
+        fitting.merge_fit_files([parts[0], dict(parts[1], model="dr_low")])
+
+
+def test_nucleus_fit_on_real_tables_uses_the_species_selection(mirror_dir):
+    from galdiff.data.datasets import build_dataset
+
+    selection = fitting.default_data_selection("icetop")["proton"]
+    tables = {name: build_dataset(name, mirror_dir) for name in selection}
+    model_cfg = {"knee_dataset": "icetop", "injection": {"proton": PROTON_START}}
+    result, model = fitting.fit_nucleus_injection("proton", model_cfg, (GRID, leaky_box(GRID)), tables)
+    assert isinstance(model, fitting.NucleusModel) and result.fit_name == "proton"
+    assert set(result.data_used) == set(selection)
+    assert np.isfinite(result.chi2) and result.ndof > 0
+    with pytest.raises(ValueError, match="proton"):
+        fitting.fit_nucleus_injection("electron", model_cfg, (GRID, leaky_box(GRID)), tables)
