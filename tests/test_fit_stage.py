@@ -65,11 +65,14 @@ def test_fit_files_merge_into_the_model_file(tmp_path):
     proton = synthetic_fit(nucleus, "proton", np.geomspace(2.0, 1e4, 30), 0.7)
     leptons = lepton_model()
     lepton = synthetic_fit(leptons, "electron+positron", np.geomspace(5.0, 1e3, 20), 1.1)
-    parts = [fitting.fit_file_content("dr_high", {"proton": (proton, nucleus)}, {"a": 1}),
+    greens_file = tmp_path / "greens_proton.h5"
+    greens_file.write_bytes(b"stand-in")
+    parts = [fitting.fit_file_content("dr_high", {"proton": (proton, nucleus)}, {"a": 1}, inputs={"greens": greens_file}),
              fitting.fit_file_content("dr_high", {"leptons": (lepton, leptons)})]
     # what the workflow writes: plain YAML
     parts = [yaml.safe_load(yaml.safe_dump(part, sort_keys=False)) for part in parts]
     assert parts[0]["summary"]["proton"]["ndof"] == proton.ndof and "config_hash" in parts[0]
+    assert set(parts[0]["inputs_sha256"]) == {"greens"} and "inputs_sha256" not in parts[1]
     paths = {}
     for i, part in enumerate(parts):
         paths[f"part{i}"] = tmp_path / f"part{i}.yaml"

@@ -1334,7 +1334,8 @@ def fitted_injection(result: FitResult, model: NucleusModel) -> dict:
     return out
 
 
-def fit_file_content(model_name: str, fits: Mapping, model_cfg: Mapping | None = None) -> dict:
+def fit_file_content(model_name: str, fits: Mapping, model_cfg: Mapping | None = None,
+                     inputs: Mapping | None = None) -> dict:
     """Content of ``results/fit/<model>/injection[_<fit>].yaml`` for some fits of one model.
 
     Parameters
@@ -1344,6 +1345,8 @@ def fit_file_content(model_name: str, fits: Mapping, model_cfg: Mapping | None =
         ``{fit_name: (FitResult, model)}``.
     model_cfg : mapping, optional
         The model's config (its hash is recorded).
+    inputs : mapping, optional
+        ``{name: path}`` of the files the fits read (Green's matrix, tables); their sha256 is recorded.
 
     Returns
     -------
@@ -1352,8 +1355,9 @@ def fit_file_content(model_name: str, fits: Mapping, model_cfg: Mapping | None =
         (:meth:`FitResult.summary_dict`, the ``models.<model>.fit`` entry of summary.json) and
         ``injection`` (:func:`fitted_injection` by species).
     """
-    content = {"model": model_name, **provenance_meta(config=dict(model_cfg) if model_cfg is not None else None),
-               "fits": {}, "summary": {}, "injection": {}}
+    provenance = provenance_meta(inputs=dict(inputs) if inputs else None,
+                                 config=dict(model_cfg) if model_cfg is not None else None)
+    content = {"model": model_name, **provenance, "fits": {}, "summary": {}, "injection": {}}
     for name, (result, model) in fits.items():
         content["fits"][name] = result.as_dict()
         content["summary"].update(result.summary_dict())

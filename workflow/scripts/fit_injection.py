@@ -33,8 +33,10 @@ def main(fit_name, inputs, outputs, model_name, model_cfg, log_path):
     inside = (CURVE_ENERGIES_GEV_PER_N >= grid[0]) & (CURVE_ENERGIES_GEV_PER_N <= grid[-1])
     write_dataset(fit_curves_table(model, result.params, CURVE_ENERGIES_GEV_PER_N[inside]), outputs["curves"])
     with atomic_path(outputs["injection"]) as tmp:
-        tmp.write_text(yaml.safe_dump(fit_file_content(model_name, {fit_name: (result, model)}, model_cfg),
-                                      sort_keys=False))
+        inputs_used = {name: path for name, path in inputs.items() if name != "tables"}
+        inputs_used.update({Path(path).stem: path for path in inputs["tables"]})
+        content = fit_file_content(model_name, {fit_name: (result, model)}, model_cfg, inputs=inputs_used)
+        tmp.write_text(yaml.safe_dump(content, sort_keys=False))
 
 
 if __name__ == "__main__":
