@@ -78,7 +78,7 @@ def test_energy_window_is_the_principal_submatrix():
     diffusion, rate = dr_coefficients(grid.ek_GeV_per_n, PROTON)
     setup = PropagationSetup(grid, PROTON, diffusion, rate * 100, 1e-14 * np.ones(grid.ek_GeV_per_n.size), 1e-15)
     solver = SteadyStateSolver(setup, n_modes_r=2, n_modes_z=2, progress=False)
-    n_e, n_s = grid.ek_GeV_per_n.size, grid.n_spatial_unknowns
+    n_e, n_s = grid.ek_GeV_per_n.size, solver.layout.n_unknowns
     dense = np.stack([solver.apply(unit.reshape(n_e, n_s)).ravel() for unit in np.eye(n_e * n_s)], axis=1)
     start, stop = 2, 7
     window = solver.energy_window(start, stop)

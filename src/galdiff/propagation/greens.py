@@ -54,8 +54,12 @@ _FORKED_STATE: dict = {}
 WINDOW_SUPPORT = 1e-16
 WINDOW_EDGE = 1e-13
 WINDOW_MARGIN = 4
-#: rows solved together: they share the preconditioner's sparse triangular solves
+#: rows solved together: they share the preconditioner's sparse triangular solves (4 is the
+#: fastest per row on the default grid; more columns only lengthen the Krylov bases)
 BATCH_ROWS = 4
+#: GMRES tolerance of the adjoint rows (energy-scaled, preconditioned residual): rows agree
+#: with rtol = 1e-11 ones to ~5e-9 of their maximum, so G @ Q to ~1e-8 (benchmarks/RESULTS.md)
+GREENS_RTOL = 1e-8
 
 
 def _greens_rows(solver: SteadyStateSolver, weights, shape_interior, beta, rows, windowed: bool = True,
@@ -81,7 +85,7 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_interior, beta, rows,
     reference = solver.ek_GeV_per_n ** -2.0
     if not windowed or not solver.has_upward_coupling:
         return coefficient * (solver.solve_adjoint_interior(rhs, rtol=rtol) @ shape_interior)
-    estimate = np.abs(solver._precondition_transposed(rhs)).max(axis=2) * reference
+    estimate = np.abs(solver._precondition(rhs, transposed=True)).max(axis=2) * reference
     support = estimate > WINDOW_SUPPORT * estimate.max(axis=1, keepdims=True)
     support[np.arange(rows.size), rows] = True
     energies = np.nonzero(support.any(axis=0))[0]
@@ -114,7 +118,7 @@ def _greens_rows_forked(rows):
 def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float = R_SUN_KPC,
                       z_sun_kpc: float = Z_SUN_KPC, n_workers: int = 1, rows=None,
                       windowed: bool = True, progress: bool | None = None, batch_rows: int = BATCH_ROWS,
-                      rtol: float | None = None) -> np.ndarray:
+                      rtol: float = GREENS_RTOL) -> np.ndarray:
     """Green's matrix G[E_out, E_in] of the intensity at the Sun per unit injection spectrum.
 
     Parameters
@@ -138,8 +142,8 @@ def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float 
         tqdm bar over the rows (default: the solver's setting).
     batch_rows : int
         Neighbouring rows solved together (1: one at a time).
-    rtol : float, optional
-        GMRES tolerance of the adjoint solves (default: the solver's ``rtol``).
+    rtol : float
+        GMRES tolerance of the adjoint solves (see :data:`GREENS_RTOL`).
 
     Returns
     -------
@@ -155,7 +159,7 @@ def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float 
     """
     grid = solver.grid
     shape_interior = _shape_interior(solver, source_shape)
-    weights = grid.point_weights(r_sun_kpc, z_sun_kpc)
+    weights = solver.observer_weights(r_sun_kpc, z_sun_kpc)
     beta = grid.beta(solver.setup.species)
     n_e = grid.ek_GeV_per_n.size
     greens = np.full((n_e, n_e), np.nan)
@@ -191,7 +195,7 @@ def _shape_interior(solver: SteadyStateSolver, source_shape) -> np.ndarray:
         raise ValueError(f"source_shape must have shape (n_r, n_z) = {grid.shape[1:]}, got {shape.shape}")
     if not np.all(np.isfinite(shape)):
         raise ValueError("source_shape must be finite")
-    return grid.full_to_interior(shape[None])[0]
+    return solver.to_unknowns(shape[None], "source_shape")[0]
 
 
 def propagate_spectrum(solver: SteadyStateSolver, source_shape, spectrum_per_cm3_s_GeV) -> np.ndarray:
@@ -215,16 +219,15 @@ def propagate_spectrum(solver: SteadyStateSolver, source_shape, spectrum_per_cm3
     if spectrum.shape != (grid.ek_GeV_per_n.size,):
         raise ValueError(f"spectrum must have shape ({grid.ek_GeV_per_n.size},), got {spectrum.shape}")
     shape = _shape_interior(solver, source_shape)
-    return grid.interior_to_full(solver.solve_interior(spectrum[:, None] * shape[None, :]))
+    return solver.to_full(solver.solve_interior(spectrum[:, None] * shape[None, :]))
 
 
 def sun_intensity(solver: SteadyStateSolver, density_full, r_sun_kpc: float = R_SUN_KPC,
                   z_sun_kpc: float = Z_SUN_KPC) -> np.ndarray:
     """Intensity J = beta c N / 4 pi at the Sun from a full density, cm^-2 s^-1 sr^-1 (GeV/n)^-1."""
-    grid = solver.grid
-    weights = grid.point_weights(r_sun_kpc, z_sun_kpc)
-    beta = grid.beta(solver.setup.species)
-    return beta * C_CM_PER_S / (4.0 * np.pi) * (grid.full_to_interior(density_full) @ weights)
+    weights = solver.observer_weights(r_sun_kpc, z_sun_kpc)
+    beta = solver.grid.beta(solver.setup.species)
+    return beta * C_CM_PER_S / (4.0 * np.pi) * (solver.to_unknowns(density_full, "density") @ weights)
 
 
 # --------------------------------------------------------------------------------------------

@@ -315,7 +315,7 @@ def propagate_secondary(lepton: str, source, model_cfg, propagation_cfg, env, pr
     setup = transport_setup(model_cfg, propagation_cfg, lepton)
     solver, env, _ = setup_solver(setup, env=env, progress=progress)
     grid = solver.grid
-    density = grid.interior_to_full(solver.solve_interior(grid.full_to_interior(source)))
+    density = solver.to_full(solver.solve_interior(solver.to_unknowns(source, "secondary source")))
     r_sun = float(setup["galaxy"]["r_sun_kpc"])
     return SpeciesResult(f"{lepton}_secondary", grid, density, sun_intensity(solver, density, r_sun_kpc=r_sun))
 

@@ -82,6 +82,8 @@ from tqdm.auto import tqdm
 from ..units import C_CM_PER_S, KPC_CM, Species, beta_from_ek_per_n
 from .grid import Grid
 from .krylov import batched_gmres
+from .layout import SpatialLayout, field_is_mirror_symmetric, grid_is_mirror_symmetric
+from .layout import radial_operator, vertical_operator  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -241,58 +243,6 @@ def energy_bands_slow(widths_GeV, g_node, reacc_face, reacc_stencil, loss_rate, 
     return bands
 
 
-@njit(cache=True)
-def apply_energy_bands(bands, density):
-    """y_k = sum_o bands[o+2, k] * density_{k+o}: the energy operator applied to N.
-
-    Serial on purpose: the kernel streams memory at ~5 ms per 1.5 M nodes, and on a shared
-    machine numba's thread wake-up cost (~10 ms per call measured under load) exceeds the gain.
-
-    Parameters
-    ----------
-    bands : ndarray, shape (6, n_E, n_s)
-    density : ndarray, shape (n_E, n_s)
-
-    Returns
-    -------
-    ndarray, shape (n_E, n_s)
-        dN/dt from reacceleration and losses, same units as density per s.
-    """
-    n_e, n_s = density.shape
-    out = np.zeros((n_e, n_s))
-    for k in range(n_e):
-        for o in range(-2, 4):
-            j = k + o
-            if 0 <= j < n_e:
-                for s in range(n_s):
-                    out[k, s] += bands[o + 2, k, s] * density[j, s]
-    return out
-
-
-@njit(cache=True)
-def apply_energy_bands_transposed(bands, density):
-    """y_j = sum_k bands[j-k+2, k] * density_k: the transpose (adjoint) of the energy operator.
-
-    Parameters
-    ----------
-    bands : ndarray, shape (6, n_E, n_s)
-    density : ndarray, shape (n_E, n_s)
-
-    Returns
-    -------
-    ndarray, shape (n_E, n_s)
-    """
-    n_e, n_s = density.shape
-    out = np.zeros((n_e, n_s))
-    for j in range(n_e):
-        for o in range(-2, 4):
-            k = j - o
-            if 0 <= k < n_e:
-                for s in range(n_s):
-                    out[j, s] += bands[o + 2, k, s] * density[k, s]
-    return out
-
-
 def dense_energy_operator(bands, cell):
     """Dense (n_E, n_E) energy operator at one spatial cell (slow; for tests and checks)."""
     n_e = bands.shape[1]
@@ -306,26 +256,25 @@ def dense_energy_operator(bands, cell):
 
 @njit(cache=True)
 def apply_operator(x, diffusion_kpc2_per_s, catastrophic_rate_per_s, bands, radial_sub, radial_diag, radial_sup,
-                   inv_dz2_per_kpc2, n_z, transposed):
+                   vertical_sub, vertical_diag, vertical_sup, transposed):
     """A x (or A^T x) for a batch of densities, the whole steady-state operator in one pass.
 
     A x = -D_k lap x_k + Gamma x - (energy operator) x, the five-point cylindrical Laplacian
-    written out from its radial tridiagonal coefficients (:func:`radial_operator`) and the
-    uniform vertical stencil (:func:`vertical_operator`). Serial, like the other kernels
+    written out from its radial and vertical tridiagonal coefficients
+    (:class:`~galdiff.propagation.layout.SpatialLayout`). Serial, like the other kernels
     (see :func:`energy_bands`).
 
     Parameters
     ----------
     x : ndarray, shape (m, n_E, n_s)
-        Densities on the interior unknowns, s = i_r n_z + j_z.
+        Densities on the spatial unknowns, s = i_r n_z + j_z.
     diffusion_kpc2_per_s : ndarray, shape (n_E,)
     catastrophic_rate_per_s : ndarray, shape (n_E, n_s)
     bands : ndarray, shape (6, n_E, n_s)
     radial_sub, radial_diag, radial_sup : ndarray
-        Sub-, main and super-diagonal of the radial operator, kpc^-2 (n_r - 1, n_r and n_r - 1).
-    inv_dz2_per_kpc2 : float
-    n_z : int
-        Interior vertical unknowns.
+        Sub-, main and super-diagonal of the radial operator, kpc^-2 (n_r - 1, n_r, n_r - 1).
+    vertical_sub, vertical_diag, vertical_sup : ndarray
+        The same for the vertical operator (n_z - 1, n_z, n_z - 1).
     transposed : bool
         Apply A^T instead of A.
 
@@ -334,31 +283,34 @@ def apply_operator(x, diffusion_kpc2_per_s, catastrophic_rate_per_s, bands, radi
     ndarray, shape (m, n_E, n_s)
     """
     m, n_e, n_s = x.shape
+    n_z = vertical_diag.size
     n_r = n_s // n_z
+    if transposed:  # (T^T)_{i,i-1} = T_{i-1,i}: the transpose swaps the off-diagonals, shifted
+        r_low, r_high, z_low, z_high = radial_sup, radial_sub, vertical_sup, vertical_sub
+    else:
+        r_low, r_high, z_low, z_high = radial_sub, radial_sup, vertical_sub, vertical_sup
     out = np.empty_like(x)
     for b in range(m):
         for k in range(n_e):
             d = diffusion_kpc2_per_s[k]
             for i in range(n_r):
-                if transposed:
-                    lower = radial_sup[i - 1] if i > 0 else 0.0
-                    upper = radial_sub[i] if i < n_r - 1 else 0.0
-                else:
-                    lower = radial_sub[i - 1] if i > 0 else 0.0
-                    upper = radial_sup[i] if i < n_r - 1 else 0.0
-                centre = radial_diag[i] - 2.0 * inv_dz2_per_kpc2
+                base = i * n_z
                 for j in range(n_z):
-                    s = i * n_z + j
-                    lap = centre * x[b, k, s]
-                    if i > 0:
-                        lap += lower * x[b, k, s - n_z]
-                    if i < n_r - 1:
-                        lap += upper * x[b, k, s + n_z]
+                    s = base + j
+                    lap = (radial_diag[i] + vertical_diag[j]) * x[b, k, s]
                     if j > 0:
-                        lap += inv_dz2_per_kpc2 * x[b, k, s - 1]
+                        lap += z_low[j - 1] * x[b, k, s - 1]
                     if j < n_z - 1:
-                        lap += inv_dz2_per_kpc2 * x[b, k, s + 1]
+                        lap += z_high[j] * x[b, k, s + 1]
                     out[b, k, s] = catastrophic_rate_per_s[k, s] * x[b, k, s] - d * lap
+                if i > 0:
+                    low = d * r_low[i - 1]
+                    for j in range(n_z):
+                        out[b, k, base + j] -= low * x[b, k, base + j - n_z]
+                if i < n_r - 1:
+                    high = d * r_high[i]
+                    for j in range(n_z):
+                        out[b, k, base + j] -= high * x[b, k, base + j + n_z]
             for o in range(-2, 4):
                 j = k - o if transposed else k + o
                 if j < 0 or j >= n_e:
@@ -402,61 +354,20 @@ def apply_band_couplings(x, bands, offsets, transposed):
 
 
 # --------------------------------------------------------------------------------------------
-# spatial operator
+# spatial operator (galdiff.propagation.layout holds the unknowns and their stencils)
 # --------------------------------------------------------------------------------------------
-def radial_operator(n_unknown: int, dr_kpc: float) -> sp.csr_matrix:
-    """Finite-volume (1/r) d/dr (r d/dr) on r_i = i dr, i = 0..n_unknown-1, N = 0 at i = n_unknown.
-
-    Parameters
-    ----------
-    n_unknown : int
-        Number of radial unknowns (the node at r_max = n_unknown dr is the escape boundary).
-    dr_kpc : float
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix, shape (n_unknown, n_unknown), in kpc^-2
-    """
-    i = np.arange(n_unknown, dtype=float)
-    lower = np.zeros(n_unknown)
-    upper = np.zeros(n_unknown)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lower[1:] = (i[1:] - 0.5) / i[1:]
-        upper[1:] = (i[1:] + 0.5) / i[1:]
-    upper[0] = 4.0  # axis cell [0, dr/2]: flux 2 pi (dr/2) dN/dr over volume pi dr^2/4
-    diag = -(lower + upper)
-    return sp.diags([lower[1:], diag, upper[:-1]], [-1, 0, 1], format="csr") / dr_kpc**2
-
-
-def vertical_operator(n_unknown: int, dz_kpc: float) -> sp.csr_matrix:
-    """d^2/dz^2 with N = 0 one step beyond both ends, in kpc^-2."""
-    ones = np.ones(n_unknown)
-    return sp.diags([ones[1:], -2.0 * ones, ones[1:]], [-1, 0, 1], format="csr") / dz_kpc**2
-
-
 def cylindrical_laplacian(grid: Grid) -> sp.csr_matrix:
-    """Laplacian (1/r) d/dr(r d/dr) + d^2/dz^2 on the interior unknowns (r fastest-varying last).
+    """Laplacian (1/r) d/dr(r d/dr) + d^2/dz^2 on all interior unknowns, kpc^-2.
 
     Unknown s = i_r (n_z - 2) + (j_z - 1) for r node i_r = 0..n_r-2 and z node j_z = 1..n_z-2,
     matching :meth:`Grid.full_to_interior`.
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix, shape (n_s, n_s), in kpc^-2
     """
-    n_r, n_z = grid.interior_shape
-    lap_r = radial_operator(n_r, grid.dr_kpc)
-    lap_z = vertical_operator(n_z, grid.dz_kpc)
-    return (sp.kron(lap_r, sp.identity(n_z)) + sp.kron(sp.identity(n_r), lap_z)).tocsr()
+    return SpatialLayout.for_grid(grid).laplacian_per_kpc2()
 
 
 def cell_volumes_kpc3(grid: Grid) -> np.ndarray:
     """Finite-volume cell volumes of the interior unknowns (full 2 pi), kpc^3, shape (n_s,)."""
-    n_r, n_z = grid.interior_shape
-    r = grid.r_kpc[:n_r]
-    ring = 2.0 * np.pi * r * grid.dr_kpc
-    ring[0] = np.pi * (0.5 * grid.dr_kpc) ** 2
-    return np.repeat(ring * grid.dz_kpc, n_z)
+    return SpatialLayout.for_grid(grid).cell_volumes_kpc3
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,13 +448,23 @@ class PropagationSetup:
         self.diffusion_cm2_per_s = diffusion
 
 
-def interior_field(value, grid: Grid, name: str) -> np.ndarray:
-    """A coefficient on the interior unknowns, shape (n_E, n_s), C-contiguous."""
-    return np.ascontiguousarray(grid.full_to_interior(_field(value, grid, name)))
+def _setup_is_mirror_symmetric(setup: PropagationSetup) -> bool:
+    """Whether the grid and every spatially varying coefficient of ``setup`` are even in z."""
+    if not grid_is_mirror_symmetric(setup.grid):
+        return False
+    fields = (setup.dpp_over_p2_per_s, setup.loss_rate_GeV_per_n_per_s, setup.catastrophic_rate_per_s)
+    return all(value is None or np.ndim(value) < 2 or field_is_mirror_symmetric(_field(value, setup.grid, "coefficient"))
+               for value in fields)
+
+
+def interior_field(value, grid: Grid, name: str, layout: SpatialLayout | None = None) -> np.ndarray:
+    """A coefficient on the solver's unknowns (default: all interior nodes), (n_E, n_s), C-contiguous."""
+    layout = layout or SpatialLayout.for_grid(grid)
+    return np.ascontiguousarray(layout.to_unknowns(_field(value, grid, name)))
 
 
 def reacceleration_face_coefficients(grid: Grid, species: Species, dpp_over_p2_per_s,
-                                     order: int = 4) -> tuple[np.ndarray, np.ndarray]:
+                                     order: int = 4, layout: SpatialLayout | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Face coefficients of the reacceleration flux F = -(D_pp/p^2) p^4 df/dp, f = beta N / p^2.
 
     Parameters
@@ -560,6 +481,8 @@ def reacceleration_face_coefficients(grid: Grid, species: Species, dpp_over_p2_p
         ~ (a dlnp)^2 / 24: 2 % for a = 4.7 at 16 bins/decade, the DR spectra's slope at 10 GeV).
         Both stencils vanish for f = const (no flux in equilibrium) and, being face fluxes,
         conserve particles exactly.
+    layout : SpatialLayout, optional
+        Spatial unknowns (default: all interior nodes).
 
     Returns
     -------
@@ -571,7 +494,7 @@ def reacceleration_face_coefficients(grid: Grid, species: Species, dpp_over_p2_p
     """
     if order not in (2, 4):
         raise ValueError(f"reacceleration order must be 2 or 4, got {order!r}")
-    rate = interior_field(dpp_over_p2_per_s, grid, "dpp_over_p2_per_s")
+    rate = interior_field(dpp_over_p2_per_s, grid, "dpp_over_p2_per_s", layout)
     ek = grid.ek_GeV_per_n
     n_e = ek.size
     p_node = grid.momentum_GeV_per_n(ek, species)
@@ -591,14 +514,14 @@ def reacceleration_face_coefficients(grid: Grid, species: Species, dpp_over_p2_p
     return reacc_face, stencil
 
 
-def energy_operator_bands(setup: PropagationSetup) -> np.ndarray:
-    """Bands (6, n_E, n_s) of the energy operator (reacceleration + losses) on the interior."""
+def energy_operator_bands(setup: PropagationSetup, layout: SpatialLayout | None = None) -> np.ndarray:
+    """Bands (6, n_E, n_s) of the energy operator (reacceleration + losses) on the unknowns."""
     grid = setup.grid
     beta = grid.beta(setup.species)
     p_node = grid.momentum_GeV_per_n(grid.ek_GeV_per_n, setup.species)
     reacc, stencil = reacceleration_face_coefficients(grid, setup.species, setup.dpp_over_p2_per_s,
-                                                      setup.reacceleration_order)
-    loss = interior_field(setup.loss_rate_GeV_per_n_per_s, grid, "loss_rate_GeV_per_n_per_s")
+                                                      setup.reacceleration_order, layout)
+    loss = interior_field(setup.loss_rate_GeV_per_n_per_s, grid, "loss_rate_GeV_per_n_per_s", layout)
     return energy_bands(grid.ek_widths_GeV_per_n, beta / p_node**2, reacc, stencil, loss, setup.loss_order)
 
 
@@ -615,36 +538,43 @@ def intensity_from_density(density_per_cm3_GeV, beta):
 # --------------------------------------------------------------------------------------------
 # coarse space: lowest separable spatial eigenmodes x all energies
 # --------------------------------------------------------------------------------------------
-def spatial_eigenmodes(grid: Grid, n_modes_r: int, n_modes_z: int):
+def spatial_eigenmodes(layout, n_modes_r: int, n_modes_z: int):
     """Lowest eigenmodes of -lap in r and in z, orthonormal in the cell-volume inner product.
+
+    Parameters
+    ----------
+    layout : SpatialLayout or Grid
+        The unknowns (a Grid means all its interior nodes); on a folded layout the z modes are
+        the even modes of the full problem.
 
     Returns
     -------
     modes_r : ndarray, shape (n_r - 1, K_r)
-    modes_z : ndarray, shape (n_z - 2, K_z)
+    modes_z : ndarray, shape (n_z unknowns, K_z)
     eigen_per_kpc2 : ndarray, shape (K_r * K_z,)
         Eigenvalue of -lap of the product mode (a, b), flattened with b fastest.
     weights_r, weights_z : ndarray
-        Radial ring areas 2 pi r dr (axis: pi dr^2 / 4) and dz, kpc^2 and kpc.
+        The layout's radial ring areas (kpc^2) and vertical widths (kpc).
     """
     from scipy.linalg import eigh
 
-    n_r, n_z = grid.interior_shape
-    weights_r = 2.0 * np.pi * grid.r_kpc[:n_r] * grid.dr_kpc
-    weights_r[0] = np.pi * (0.5 * grid.dr_kpc) ** 2
-    weights_z = np.full(n_z, grid.dz_kpc)
-    minus_lap_r = -radial_operator(n_r, grid.dr_kpc).toarray()
-    root = np.sqrt(weights_r)
-    symmetric = root[:, None] * minus_lap_r / root[None, :]
-    symmetric = 0.5 * (symmetric + symmetric.T)  # W L_r is symmetric up to round-off
-    k_r = min(n_modes_r, n_r)
-    eig_r, vec_r = eigh(symmetric, subset_by_index=(0, k_r - 1))
-    modes_r = vec_r / root[:, None]
-    k_z = min(n_modes_z, n_z)
-    eig_z, vec_z = eigh(-vertical_operator(n_z, grid.dz_kpc).toarray(), subset_by_index=(0, k_z - 1))
-    modes_z = vec_z / np.sqrt(weights_z)[:, None]
+    if isinstance(layout, Grid):
+        layout = SpatialLayout.for_grid(layout)
+
+    def lowest(diagonals, weights, count):
+        # W L is symmetric: solve the symmetric problem W^1/2 (-L) W^-1/2 v = lambda v
+        sub, diag, sup = diagonals
+        minus_lap = -np.diag(diag) - np.diag(sub, -1) - np.diag(sup, 1)
+        root = np.sqrt(weights)
+        symmetric = root[:, None] * minus_lap / root[None, :]
+        symmetric = 0.5 * (symmetric + symmetric.T)  # symmetric up to round-off
+        values, vectors = eigh(symmetric, subset_by_index=(0, min(count, weights.size) - 1))
+        return values, vectors / root[:, None]
+
+    eig_r, modes_r = lowest(layout.radial, layout.weights_r, n_modes_r)
+    eig_z, modes_z = lowest(layout.vertical, layout.weights_z, n_modes_z)
     eigen = (eig_r[:, None] + eig_z[None, :]).ravel()
-    return modes_r, modes_z, eigen, weights_r, weights_z
+    return modes_r, modes_z, eigen, layout.weights_r, layout.weights_z
 
 
 class CoarseSpace:
@@ -661,7 +591,8 @@ class CoarseSpace:
 
     Parameters
     ----------
-    grid : Grid
+    layout : SpatialLayout
+        The solver's spatial unknowns.
     diffusion_kpc2_per_s : ndarray, shape (n_E,)
     diagonal : ndarray, shape (n_E, n_s)
         Gamma minus the energy-operator diagonal, 1/s (the non-spatial diagonal of A).
@@ -671,11 +602,11 @@ class CoarseSpace:
         Radial and vertical modes kept (K_r, K_z).
     """
 
-    def __init__(self, grid: Grid, diffusion_kpc2_per_s, diagonal, bands, n_modes_r: int, n_modes_z: int):
-        modes_r, modes_z, eigen, weights_r, weights_z = spatial_eigenmodes(grid, n_modes_r, n_modes_z)
+    def __init__(self, layout: SpatialLayout, diffusion_kpc2_per_s, diagonal, bands, n_modes_r: int, n_modes_z: int):
+        modes_r, modes_z, eigen, weights_r, weights_z = spatial_eigenmodes(layout, n_modes_r, n_modes_z)
         self.modes_r, self.modes_z = modes_r, modes_z
         self.weights_r, self.weights_z = weights_r, weights_z
-        n_r, n_z = grid.interior_shape
+        n_r, n_z = layout.shape
         k_r, k_z = modes_r.shape[1], modes_z.shape[1]
         self.size = k = k_r * k_z
         n_e = bands.shape[1]
@@ -744,13 +675,10 @@ class CoarseSpace:
         solution = self._lu.solve(np.ascontiguousarray(coeffs.reshape(m, -1).T), trans=trans)
         return solution.T.reshape(coeffs.shape)
 
-    def correct(self, residual):
-        """Phi C^-1 Phi^T W r for residuals of shape (m, n_E, n_s)."""
-        return self._prolong(self._solve_coarse(self._restrict(residual, weighted=True), "N"), weighted=False)
-
-    def correct_transposed(self, residual):
-        """W Phi C^-T Phi^T r for residuals of shape (m, n_E, n_s)."""
-        return self._prolong(self._solve_coarse(self._restrict(residual, weighted=False), "T"), weighted=True)
+    def correct(self, residual, transposed: bool = False):
+        """Phi C^-1 Phi^T W r (or, ``transposed``, W Phi C^-T Phi^T r) for residuals (m, n_E, n_s)."""
+        coeffs = self._solve_coarse(self._restrict(residual, weighted=not transposed), "T" if transposed else "N")
+        return self._prolong(coeffs, weighted=transposed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -775,30 +703,35 @@ class SteadyStateSolver:
         the coarse correction.
     progress : bool or None
         Show tqdm bars (None: only when the grid has more than 2e5 nodes).
+    z_symmetric : bool or None
+        Solve on the unknowns with z >= 0 only (:mod:`galdiff.propagation.layout`: exact for a
+        Galaxy and sources even in z, half the cost). None: whenever the grid and every
+        coefficient of ``setup`` are even in z. The solver's unknowns are then
+        :attr:`layout`'s; convert with :meth:`to_unknowns` and :meth:`to_full`.
     """
 
     def __init__(self, setup: PropagationSetup, *, rtol: float = 1e-10, max_iterations: int = 400,
-                 n_modes_r: int = 6, n_modes_z: int = 8, progress: bool | None = None):
+                 n_modes_r: int = 6, n_modes_z: int = 8, progress: bool | None = None,
+                 z_symmetric: bool | None = None):
         self.setup = setup
         self.grid = grid = setup.grid
         self.rtol = float(rtol)
         self.max_iterations = int(max_iterations)
+        symmetric = _setup_is_mirror_symmetric(setup)
+        if z_symmetric and not symmetric:
+            raise ValueError("propagation setup: z_symmetric=True but the grid or a coefficient is not even in z")
+        self.layout = layout = SpatialLayout.for_grid(grid, folded=symmetric if z_symmetric is None else bool(z_symmetric))
         n_e = grid.ek_GeV_per_n.size
-        self.progress = (n_e * grid.n_spatial_unknowns > 2e5) if progress is None else bool(progress)
-        self.laplacian_per_kpc2 = cylindrical_laplacian(grid)
-        n_r, n_z = grid.interior_shape
-        radial = radial_operator(n_r, grid.dr_kpc)
-        self._radial = (radial.diagonal(-1).copy(), radial.diagonal().copy(), radial.diagonal(1).copy())
-        self._inv_dz2_per_kpc2 = 1.0 / grid.dz_kpc**2
-        self._n_z = n_z
+        self.progress = (n_e * layout.n_unknowns > 2e5) if progress is None else bool(progress)
+        self.laplacian_per_kpc2 = layout.laplacian_per_kpc2()
         # W of the similarity B^T = W B W^-1 of each 2D block (W lap is symmetric)
-        self.cell_volumes_kpc3 = cell_volumes_kpc3(grid)
+        self.cell_volumes_kpc3 = layout.cell_volumes_kpc3
         self.diffusion_kpc2_per_s = setup.diffusion_cm2_per_s / KPC_CM**2
         self.ek_GeV_per_n = grid.ek_GeV_per_n  # energies of this operator (a window: a slice)
         self.energy_offset = 0
         self.catastrophic_rate_per_s = interior_field(setup.catastrophic_rate_per_s, grid,
-                                                      "catastrophic_rate_per_s")
-        self.bands = energy_operator_bands(setup)
+                                                      "catastrophic_rate_per_s", layout)
+        self.bands = energy_operator_bands(setup, layout)
         self.has_upward_coupling = bool(np.any(self.bands[:BAND_ZERO] != 0.0))
         diag = self.catastrophic_rate_per_s - self.bands[BAND_ZERO]
         minus_lap = (-self.laplacian_per_kpc2).tocsc()
@@ -814,9 +747,39 @@ class SteadyStateSolver:
                 ) from None
         self.coarse = None
         if self.has_upward_coupling and n_modes_r > 0 and n_modes_z > 0:
-            self.coarse = CoarseSpace(grid, self.diffusion_kpc2_per_s, diag, self.bands, n_modes_r, n_modes_z)
+            self.coarse = CoarseSpace(layout, self.diffusion_kpc2_per_s, diag, self.bands, n_modes_r, n_modes_z)
         self.iterations_last_solve = 0
         self.residual_last_solve = np.nan
+
+    def _checked(self, array, name: str) -> np.ndarray:
+        """``array`` as float, after checking it is (n_E, n_s) or (m, n_E, n_s) on this operator's unknowns."""
+        array = np.asarray(array, dtype=float)
+        expected = (len(self._lu), self.layout.n_unknowns)
+        if array.ndim not in (2, 3) or array.shape[-2:] != expected:
+            raise ValueError(f"{name} must have shape (n_E, n_s) = {expected} (or a batch of them) on the "
+                             f"solver's unknowns, got {array.shape}; see SteadyStateSolver.to_unknowns")
+        return array
+
+    # --- full-grid arrays <-> the solver's unknowns ----------------------------------------
+    def to_unknowns(self, full, name: str = "array") -> np.ndarray:
+        """A full-grid array (n_E, n_r, n_z), or anything broadcastable to it, on the unknowns (n_E, n_s).
+
+        A folded solver represents fields even in z only: an uneven ``full`` is an error.
+        """
+        full = np.asarray(full, dtype=float)
+        full = np.broadcast_to(full[:, None, None] if full.ndim == 1 else full, self.grid.shape)
+        if self.layout.folded and not field_is_mirror_symmetric(full):
+            raise ValueError(f"{name} is not even in z, but the solver was folded at z = 0 "
+                             "(build it with z_symmetric=False)")
+        return self.layout.to_unknowns(full)
+
+    def to_full(self, unknowns: np.ndarray) -> np.ndarray:
+        """(n_E, n_s) on the unknowns -> (n_E, n_r, n_z), zero on the escape boundary."""
+        return self.layout.to_full(unknowns)
+
+    def observer_weights(self, r_kpc: float, z_kpc: float) -> np.ndarray:
+        """Weights w on the unknowns with w . N = N(r, z) (bilinear) for every field N the solver holds."""
+        return self.layout.observable_weights(self.grid.point_weights(r_kpc, z_kpc))
 
     def energy_window(self, start: int, stop: int) -> "SteadyStateSolver":
         """The same operator restricted to energies [start, stop), N = 0 outside.
@@ -844,22 +807,21 @@ class SteadyStateSolver:
 
     # --- operator ------------------------------------------------------------------------
     def _apply_batch(self, density: np.ndarray, transposed: bool) -> np.ndarray:
-        sub, diag, sup = self._radial
         return apply_operator(np.ascontiguousarray(density, dtype=float), self.diffusion_kpc2_per_s,
-                              self.catastrophic_rate_per_s, self.bands, sub, diag, sup,
-                              self._inv_dz2_per_kpc2, self._n_z, transposed)
+                              self.catastrophic_rate_per_s, self.bands, *self.layout.radial,
+                              *self.layout.vertical, transposed)
 
     def apply(self, density: np.ndarray) -> np.ndarray:
         """A N for N of shape (n_E, n_s) (or a batch (m, n_E, n_s)) on the interior unknowns.
 
         Result in cm^-3 s^-1 (GeV/n)^-1 for N in cm^-3 (GeV/n)^-1.
         """
-        density = np.asarray(density, dtype=float)
+        density = self._checked(density, "density")
         return _unbatch(self._apply_batch(_batch(density), False), density)
 
     def apply_transposed(self, density: np.ndarray) -> np.ndarray:
         """A^T N (the adjoint operator), shape (n_E, n_s) or (m, n_E, n_s)."""
-        density = np.asarray(density, dtype=float)
+        density = self._checked(density, "density")
         return _unbatch(self._apply_batch(_batch(density), True), density)
 
     def _block_solve(self, k: int, block: np.ndarray, transposed: bool) -> np.ndarray:
@@ -914,34 +876,25 @@ class SteadyStateSolver:
                 out[:, k] = self._block_solve(k, block, transposed)
         return out
 
-    def _precondition(self, rhs: np.ndarray) -> np.ndarray:
-        """Multiplicative two-level preconditioner for A: down sweep, coarse correction, up sweep.
+    def _precondition(self, rhs: np.ndarray, transposed: bool = False) -> np.ndarray:
+        """Multiplicative two-level preconditioner: down sweep, coarse correction, up sweep.
 
-        rhs of shape (m, n_E, n_s). Without reacceleration the down sweep alone is the exact
-        inverse. After the down sweep the residual is just the lower (reacceleration) band
-        applied to x, which saves one application of A.
+        rhs of shape (m, n_E, n_s). For A^T (``transposed``) the mirror image: up sweep, coarse
+        correction, down sweep, all with transposed blocks. Without reacceleration the first
+        sweep alone is the exact inverse. After it the residual is just the lower
+        (reacceleration) band applied to x, which saves one application of A.
         """
-        x = self._sweep_down(rhs)
+        first, last = (self._sweep_up, self._sweep_down) if transposed else (self._sweep_down, self._sweep_up)
+        x = first(rhs, transposed)
         if not self.has_upward_coupling:
             return x
-        residual = apply_band_couplings(x, self.bands, LOWER_BAND_OFFSETS, False)
+        residual = apply_band_couplings(x, self.bands, LOWER_BAND_OFFSETS, transposed)
         if self.coarse is not None:
-            correction = self.coarse.correct(residual)
-            x = x + correction
-            residual = residual - self._apply_batch(correction, False)
-        return x + self._sweep_up(residual)
-
-    def _precondition_transposed(self, rhs: np.ndarray) -> np.ndarray:
-        """The same for A^T: up sweep, coarse correction, down sweep (transposed blocks)."""
-        x = self._sweep_up(rhs, transposed=True)
-        if not self.has_upward_coupling:
-            return x
-        residual = apply_band_couplings(x, self.bands, LOWER_BAND_OFFSETS, True)
-        if self.coarse is not None:
-            correction = self.coarse.correct_transposed(residual)
-            x = x + correction
-            residual = residual - self._apply_batch(correction, True)
-        return x + self._sweep_down(residual, transposed=True)
+            correction = self.coarse.correct(residual, transposed)
+            x += correction
+            residual -= self._apply_batch(correction, transposed)
+        x += last(residual, transposed)
+        return x
 
     def _krylov(self, rhs: np.ndarray, adjoint: bool, energy_weights=None, floor: float = 1e-30,
                 rtol: float | None = None) -> np.ndarray:
@@ -957,7 +910,9 @@ class SteadyStateSolver:
         """
         rtol = self.rtol if rtol is None else float(rtol)
         m, n_e, n_s = rhs.shape
-        precondition = self._precondition_transposed if adjoint else self._precondition
+        def precondition(block):
+            return self._precondition(block, adjoint)
+
         first = precondition(rhs)
         if not self.has_upward_coupling:  # A is exactly the sweep's block-triangular matrix
             self.iterations_last_solve, self.residual_last_solve = 0, 0.0
@@ -1000,7 +955,7 @@ class SteadyStateSolver:
     def solve_interior(self, source: np.ndarray) -> np.ndarray:
         """Solve A N = q on the interior unknowns; source and result of shape (n_E, n_s), or a
         batch of sources (m, n_E, n_s) solved together."""
-        source = np.asarray(source, dtype=float)
+        source = self._checked(source, "source")
         return _unbatch(self._krylov(np.ascontiguousarray(_batch(source)), adjoint=False), source)
 
     def solve_adjoint_interior(self, weights: np.ndarray, source_spectrum_ref=None,
@@ -1025,7 +980,7 @@ class SteadyStateSolver:
         """
         if source_spectrum_ref is None:
             source_spectrum_ref = self.ek_GeV_per_n ** -2.0
-        weights = np.asarray(weights, dtype=float)
+        weights = self._checked(weights, "weights")
         solution = self._krylov(np.ascontiguousarray(_batch(weights)), adjoint=True,
                                 energy_weights=source_spectrum_ref, floor=floor, rtol=rtol)
         return _unbatch(solution, weights)
@@ -1045,11 +1000,11 @@ class SteadyStateSolver:
             N in cm^-3 (GeV/n)^-1, zero on the escape boundary.
         """
         self._require_full_axis()
-        source = interior_field(source_per_cm3_s_GeV, self.grid, "source")
-        return self.grid.interior_to_full(self.solve_interior(source))
+        source = self.to_unknowns(_field(source_per_cm3_s_GeV, self.grid, "source"), "source")
+        return self.to_full(self.solve_interior(source))
 
     def residual(self, density_full: np.ndarray, source_per_cm3_s_GeV) -> np.ndarray:
         """q - A N on the interior, (n_E, n_s): the steady-state equation's defect."""
         self._require_full_axis()
-        source = interior_field(source_per_cm3_s_GeV, self.grid, "source")
-        return source - self.apply(self.grid.full_to_interior(density_full))
+        source = self.to_unknowns(_field(source_per_cm3_s_GeV, self.grid, "source"), "source")
+        return source - self.apply(self.to_unknowns(density_full, "density"))
