@@ -11,16 +11,18 @@ w_sun the bilinear interpolation weights of the Sun on the grid. G is computed r
 the adjoint problem A^T y_o = e_o w_sun: G[o, k] = (beta_o c / 4 pi) y_o[k] . S, so one adjoint
 solve gives a whole row (every injection energy at once) and a fit costs only the product G Q.
 Without reacceleration the adjoint sweep is exact and each row costs one block sweep; with it,
-~10 GMRES iterations below ~1 TeV and 0-1 above (see the solver's module docstring). Each row
-is solved only on the energy window where its T^-2-weighted response exceeds 1e-16 of its
-peak (estimated from one preconditioner application, widened until the response at the
-window edges is < 1e-13 of the peak; :meth:`SteadyStateSolver.energy_window` is the exact
-principal submatrix). Rows above a few TeV then span ~20-40 bins instead of 145, low-energy
-rows ~50. Each row is solved to relative accuracy 1e-10 wherever its contribution to J under
-a T^-2 source is above 1e-12 of the largest; windowed and whole-axis rows agree to 1e-14 of
-the row maximum and G @ Q agrees with a direct run to < 1e-9 in the tests. Rows are
-independent, so ``n_workers`` forked processes divide the wall time (benchmarks/RESULTS.md
-for the default grid).
+~15 GMRES iterations below ~100 GeV and 1-2 above (see the solver's module docstring).
+Neighbouring rows are solved together in batches of :data:`BATCH_ROWS` (one GMRES per row, the
+preconditioner shared), each batch only on the energy window where its rows' T^-2-weighted
+responses exceed 1e-16 of their peaks (estimated from one preconditioner application, widened
+until the response at the window edges is < 1e-13 of the peak;
+:meth:`SteadyStateSolver.energy_window` is the exact principal submatrix). Rows above a few TeV
+then span ~20-40 bins instead of 193, rows below 100 GeV ~80. Each row is solved to relative
+accuracy :data:`GREENS_RTOL` wherever its contribution to J under a T^-2 source is above 1e-12
+of the largest; windowed and whole-axis rows agree to 1e-10 of the row maximum and G @ Q agrees
+with a direct run to < 1e-6 in the tests (~1e-8 measured). Batches are independent, so
+``n_workers`` forked processes divide the wall time (benchmarks/RESULTS.md for the default
+grid).
 
 Units: G in cm^-2 s^-1 sr^-1 (GeV/n)^-1 per [cm^-3 s^-1 (GeV/n)^-1 of Q] = cm sr^-1.
 Axis order of G: [E_out, E_in]; of psi: (E, r, z).

@@ -58,10 +58,20 @@ Numerical method (and why)
   exactly on the lowest 6 x 8 spatial eigenmodes (:class:`CoarseSpace`; at ~1 GeV a
   reacceleration step between bins is ~5 times faster than escape of the fundamental mode, so
   block sweeps alone need 40-120 iterations, 300+ for single-bin sources), then an upward
-  block sweep. With the paper's reacceleration GMRES reaches 1e-10 in ~10 iterations. Each
-  energy's unknowns are scaled by the magnitude of the preconditioned solution there so that
-  the stopping rule controls the *relative* error at every energy, not only at the low
-  energies where N is largest.
+  block sweep. With the paper's reacceleration GMRES reaches 1e-10 in ~10 iterations for a
+  smooth source and ~20 for a single-bin (Green's-function) one. Each energy's unknowns are
+  scaled by the magnitude of the preconditioned solution there so that the stopping rule
+  controls the *relative* error at every energy, not only at the low energies where N is
+  largest.
+* Several right-hand sides (Green's-function rows) are solved together: each keeps its own
+  GMRES (:mod:`galdiff.propagation.krylov`), but the sweeps, the coarse correction and the
+  operator act on all of them at once, so SuperLU reads each factor once per block of columns
+  (its cost is dominated by streaming the factor from memory). The adjoint sweeps use the
+  untransposed factors through B^T = W B W^-1 (W the cell volumes; W lap is symmetric), since
+  SuperLU's transposed solve gains nothing from several columns.
+* A Galaxy that is even in z (grid, gas, losses) is solved on the unknowns with z >= 0 only
+  (:mod:`galdiff.propagation.layout`): exact, half the cost. The default GALPROP gas is *not*
+  even (the H2 layer's midplane z0(R) is off the plane), so the workflow's model runs unfolded.
 * Cost at the default grid (81 x 127 x 145 = 1.5 M nodes): see benchmarks/RESULTS.md
   (~3-15 s setup and ~6-10 s per solve on a shared 2-core machine, depending on its load);
   memory is dominated by the 145 LU factors (~0.7 GB), peak ~1.3-1.7 GB.
