@@ -57,3 +57,38 @@ def check_cross_key_rules(config: dict) -> None:
     for name, region in regions.items():
         if region["l_max_deg"] == region["l_min_deg"]:
             raise ConfigError(f"config key 'regions.{name}': l_min_deg and l_max_deg must differ")
+    _check_references(config)
+
+
+def _references(config: dict):
+    """(dotted key, value, kind) of every region or model named by the spectra, figure and table sections."""
+    figures = config.get("figures", {})
+    for letter, panel in figures.get("fig4", {}).get("panels", {}).items():
+        yield f"figures.fig4.panels.{letter}.model", panel["model"], "models"
+        yield f"figures.fig4.panels.{letter}.region", panel["region"], "regions"
+    for name in ("fig5", "fig8"):
+        if name in figures:
+            yield f"figures.{name}.model", figures[name]["model"], "models"
+            yield f"figures.{name}.region", figures[name]["region"], "regions"
+    if "fig7" in figures:
+        yield "figures.fig7.model", figures["fig7"]["model"], "models"
+        for letter, region in figures["fig7"].get("panels", {}).items():
+            yield f"figures.fig7.panels.{letter}", region, "regions"
+    spectra = config.get("spectra", {})
+    for region in spectra.get("extra_fit", {}).get("data", {}) or {}:
+        yield f"spectra.extra_fit.data.{region}", region, "regions"
+    if "headline" in spectra:
+        yield "spectra.headline.model", spectra["headline"].get("model", "dr_low"), "models"
+        yield "spectra.headline.region", spectra["headline"].get("region", "all_sky"), "regions"
+    table4 = config.get("tables", {}).get("table4")
+    if table4:
+        yield "tables.table4.window", table4.get("window", "all_sky"), "regions"
+
+
+def _check_references(config: dict) -> None:
+    """Every region and model that a spectra/figure/table key names must be defined."""
+    for key, value, kind in _references(config):
+        defined = config.get(kind, {})
+        if value not in defined:
+            raise ConfigError(f"config key '{key}': {kind[:-1]} {value!r} is not defined under '{kind}' "
+                              f"(defined: {sorted(defined)})")

@@ -281,6 +281,12 @@ class ParentProtonFit:
     gamma_fit_per_unit_norm : ndarray, shape (n_fit,)
         The fitted pi0 spectrum on the fit energies (K = 1), for inspection.
     fit_energy_GeV : ndarray, shape (n_fit,)
+    proton_ek_GeV : ndarray, shape (n_p,)
+        Kinetic-energy grid of the parent protons.
+    proton_intensity_per_unit_norm : ndarray, shape (n_p,)
+        The parent-proton intensity J_p [GeV^-1 cm^-2 s^-1 sr^-1] whose pi0 emissivity per H atom
+        is the ECPL with K = 1; a volume emissivity K made on gas of density n_H needs
+        J_p = (K / n_H) x this.
     """
 
     proton_index: float
@@ -293,6 +299,8 @@ class ParentProtonFit:
     neutrino_per_unit_norm: dict
     gamma_fit_per_unit_norm: np.ndarray
     fit_energy_GeV: np.ndarray
+    proton_ek_GeV: np.ndarray | None = None
+    proton_intensity_per_unit_norm: np.ndarray | None = None
 
 
 def fit_parent_proton_ecpl(index, cutoff_GeV, neutrino_energy_GeV, reference_GeV=1000.0, he_to_h=gas_models.HE_TO_H,
@@ -400,6 +408,7 @@ def fit_parent_proton_ecpl(index, cutoff_GeV, neutrino_energy_GeV, reference_GeV
         max_abs_log_residual=float(np.max(np.abs(np.log(gamma_fit) - target_ln))),
         fit_range_GeV=(float(e_fit[0]), float(e_fit[-1])), neutrino_energy_GeV=e_nu,
         neutrino_per_unit_norm=per_flavour, gamma_fit_per_unit_norm=gamma_fit, fit_energy_GeV=e_fit,
+        proton_ek_GeV=ek, proton_intensity_per_unit_norm=flux,
     )
 
 

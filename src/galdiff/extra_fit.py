@@ -1,0 +1,366 @@
+"""EXTRA normalisation fit: scale the unresolved-source components to the diffuse gamma-ray data.
+
+PAPER.md (model chain, item 5): EXTRA1 (index 2.4, cutoff 20 TeV) and EXTRA2 (2.3, 2 PeV) have
+fixed ECPL shapes; their normalisations are fitted to the LHAASO (and Fermi-LAT) diffuse spectra.
+Model 1 = DR-high + EXTRA1, Model 2 = DR-low + EXTRA1 + EXTRA2.
+
+Everything from emissivity to region spectrum is linear in an extra component's norm K_k
+(ARCHITECTURE.md, "the chain is linear"), so the model in a region is
+
+    I(E) = I_base(E) + sum_k s_k I_k(E),     s_k = K_k,fit / K_k,maps,
+
+with I_base the propagated components (pi0, bremsstrahlung, IC) plus any extra that is not fitted,
+and I_k the extra component's region spectrum from the maps (made with K_k,maps). The scales s_k
+(>= 0) are fitted to all data points of all fitted regions at once (the norms are local
+emissivities, shared by every region; the pulsar template fixes the inner/outer ratio), no map is
+recomputed. The chi-square is the one of the injection fits (:mod:`galdiff.fitting`): errors are
+stat and sys in quadrature, on the side of the model (upper error where the model is above the
+point); upper limits count only where the model exceeds them (sigma = their upper error, or the
+limit itself) and not in the degrees of freedom. The model is interpolated log-log from the map
+energy grid to each point's energy. Errors on s_k come from the curvature of the chi-square at the
+minimum (J^T J with J = d residual / d s); a scale at its bound 0 is flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy import units as u
+from astropy.table import Table
+from scipy import optimize, stats
+
+from .spectra import loglog_interp
+
+__all__ = ["FitPoints", "ExtraFitResult", "fit_points_from_tables", "fit_extra_scales", "scale_components",
+           "extra_fit_summary"]
+
+FLUX_UNIT = u.Unit("GeV-1 cm-2 s-1 sr-1")
+
+
+@dataclass
+class FitPoints:
+    """Data points of the EXTRA fit (all regions together); fluxes in GeV^-1 cm^-2 s^-1 sr^-1."""
+
+    region: np.ndarray
+    dataset: np.ndarray
+    energy_GeV: np.ndarray
+    flux: np.ndarray
+    err_lo: np.ndarray
+    err_hi: np.ndarray
+    is_upper_limit: np.ndarray
+
+    def __post_init__(self):
+        n = np.asarray(self.energy_GeV).size
+        for name in ("region", "dataset", "energy_GeV", "flux", "err_lo", "err_hi", "is_upper_limit"):
+            value = np.asarray(getattr(self, name))
+            if value.shape != (n,):
+                raise ValueError(f"FitPoints.{name} has shape {value.shape}, expected ({n},)")
+        self.err_hi = np.where(self.is_upper_limit & ~(np.asarray(self.err_hi) > 0), self.flux, self.err_hi)
+        bad = ~self.is_upper_limit & ~((np.asarray(self.err_lo) > 0) & (np.asarray(self.err_hi) > 0))
+        if np.any(bad):
+            raise ValueError(f"FitPoints: measurements without positive errors at E = {self.energy_GeV[bad]} GeV")
+
+    def __len__(self):
+        return int(np.asarray(self.energy_GeV).size)
+
+
+def fit_points_from_tables(tables_by_region: dict, energy_range_GeV=None) -> FitPoints:
+    """Collect the points of tidy gamma-ray tables, ``{region: [Table, ...]}``.
+
+    Tidy tables carry ``energy``, ``flux``, ``flux_lo_err``, ``flux_hi_err`` (stat and sys in
+    quadrature) and ``is_upper_limit`` (:mod:`galdiff.data.datasets`). ``energy_range_GeV``
+    (optional ``[min, max]``) selects points.
+    """
+    columns = {name: [] for name in ("region", "dataset", "energy_GeV", "flux", "err_lo", "err_hi", "is_upper_limit")}
+    for region, tables in tables_by_region.items():
+        for table in tables:
+            energy = table["energy"].quantity.to_value(u.GeV)
+            keep = np.ones(energy.size, dtype=bool)
+            if energy_range_GeV is not None:
+                keep = (energy >= energy_range_GeV[0]) & (energy <= energy_range_GeV[1])
+            upper = (np.asarray(table["is_upper_limit"], dtype=bool) if "is_upper_limit" in table.colnames
+                     else np.zeros(energy.size, dtype=bool))
+            columns["region"] += [region] * int(keep.sum())
+            columns["dataset"] += [str(table.meta.get("dataset", ""))] * int(keep.sum())
+            columns["energy_GeV"] += list(energy[keep])
+            columns["flux"] += list(table["flux"].quantity.to_value(FLUX_UNIT)[keep])
+            columns["err_lo"] += list(np.nan_to_num(table["flux_lo_err"].quantity.to_value(FLUX_UNIT))[keep])
+            columns["err_hi"] += list(np.nan_to_num(table["flux_hi_err"].quantity.to_value(FLUX_UNIT))[keep])
+            columns["is_upper_limit"] += list(upper[keep])
+    return FitPoints(
+        region=np.array(columns["region"], dtype=str), dataset=np.array(columns["dataset"], dtype=str),
+        energy_GeV=np.array(columns["energy_GeV"], dtype=float), flux=np.array(columns["flux"], dtype=float),
+        err_lo=np.array(columns["err_lo"], dtype=float), err_hi=np.array(columns["err_hi"], dtype=float),
+        is_upper_limit=np.array(columns["is_upper_limit"], dtype=bool),
+    )
+
+
+@dataclass
+class ExtraFitResult:
+    """Outcome of :func:`fit_extra_scales`.
+
+    Attributes
+    ----------
+    names : list of str
+        Fitted components, in parameter order.
+    scales, scale_errors : ndarray
+        s_k = K_fit / K_maps and their 1-sigma errors.
+    covariance : ndarray, shape (n, n)
+    chi2 : float
+    ndof : int
+        Measurements (not upper limits) minus free parameters.
+    p_value : float
+    at_bound : list of bool
+        Scale pinned at 0.
+    points : astropy.table.Table
+        Per point: region, dataset, energy, flux, errors, model before and after, pull.
+    prefit_chi2 : float
+        Chi-square with all scales 1 (the configured norms).
+    """
+
+    names: list
+    scales: np.ndarray
+    scale_errors: np.ndarray
+    covariance: np.ndarray
+    chi2: float
+    ndof: int
+    p_value: float
+    at_bound: list
+    points: Table
+    prefit_chi2: float
+    message: str = ""
+    extras: dict = field(default_factory=dict)
+
+
+def _design(points: FitPoints, base: dict, components: dict, names):
+    """Base model and the extra spectra at each data point (log-log interpolation)."""
+    n = len(points)
+    base_at = np.empty(n)
+    design = np.zeros((n, len(names)))
+    for region in np.unique(points.region):
+        rows = points.region == region
+        if region not in base:
+            raise KeyError(f"EXTRA fit: no model spectrum for region {region!r} (have {sorted(base)})")
+        energy, flux = base[region]
+        base_at[rows] = loglog_interp(points.energy_GeV[rows], energy, flux, out_of_range="raise")
+        for k, name in enumerate(names):
+            energy_k, flux_k = components[name][region]
+            design[rows, k] = loglog_interp(points.energy_GeV[rows], energy_k, flux_k, out_of_range="raise")
+    return base_at, design
+
+
+def _residuals(model, points: FitPoints):
+    sigma = np.where((model > points.flux) | points.is_upper_limit, points.err_hi, points.err_lo)
+    pulls = (points.flux - model) / sigma
+    return np.where(points.is_upper_limit, np.where(model > points.flux, pulls, 0.0), pulls), sigma
+
+
+def fit_extra_scales(points: FitPoints, base: dict, components: dict, names=None) -> ExtraFitResult:
+    """Fit the scales of the extra components to the data (module docstring).
+
+    Parameters
+    ----------
+    points : FitPoints
+    base : dict
+        ``{region: (energies_GeV, intensity)}``: everything that is not fitted (propagated
+        components and fixed extras).
+    components : dict
+        ``{name: {region: (energies_GeV, intensity)}}``: each fitted extra's region spectrum as in
+        the maps (scale 1).
+    names : sequence of str, optional
+        Components to fit (default: all of ``components``).
+
+    Returns
+    -------
+    ExtraFitResult
+    """
+    names = list(components) if names is None else list(names)
+    if not names:
+        raise ValueError("EXTRA fit: no component to fit")
+    base_at, design = _design(points, base, components, names)
+    measured = ~points.is_upper_limit
+    n_free = len(names)
+    if int(measured.sum()) <= n_free:
+        raise ValueError(f"EXTRA fit: {int(measured.sum())} measurements for {n_free} free scales")
+    if np.any(design.max(axis=0) <= 0):
+        zero = [name for name, column in zip(names, design.T) if column.max() <= 0]
+        raise ValueError(f"EXTRA fit: component(s) {zero} vanish at every data point; nothing to fit")
+
+    def residual(scales):
+        return _residuals(base_at + design @ scales, points)[0]
+
+    # start: non-negative linear least squares with symmetric (mean) errors
+    sigma0 = 0.5 * (points.err_lo + points.err_hi)
+    start, _ = optimize.nnls(design[measured] / sigma0[measured, None],
+                             (points.flux - base_at)[measured] / sigma0[measured])
+    start = np.maximum(start, 1e-3 * np.max(np.abs(start)) if np.any(start) else 1.0)
+    # x_scale from the data: a unit change of s_k moves the model by design[:, k]
+    result = optimize.least_squares(residual, start, bounds=(0.0, np.inf), method="trf", x_scale="jac",
+                                    xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=2000)
+    scales = result.x
+    model = base_at + design @ scales
+    pulls, sigma = _residuals(model, points)
+    active = measured | (model > points.flux)
+    jac = design[active] / sigma[active, None]
+    fisher = jac.T @ jac
+    try:
+        covariance = np.linalg.inv(fisher)
+    except np.linalg.LinAlgError:
+        covariance = np.linalg.pinv(fisher)
+    chi2 = float(np.sum(pulls**2))
+    ndof = int(measured.sum()) - n_free
+    prefit_model = base_at + design.sum(axis=1)
+    prefit_chi2 = float(np.sum(_residuals(prefit_model, points)[0] ** 2))
+    at_bound = [bool(value <= 1e-9 * max(1.0, abs(start[k]))) for k, value in enumerate(scales)]
+    table = Table()
+    table["region"] = points.region
+    table["dataset"] = points.dataset
+    table["energy"] = points.energy_GeV * u.GeV
+    table["flux"] = points.flux * FLUX_UNIT
+    table["flux_lo_err"] = points.err_lo * FLUX_UNIT
+    table["flux_hi_err"] = points.err_hi * FLUX_UNIT
+    table["is_upper_limit"] = points.is_upper_limit
+    table["model_prefit"] = prefit_model * FLUX_UNIT
+    table["model_fit"] = model * FLUX_UNIT
+    table["pull"] = pulls
+    return ExtraFitResult(
+        names=names, scales=scales, scale_errors=np.sqrt(np.clip(np.diag(covariance), 0.0, None)),
+        covariance=covariance, chi2=chi2, ndof=ndof, p_value=float(stats.chi2.sf(chi2, ndof)) if ndof > 0 else float("nan"),
+        at_bound=at_bound, points=table, prefit_chi2=prefit_chi2, message=str(result.message),
+    )
+
+
+def scale_components(spectra: dict, scales: dict, flavour_fractions: dict | None = None) -> dict:
+    """Apply fitted scales to one region's (or one map's) component spectra.
+
+    ``extraK`` and ``extraK_neutrino`` are multiplied by s_K; ``gamma_total`` and ``neutrino_total``
+    gain (s_K - 1) times the extra's part; the per-flavour totals ``neutrino_<f>`` gain
+    (s_K - 1) f_Kf(E) extraK_neutrino, where f_Kf(E) is the flavour share of the extra's neutrinos
+    (``flavour_fractions[K][f]``, from the emissivities; 1/3 each if not given). Works on 1D spectra
+    and (n_E, n_pix) cubes alike (the energy axis first).
+
+    Parameters
+    ----------
+    spectra : dict
+        ``{component: array}``; unchanged, a new dict is returned.
+    scales : dict
+        ``{extra name: s}``.
+    flavour_fractions : dict, optional
+        ``{extra name: {"e": array (n_E,), "mu": ..., "tau": ...}}``.
+    """
+    out = dict(spectra)
+    for name, scale in scales.items():
+        delta = float(scale) - 1.0
+        if name in spectra:
+            gamma = np.asarray(spectra[name], dtype=float)
+            out[name] = gamma * scale
+            if "gamma_total" in out:
+                out["gamma_total"] = out["gamma_total"] + delta * gamma
+        neutrino_name = f"{name}_neutrino"
+        if neutrino_name in spectra:
+            neutrino = np.asarray(spectra[neutrino_name], dtype=float)
+            out[neutrino_name] = neutrino * scale
+            if "neutrino_total" in out:
+                out["neutrino_total"] = out["neutrino_total"] + delta * neutrino
+            for flavour in ("e", "mu", "tau"):
+                key = f"neutrino_{flavour}"
+                if key not in out:
+                    continue
+                share = (flavour_fractions or {}).get(name, {}).get(flavour)
+                share = np.full(neutrino.shape[0], 1.0 / 3.0) if share is None else np.asarray(share, dtype=float)
+                share = share.reshape((-1,) + (1,) * (neutrino.ndim - 1))
+                out[key] = out[key] + delta * share * neutrino
+    return out
+
+
+def extra_fit_summary(result: ExtraFitResult | None, maps_norms: dict, fixed: dict | None = None,
+                      regions: dict | None = None) -> dict:
+    """YAML/JSON-ready summary: fitted norms [GeV^-1 cm^-3 s^-1 sr^-1 at 1 TeV], errors, chi2/ndof.
+
+    Parameters
+    ----------
+    result : ExtraFitResult or None
+        None when nothing was fitted (then every extra keeps its maps' norm).
+    maps_norms : dict
+        ``{name: {"norm_per_GeV_cm3_s_sr": K_maps, "index": ..., "cutoff_GeV": ..., "origin": ...}}``.
+    fixed : dict, optional
+        ``{name: reason}`` for extras that were not fitted.
+    regions : dict, optional
+        ``{region: [datasets]}`` fitted.
+    """
+    components = {}
+    fitted = dict(zip(result.names, range(len(result.names)))) if result is not None else {}
+    for name, entry in maps_norms.items():
+        norm = float(entry["norm_per_GeV_cm3_s_sr"])
+        item = {key: entry[key] for key in ("index", "cutoff_GeV", "origin", "reference_GeV") if key in entry}
+        item["norm_maps_per_GeV_cm3_s_sr"] = norm
+        if name in fitted:
+            k = fitted[name]
+            item.update({
+                "fitted": True,
+                "scale": float(result.scales[k]),
+                "scale_error": float(result.scale_errors[k]),
+                "norm_per_GeV_cm3_s_sr": float(result.scales[k] * norm),
+                "norm_error_per_GeV_cm3_s_sr": float(result.scale_errors[k] * norm),
+                "at_lower_bound": bool(result.at_bound[k]),
+            })
+        else:
+            item.update({"fitted": False, "scale": 1.0, "norm_per_GeV_cm3_s_sr": norm,
+                         "reason": (fixed or {}).get(name, "not fitted")})
+        components[name] = item
+    summary = {"components": components}
+    if result is not None:
+        summary.update({
+            "chi2": result.chi2, "ndof": result.ndof, "chi2_per_ndof": result.chi2 / result.ndof if result.ndof else None,
+            "p_value": result.p_value, "prefit_chi2": result.prefit_chi2, "n_points": len(result.points),
+            "n_upper_limits": int(np.sum(result.points["is_upper_limit"])),
+            "correlation": np.round(_correlation(result.covariance), 6).tolist(),
+            "parameters": list(result.names), "regions": regions or {}, "optimizer": result.message,
+        })
+    return summary
+
+
+def _correlation(covariance):
+    sigma = np.sqrt(np.clip(np.diag(covariance), 1e-300, None))
+    return covariance / np.outer(sigma, sigma)
+
+
+def extras_from_emissivity(path) -> tuple[dict, dict]:
+    """The extra components the maps were made with, and the flavour shares of their neutrinos.
+
+    Reads only what is needed from an emissivity file (:func:`galdiff.emission.write_emissivity_h5`):
+    the ``extras`` settings (norm, index, cutoff, origin per component) and, for hadronic ones, the
+    per-flavour neutrino emissivities, whose ratio to the all-flavour one is the same in every cell
+    (one spatial template times one spectrum).
+
+    Returns
+    -------
+    norms : dict
+        ``{name: {"norm_per_GeV_cm3_s_sr", "index", "cutoff_GeV", "origin", "reference_GeV"}}``.
+    flavour_fractions : dict
+        ``{name: {"e": array, "mu": array, "tau": array}}`` on the neutrino energy grid (hadronic only).
+    """
+    import json
+
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        settings = json.loads(handle.attrs["settings"])
+        names = json.loads(handle.attrs["component_names"])
+        norms, fractions = {}, {}
+        for entry in settings.get("extras", []):
+            name = entry["name"]
+            norms[name] = {key: entry[key] for key in ("norm_per_GeV_cm3_s_sr", "index", "cutoff_GeV", "origin",
+                                                        "reference_GeV") if key in entry}
+            if f"{name}_neutrino_all" not in names:
+                continue
+            total = handle["components"][f"{name}_neutrino_all"][()]
+            cell = np.unravel_index(np.argmax(total.sum(axis=-1)), total.shape[:-1])
+            denominator = total[cell]
+            fractions[name] = {
+                flavour: np.divide(handle["components"][f"{name}_neutrino_{flavour}"][()][cell], denominator,
+                                   out=np.full(denominator.shape, 1.0 / 3.0), where=denominator > 0)
+                for flavour in ("e", "mu", "tau")
+            }
+    return norms, fractions
