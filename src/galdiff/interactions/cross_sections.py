@@ -4,16 +4,25 @@
   EMISSION_PHYSICS.md Sec. 3.5 recommends (it is also the low-energy p-p cross section of the
   emission stage, Sec. 3.4). Kelner, Aharonian & Bugayov 2006 (PRD 74, 034018) is available
   for comparison.
-* p-He, He-p, He-He: the p-p cross section at the same momentum per nucleon times the
-  Orth & Buffington (1976) geometric factor (A1^(3/8) + A2^(3/8) - 1)^2 (GALAXY_INPUTS.md
-  Sec. 5.5): 2.83 for p-He/He-p, 5.59 for He-He.
+* p-He and He-p (default ``nuclear="galprop"``): the p-4He inelastic (reaction) cross section
+  fitted by I. Moskalenko to p-He data, as coded in GALPROP ``nucleon_cs.cc`` (option 0, "pHe"):
+  sigma = 111 mb [1 - (1 - sin(9.72 (log10 T_MeV)^0.319 - 4.14)) exp(-3.84 (T - 0.1))], T the
+  kinetic energy per nucleon in GeV (clipped at 0 below its ~22 MeV zero). He on H at T_n is p on
+  He at the same momentum per nucleon (same sqrt(s)). He-He: the p-He value times GALPROP's
+  total-cross-section ratio sigma(He + A)/(H + A) = 2.10 A^-0.055 (Ferrando et al. 1988, PRC 37,
+  1490; GALPROP ``He_to_H_CS.cc``), 1.95 for A = 4. GALPROP's fragmentation rate of p uses
+  sigma_pp on H and this p-He value on He; that of He the p-He value on H and 1.95 x it on He
+  (``create_transport_arrays.cc``). The fit is flat (111 mb) above a few GeV; where the
+  geometric scaling 2.83 sigma_pp of the rising p-p cross section exceeds it (above ~3 TeV), that
+  is used instead, so that the cross section keeps rising at the knee.
 
-  Caveat (documented decision): GALPROP applies this factor to its *meson-production* cross
-  sections (GALAXY_INPUTS.md Sec. 5.5); applied to the inelastic cross section it gives
-  sigma_pHe ~ 85 mb at 10 GeV, which is, from memory of the literature (not verified offline),
-  some 20 % below measured p-4He inelastic values (GALPROP's own fragmentation uses dedicated
-  nuclear parametrisations that are not available here). The ``scaling`` argument of
-  :func:`sigma_inel_mb` lets a better factor be dropped in.
+  Why not the p-p cross section scaled geometrically: nuclear break-up of 4He has no pion
+  threshold, so sigma_pp (zero below T = 0.28 GeV and 30 % of its plateau at 0.5 GeV/n) times the
+  Orth & Buffington (1976) factor (A1^(3/8) + A2^(3/8) - 1)^2 = 2.83 (GALAXY_INPUTS.md Sec. 5.5,
+  where GALPROP uses it for *meson production*) gives He-p = 0 at 0.2 GeV/n, 26 mb at 0.5 GeV/n
+  and 85 mb at 10 GeV/n where p-4He data give ~110 mb at all three. He fragmentation competes with
+  escape and ionisation below a few GeV/n, so that error bent the He LIS by ~10 % there.
+  ``nuclear="orth_buffington"`` keeps that scaling for comparisons.
 
 * :func:`inelastic_loss_rate_per_s`: 1/tau_f = beta c n_H (sigma_{X,H} + (He/H) sigma_{X,He})
   (GALAXY_INPUTS.md Sec. 5.5, GALPROP ``fill_transport_arrays.cc``).
@@ -32,10 +41,13 @@ __all__ = [
     "sigma_inel_pp_kafexhiu2014_mb",
     "sigma_inel_pp_kelner2006_mb",
     "orth_buffington_factor",
+    "sigma_inel_phe_galprop_mb",
+    "he_target_ratio_ferrando1988",
     "proton_equivalent_ek_GeV",
     "sigma_inel_mb",
     "inelastic_loss_rate_per_s",
     "PP_MODELS",
+    "NUCLEAR_MODELS",
 ]
 
 #: pi0 production threshold T_th = 2 m_pi0 + m_pi0^2/(2 m_p) = 0.2797 GeV (Kafexhiu+ 2014).
@@ -108,6 +120,41 @@ def orth_buffington_factor(mass_number_beam: int, mass_number_target: int) -> fl
     return (mass_number_beam ** 0.375 + mass_number_target ** 0.375 - 1.0) ** 2
 
 
+def sigma_inel_phe_galprop_mb(ek_GeV_per_n):
+    """Inelastic p-4He cross section, GALPROP's fit (``nucleon_cs.cc``, option 0, "pHe, my fit").
+
+    ``sigma = 111 [1 - (1 - sin(9.72 (log10 T_MeV)^0.319 - 4.14)) exp(-3.84 (T - 0.1))] mb`` for
+    T > 0.01 GeV, T the kinetic energy per nucleon of the projectile in GeV (T_MeV = 1e3 T). The
+    formula turns negative below ~22 MeV (the break-up threshold region); it is clipped at 0.
+    Values: 110 mb at 0.1 GeV, 88 at 0.3, 107 at 1, 111 mb above ~3 GeV.
+
+    Parameters
+    ----------
+    ek_GeV_per_n : array_like
+        Kinetic energy per nucleon (proton kinetic energy for p on He) in GeV.
+
+    Returns
+    -------
+    numpy.ndarray
+        sigma_inel in mb (>= 0).
+    """
+    t = np.asarray(ek_GeV_per_n, dtype=float)
+    above = t > 0.01
+    t_safe = np.where(above, t, 1.0)
+    oscillation = 1.0 - np.sin(9.72 * np.log10(t_safe * 1e3) ** 0.319 - 4.14)
+    sigma = 111.0 * (1.0 - oscillation * np.exp(-3.84 * (t_safe - 0.1)))
+    return np.where(above, np.clip(sigma, 0.0, None), 0.0)
+
+
+def he_target_ratio_ferrando1988(mass_number_beam: int) -> float:
+    """Ratio of total inelastic cross sections sigma(A + He)/sigma(A + H) = 2.10 A^-0.055.
+
+    Ferrando et al. 1988 (PRC 37, 1490) as coded in GALPROP ``He_to_H_CS.cc`` (``CStot_ratio``);
+    1.946 for a 4He beam.
+    """
+    return 2.10 / float(mass_number_beam) ** 0.055
+
+
 def proton_equivalent_ek_GeV(ek_GeV_per_n, species: Species):
     """Kinetic energy of a proton with the same momentum per nucleon as the projectile.
 
@@ -126,13 +173,19 @@ def proton_equivalent_ek_GeV(ek_GeV_per_n, species: Species):
     return p_n_sq / (np.sqrt(p_n_sq + M_P_GEV**2) + M_P_GEV)
 
 
+NUCLEAR_MODELS = ("galprop", "orth_buffington")
+
+
 def sigma_inel_mb(ek_GeV_per_n, species: Species, target_mass_number: int = 1,
-                  model: str = "kafexhiu2014", scaling: float | None = None):
+                  model: str = "kafexhiu2014", scaling: float | None = None, nuclear: str = "galprop"):
     """Inelastic cross section of a p or He projectile on an H or He target.
 
-    sigma_{A1 A2}(T_n) = sigma_pp(T_p at the same momentum per nucleon) x
-    (A1^(3/8) + A2^(3/8) - 1)^2 (GALAXY_INPUTS.md Sec. 5.5; EMISSION_PHYSICS.md Sec. 3.5 for
-    sigma_pp). See the module docstring for the caveat on nuclear targets.
+    p-p: the ``model`` parametrisation of sigma_pp (EMISSION_PHYSICS.md Sec. 3.5). Channels with a
+    He nucleus (module docstring): ``nuclear="galprop"`` (default) uses GALPROP's p-4He fit
+    (:func:`sigma_inel_phe_galprop_mb`) for p-He and He-p and 1.95 times it for He-He
+    (:func:`he_target_ratio_ferrando1988`); ``nuclear="orth_buffington"`` scales sigma_pp by
+    (A1^(3/8) + A2^(3/8) - 1)^2 (which misses the break-up of He below the pion threshold). All at
+    the same momentum per nucleon as the projectile (:func:`proton_equivalent_ek_GeV`).
 
     Parameters
     ----------
@@ -145,7 +198,9 @@ def sigma_inel_mb(ek_GeV_per_n, species: Species, target_mass_number: int = 1,
     model : str
         p-p parametrisation, a key of :data:`PP_MODELS`.
     scaling : float or None
-        Override of the geometric factor (None: Orth & Buffington).
+        If given, sigma = scaling x sigma_pp for any channel (overrides ``nuclear``).
+    nuclear : {"galprop", "orth_buffington"}
+        Cross sections of the channels with a He nucleus.
 
     Returns
     -------
@@ -156,12 +211,27 @@ def sigma_inel_mb(ek_GeV_per_n, species: Species, target_mass_number: int = 1,
         raise ValueError(f"no hadronic inelastic cross section for {species.name}")
     if model not in PP_MODELS:
         raise KeyError(f"unknown p-p cross-section model {model!r}; expected one of {sorted(PP_MODELS)}")
-    factor = orth_buffington_factor(species.mass_number, target_mass_number) if scaling is None else scaling
-    return factor * PP_MODELS[model](proton_equivalent_ek_GeV(ek_GeV_per_n, species))
+    if nuclear not in NUCLEAR_MODELS:
+        raise KeyError(f"unknown nuclear cross-section model {nuclear!r}; expected one of {NUCLEAR_MODELS}")
+    if target_mass_number not in (1, 4) or species.mass_number not in (1, 4):
+        raise ValueError("only p and 4He projectiles on H or He targets are implemented")
+    t_p = proton_equivalent_ek_GeV(ek_GeV_per_n, species)
+    if scaling is not None:
+        return scaling * PP_MODELS[model](t_p)
+    if species.mass_number == 1 and target_mass_number == 1:
+        return PP_MODELS[model](t_p)
+    if nuclear == "orth_buffington":
+        return orth_buffington_factor(species.mass_number, target_mass_number) * PP_MODELS[model](t_p)
+    # GALPROP's fit is flat above a few GeV (its data range); above ~3 TeV the geometric scaling of
+    # the rising sigma_pp (Orth & Buffington) takes over, so the cross section keeps rising with it
+    sigma = np.maximum(sigma_inel_phe_galprop_mb(t_p), orth_buffington_factor(1, 4) * PP_MODELS[model](t_p))
+    if species.mass_number == 4 and target_mass_number == 4:
+        sigma = he_target_ratio_ferrando1988(4) * sigma
+    return sigma
 
 
 def inelastic_loss_rate_per_s(ek_GeV_per_n, species: Species, n_h_cm3, he_to_h: float = 0.11,
-                              model: str = "kafexhiu2014"):
+                              model: str = "kafexhiu2014", nuclear: str = "galprop"):
     """Catastrophic (inelastic) loss rate 1/tau_f = beta c n_H (sigma_{X,H} + (He/H) sigma_{X,He}).
 
     GALAXY_INPUTS.md Sec. 5.5 (GALPROP ``fill_transport_arrays.cc``); He is distributed like H
@@ -179,6 +249,8 @@ def inelastic_loss_rate_per_s(ek_GeV_per_n, species: Species, n_h_cm3, he_to_h: 
         ISM He/H number ratio.
     model : str
         p-p parametrisation (see :data:`PP_MODELS`).
+    nuclear : {"galprop", "orth_buffington"}
+        Cross sections of the channels with a He nucleus (:func:`sigma_inel_mb`).
 
     Returns
     -------
@@ -189,7 +261,8 @@ def inelastic_loss_rate_per_s(ek_GeV_per_n, species: Species, n_h_cm3, he_to_h: 
     if t.ndim != 1:
         raise ValueError("ek_GeV_per_n must be 1D")
     beta = beta_from_ek_per_n(t, species)
-    sigma_cm2 = MB_CM2 * (sigma_inel_mb(t, species, 1, model) + he_to_h * sigma_inel_mb(t, species, 4, model))
+    sigma_cm2 = MB_CM2 * (sigma_inel_mb(t, species, 1, model, nuclear=nuclear)
+                          + he_to_h * sigma_inel_mb(t, species, 4, model, nuclear=nuclear))
     n_h = np.asarray(n_h_cm3, dtype=float)
     rate_per_h = beta * C_CM_PER_S * sigma_cm2
     return rate_per_h.reshape(rate_per_h.shape + (1,) * n_h.ndim) * n_h[None, ...]
