@@ -413,9 +413,29 @@ def test_default_selection_follows_the_paper():
     assert set(high["proton"]) == {"voyager_proton", "ams02_proton", "dampe_proton", "icetop_proton"}
     assert set(low["helium"]) == {"voyager_helium", "ams02_helium", "dampe_helium", "kascade_helium"}
     assert set(high["leptons"]) == {"ams02_electron_positron", "dampe_electron_positron"}
-    assert {"ams02_electron", "ams02_positron"} <= set(fitting.default_data_selection("icetop", True)["leptons"])
+    separate = fitting.default_data_selection("icetop", True)["leptons"]
+    assert {"ams02_electron", "ams02_positron"} <= set(separate)
+    # our error model (docstring): Voyager p systematics, DAMPE e+e- scale, separate e-/e+ above 10 GeV only
+    assert high["proton"]["voyager_proton"] == {"sys_fraction": 0.05}
+    assert high["leptons"]["dampe_electron_positron"] == {"scale_uncertainty": 0.06}
+    assert separate["ams02_positron"]["ek_min_GeV_per_n"] == separate["ams02_electron"]["ek_min_GeV_per_n"] == 10.0
     with pytest.raises(ValueError):
         fitting.default_data_selection("auger")
+
+
+def test_sys_fraction_adds_in_quadrature(mirror_dir):
+    from galdiff.data.datasets import build_dataset
+
+    tables = {"voyager_proton": build_dataset("voyager_proton", mirror_dir)}
+    plain = fitting.prepare_datasets(tables, {"voyager_proton": {}})[0]
+    with_sys = fitting.prepare_datasets(tables, {"voyager_proton": {"sys_fraction": 0.05}})[0]
+    np.testing.assert_allclose(with_sys.err_lo, np.sqrt(plain.err_lo**2 + (0.05 * plain.flux) ** 2), rtol=1e-12)
+    np.testing.assert_allclose(with_sys.err_hi, np.sqrt(plain.err_hi**2 + (0.05 * plain.flux) ** 2), rtol=1e-12)
+    # the source lists statistical errors only: 1.5 % at 3.7 MeV becomes 5.2 %
+    assert plain.err_lo[0] / plain.flux[0] == pytest.approx(0.0152, abs=2e-4)
+    assert with_sys.err_lo[0] / with_sys.flux[0] == pytest.approx(0.0523, abs=2e-4)
+    with pytest.raises(ValueError, match="sys_fraction"):
+        fitting.prepare_datasets(tables, {"voyager_proton": {"sys_fraction": -0.1}})
 
 
 def test_prepare_real_tables(mirror_dir):
