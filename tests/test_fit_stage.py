@@ -45,19 +45,40 @@ def lepton_model():
                                secondary_lis=secondary)
 
 
-def test_fitted_lepton_injection_carries_c_eplus_in_the_positron_prefactor():
+def test_fitted_lepton_injection_gives_the_extra_source_prefactor_and_keeps_c_eplus():
+    # c_e+ scales the secondary positrons (galdiff.fitting.LeptonModel); the extra source has its own q0
     model = lepton_model()
     result = synthetic_fit(model, "electron+positron", np.geomspace(5.0, 1e3, 20), 1.1)
     injection = fitting.fitted_injection(result, model)
     assert set(injection) == {"electron", "positron"}
     q0 = result.derived["q0"]
     assert injection["electron"]["q0_per_cm3_s_GV"] == pytest.approx(q0)
-    assert injection["positron"]["q0_per_cm3_s_GV"] == pytest.approx(0.3 * q0)
+    assert injection["positron"]["q0_per_cm3_s_GV"] == pytest.approx(result.derived["q0_eplus"])
     assert injection["positron"]["nu"] == POSITRON_START["nu"] and injection["positron"]["c_eplus"] == pytest.approx(0.3)
     expected = model.injection(result.params)
     for lepton in ("electron", "positron"):
         q = run.injection_on_grid(LEPTON_GRID, lepton, injection[lepton])
         np.testing.assert_allclose(q, expected[f"{lepton}_primary"], rtol=1e-12)
+
+
+def test_fitted_lepton_propagation_scales_the_secondary_positrons_by_c_eplus(monkeypatch):
+    from galdiff.propagation.grid import Grid
+
+    grid = Grid(r_kpc=np.array([0.0, 1.0]), z_kpc=np.array([-1.0, 0.0, 1.0]), ek_GeV_per_n=LEPTON_GRID)
+    ones = np.ones(grid.shape)
+
+    def stub(model_cfg, propagation_cfg, lepton, entry, env=None, progress=False):
+        return run.SpeciesResult(lepton, grid, 2.0 * ones, 2.0 * np.ones(LEPTON_GRID.size), 1.0)
+
+    monkeypatch.setattr(run, "propagate_injection", stub)
+    secondaries = {f"{lepton}_secondary": run.SpeciesResult(f"{lepton}_secondary", grid, ones, np.ones(LEPTON_GRID.size))
+                   for lepton in ("electron", "positron")}
+    injection = {"electron": {}, "positron": {"c_eplus": 2.5}}
+    out = run.propagate_fitted_leptons({}, {}, injection, secondaries, env=object())
+    np.testing.assert_allclose(out["positron_secondary"].intensity_sun, 2.5)
+    np.testing.assert_allclose(out["positron"].intensity_sun, 2.0 + 2.5)
+    np.testing.assert_allclose(out["electron"].intensity_sun, 2.0 + 1.0)
+    np.testing.assert_allclose(secondaries["positron_secondary"].intensity_sun, 1.0)  # input untouched
 
 
 def test_fit_files_merge_into_the_model_file(tmp_path):

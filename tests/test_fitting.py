@@ -307,13 +307,14 @@ def test_coverage_of_noisy_proton_fits():
 
 def test_asimov_lepton_fit_recovers_truth_and_c_eplus_definition():
     green = leaky_box_green(GRID_GEV_PER_N, delta=0.4, loss_fraction=0.15)
-    q0 = 2.0e-3
-    c_eplus = 1.0
-    # c_e+ = q0(e+)/q0(e-): both Eq. 3 spectra in raw form, the positron one times c_e+
+    q0, q0_extra, c_eplus = 2.0e-3, 1.0e-3, 1.3
     lis_electron = green @ (q0 * cell_average_injection(spec_key(ELECTRON_TABLE3), 1, 1, M_E_GEV))
-    lis_positron = green @ (c_eplus * q0 * cell_average_injection(spec_key(POSITRON_TABLE3), 1, 1, M_E_GEV))
-    # secondaries: smooth power laws, e+ twice e-
-    secondary = {"electron": 1e-3 * GRID_GEV_PER_N ** (-3.5), "positron": 2e-3 * GRID_GEV_PER_N ** (-3.5)}
+    # the extra e+ source has its own prefactor; c_e+ scales the secondary positrons only
+    lis_extra = green @ (q0_extra * cell_average_injection(spec_key(POSITRON_TABLE3), 1, 1, M_E_GEV))
+    # secondaries: smooth power laws, e+ twice e-; they dominate the positrons below ~30 GeV, the
+    # extra source above (positron fraction ~7 % at 2.5 GeV, ~2 % at 1 TeV), so that c_e+ and the
+    # extra amplitude are both constrained
+    secondary = {"electron": 1e3 * GRID_GEV_PER_N ** (-3.5), "positron": 2e3 * GRID_GEV_PER_N ** (-3.5)}
     phi = 1.1
     datasets = []
     for name, species, sl, err in [("sum_low", "electron+positron", slice(68, 130), 0.02),
@@ -323,11 +324,12 @@ def test_asimov_lepton_fit_recovers_truth_and_c_eplus_definition():
         ek = nodes - phi
         factor = force_field_factor_closed_form(ek, phi, M_E_GEV)
         electrons = (lis_electron[sl] + secondary["electron"][sl]) * factor
-        positrons = (lis_positron[sl] + secondary["positron"][sl]) * factor
+        positrons = (lis_extra[sl] + c_eplus * secondary["positron"][sl]) * factor
         flux = positrons if species == "positron" else electrons + positrons
         datasets.append(fitting.FitDataset(name, name, species, ek, flux, err * flux, err * flux, False))
     start = {"electron": {"nu": [2.2, 0.3, 2.8, 2.5], "breaks_GV": [1.2, 5.0, 45.0], "cutoff_GV": 5e3, "phi_GV": 1.0},
-             "positron": {"c_eplus": 2.0, "nu": [3.0, 2.2], "breaks_GV": [25.0], "cutoff_GV": 2.5e3, "phi_GV": 1.0}}
+             "positron": {"c_eplus": 1.0, "nu": [3.0, 2.2], "breaks_GV": [25.0], "cutoff_GV": 2.5e3, "phi_GV": 1.0,
+                          NORM_PARAM: 1.5 * 100.0**2.7 * lis_extra[100]}}
     # modulated data at T probe the LIS only above T + Phi = 1.1 GeV and this G only moves particles down
     # in energy, so nu0 (below R1 = 0.95 GV) and R1 are unconstrained here: hold them at the truth
     start["electron"]["nu"][0], start["electron"]["breaks_GV"][0] = 2.33, 0.95
@@ -335,19 +337,53 @@ def test_asimov_lepton_fit_recovers_truth_and_c_eplus_definition():
     result = fitting.fit(model, datasets, fixed=["nu0", "R1_GV"])
     assert result.valid and result.chi2 < 1e-3
     truth = {"nu0": 2.33, "nu1": 0.01, "nu2": 2.88, "nu3": 2.45, "R1_GV": 0.95, "R2_GV": 4.19, "R3_GV": 55.7,
-             "Rc_GV": 6.27e3, "Phi_GV": 1.1, "c_eplus": 1.0, "nu1_eplus": 3.04, "nu2_eplus": 2.08,
+             "Rc_GV": 6.27e3, "Phi_GV": 1.1, "c_eplus": c_eplus, "nu1_eplus": 3.04, "nu2_eplus": 2.08,
              "R1_eplus_GV": 31.2, "Rc_eplus_GV": 3.42e3, "Phi_eplus_GV": 1.1,
-             NORM_PARAM: 10.0**2.7 * lis_electron[80]}  # node 80 is 10 GeV
+             NORM_PARAM: 10.0**2.7 * lis_electron[80],  # node 80 is 10 GeV
+             fitting.EXTRA_NORM_PARAM: 100.0**2.7 * lis_extra[100]}  # node 100 is 100 GeV (the extra pivot)
     for name, value in truth.items():
         assert abs(result.params[name] - value) <= 0.05 * result.errors[name] + 1e-9 * abs(value), name
     assert result.derived["q0"] == pytest.approx(q0, rel=1e-3)
+    assert result.derived["q0_eplus"] == pytest.approx(q0_extra, rel=5e-3)  # positron data: 5 % errors
     summary = result.summary_dict()
     assert set(summary) == {"electron", "positron"}
-    assert set(summary["positron"]["params"]) == {"c_eplus", "nu1", "nu2", "R1_GV", "Rc_GV", "Phi_GV"}
+    assert set(summary["positron"]["params"]) == {"c_eplus", "nu1", "nu2", "R1_GV", "Rc_GV", "Phi_GV", NORM_PARAM}
     assert set(summary["electron"]["params"]) == {"nu0", "nu1", "nu2", "nu3", "R1_GV", "R2_GV", "R3_GV", "Rc_GV",
                                                   "Phi_GV", NORM_PARAM}
     assert summary["positron"]["params"]["nu1"] == pytest.approx(3.04, abs=1e-3)
-    assert summary["electron"]["ndof"] == sum(d.flux.size for d in datasets) - (16 - 2)
+    assert summary["electron"]["ndof"] == sum(d.flux.size for d in datasets) - (17 - 2)
+
+
+def test_c_eplus_scales_the_secondary_positrons_and_nothing_else():
+    """c_e+ (Table III) multiplies the secondary e+ LIS; primaries and secondary e- do not move.
+
+    The reading c_e+ = q0(e+)/q0(e-) made the Table III extra positrons 0.9 times the electrons at
+    1 GV (S+(1 GV) = 1 vs S-(1 GV) = 0.95^-2.33 = 1.13 for the raw Eq. 3 shapes): more positrons than
+    electrons below ~1.5 GeV, against a measured positron fraction of ~10 % there.
+    """
+    green = leaky_box_green(GRID_GEV_PER_N)
+    secondary = {"electron": 1e-3 * GRID_GEV_PER_N ** (-3.5), "positron": 2e-3 * GRID_GEV_PER_N ** (-3.5)}
+    model = fitting.LeptonModel(GRID_GEV_PER_N, green, {"electron": ELECTRON_TABLE3, "positron": POSITRON_TABLE3},
+                                secondary_lis=secondary)
+    params = {p.name: p.start for p in model.params}
+    one = model.components(params)["lis"]
+    np.testing.assert_array_equal(one["positron_secondary"][0], secondary["positron"])
+    params["c_eplus"] = 2.5
+    scaled = model.components(params)["lis"]
+    np.testing.assert_allclose(scaled["positron_secondary"][0], 2.5 * secondary["positron"], rtol=1e-15)
+    for name in ("electron_primary", "positron_primary", "electron_secondary"):
+        np.testing.assert_array_equal(scaled[name][0], one[name][0])
+    # the extra source's amplitude is its own parameter: T^2.7 J at the 100 GeV pivot
+    extra = one["positron_primary"][0]
+    assert 100.0**2.7 * np.interp(np.log(100.0), np.log(GRID_GEV_PER_N), extra) == pytest.approx(
+        params[fitting.EXTRA_NORM_PARAM], rel=1e-9)
+    # pulsar-like pairs: the same injection of e-, modulated with Phi-
+    pairs = fitting.LeptonModel(GRID_GEV_PER_N, green, {"electron": ELECTRON_TABLE3, "positron": POSITRON_TABLE3},
+                                secondary_lis=secondary, extra_pairs=True)
+    with_pairs = pairs.components(params)["lis"]
+    np.testing.assert_allclose(with_pairs["electron_extra"][0], with_pairs["positron_primary"][0], rtol=1e-12)
+    assert "electron_extra" in pairs.data_components("electron")
+    assert "electron_extra" not in model.data_components("electron+positron")
 
 
 def test_nuisance_normalisation_matches_profiled_closed_form():

@@ -41,13 +41,18 @@ the first segment's continuation at R = 1 GV, in cm^-3 s^-1 GV^-1) is reported a
 quantity.
 
 Leptons (Table III): primary electrons follow Eq. 3 with three breaks (nu0-..nu3-, R1-..R3-, Rc-)
-and potential Phi-. The extra primary positrons follow Eq. 3 with one break (nu1+ below R1+,
-nu2+ above, cutoff Rc+) and potential Phi+. **Interpretation of c_e+** (not defined in the
-paper): c_e+ is the ratio of the Eq. 3 prefactors, q0+ = c_e+ q0-, i.e. both spectra written in
-the raw Eq. 3 form with R in GV and the positron one multiplied by c_e+; then
-Q_e+(R) / Q_e-(R) = c_e+ S+(R) / S-(R) with S the unit-prefactor Eq. 3 shapes. Secondary e- and
-e+ (from p and He interactions) enter as fixed interstellar intensities supplied by the caller
-and are modulated with Phi- and Phi+ respectively.
+and potential Phi-. An extra source of positrons (pulsar-like) follows Eq. 3 with one break (nu1+
+below R1+, nu2+ above, cutoff Rc+) and potential Phi+, with its own amplitude (like every
+normalisation, not printed in the paper). **Interpretation of c_e+** (not defined in the paper):
+c_e+ multiplies the *secondary* positrons from p and He, the convention of the GALPROP-based
+lepton fits of the authors' group (Yuan et al. 2013, arXiv:1304.1482; Lin, Yuan & Bi 2015, PRD 91,
+063508), where it absorbs the uncertainty of the e+ production cross sections and of the
+propagation; Table III's c_e+ = 1.00 then means "secondaries as computed". (The earlier reading,
+c_e+ = q0(e+)/q0(e-) with both Eq. 3 spectra in raw GV form, gave Q_e+ = 0.9 Q_e- at 1 GV for the
+Table III shapes, so that the extra positrons outnumbered the electrons below ~1.5 GeV and the fit
+drove Phi+ to ~2 GV: not a sensible positron fraction.) Secondary e- (fixed) and e+ (times c_e+) are
+modulated with Phi- and Phi+ respectively. Optionally (``LeptonModel(extra_pairs=True)``) the
+extra source injects e+ e- pairs. See :class:`LeptonModel`.
 
 Fit
 ---
@@ -92,6 +97,7 @@ from .units import Species
 
 __all__ = [
     "NORM_PARAM",
+    "EXTRA_NORM_PARAM",
     "injection_per_ek_per_n",
     "injection_cell_average",
     "cell_edges_GeV_per_n",
@@ -119,6 +125,12 @@ NORM_PARAM = "norm_E2p7_GeV1p7_per_cm2_s_sr"
 #: exponent of the energy weight of the normalisation parameter
 NORM_WEIGHT_EXPONENT = 2.7
 DEFAULT_PIVOT_GEV_PER_N = {"proton": 100.0, "helium": 100.0, "leptons": 20.0}
+#: amplitude of the extra (e+) source of the lepton model: E^2.7-weighted LIS of that component
+EXTRA_NORM_PARAM = NORM_PARAM + "_eplus"
+#: its pivot energy (GeV), where the extra source dominates the positrons
+DEFAULT_EXTRA_PIVOT_GEV = 100.0
+#: its start value: ~80 % of the AMS-02 e+ flux at 100 GeV (E^3 J = 16 GeV^2 m^-2 s^-1 sr^-1)
+DEFAULT_EXTRA_NORM = 3.0e-4
 
 
 # ---------------------------------------------------------------------------------------------
@@ -652,12 +664,26 @@ class NucleusModel:
 
 
 class LeptonModel(NucleusModel):
-    """Primary electrons (Eq. 3, three breaks), extra primary positrons (one break) and fixed secondaries.
+    """Primary electrons (Eq. 3, three breaks), extra primary positrons (one break) and secondaries.
+
+    Components of the interstellar intensity at the Sun (module docstring, "Leptons"):
+
+    * ``electron_primary``: Eq. 3 with nu0-..nu3-, R1-..R3-, Rc-, propagated by the electron
+      Green's matrix, amplitude :data:`NORM_PARAM` (E^2.7-weighted LIS at the pivot, 20 GeV).
+    * ``positron_primary``: the extra source, Eq. 3 with nu1+ below R1+, nu2+ above, cutoff Rc+,
+      propagated by the positron Green's matrix, with its own amplitude :data:`EXTRA_NORM_PARAM`
+      (E^2.7-weighted LIS of this component at ``extra_pivot_ek_GeV``, default 100 GeV, where it
+      dominates the positrons). With ``extra_pairs`` the source injects e+ e- pairs (pulsars), and
+      an equal ``electron_extra`` component is added to the electrons.
+    * ``electron_secondary``: the fixed secondary e- from p and He.
+    * ``positron_secondary``: c_e+ times the fixed secondary e+ (Table III's c_e+).
+
+    Electrons are modulated with Phi-, positrons with Phi+ (``Phi_GV``, ``Phi_eplus_GV``).
 
     Reported parameter names: electrons ``nu0..nu3``, ``R1_GV..R3_GV``, ``Rc_GV``, ``Phi_GV``,
-    :data:`NORM_PARAM` (E^2.7-weighted primary-electron LIS at the pivot, default 20 GeV);
-    positrons ``c_eplus``, ``nu1_eplus``, ``nu2_eplus``, ``R1_eplus_GV``, ``Rc_eplus_GV``,
-    ``Phi_eplus_GV`` (Table III). c_e+ = q0+/q0- (module docstring).
+    :data:`NORM_PARAM`; positrons ``c_eplus``, ``nu1_eplus``, ``nu2_eplus``, ``R1_eplus_GV``,
+    ``Rc_eplus_GV``, ``Phi_eplus_GV``, :data:`EXTRA_NORM_PARAM` (Table III plus the extra amplitude,
+    which the paper does not print, like all its normalisations).
 
     Parameters
     ----------
@@ -667,27 +693,40 @@ class LeptonModel(NucleusModel):
         Green's matrix of electrons.
     start : mapping
         ``{"electron": {nu, breaks_GV, cutoff_GV, phi_GV}, "positron": {c_eplus (optional), nu: [nu1+, nu2+],
-        breaks_GV: [R1+], cutoff_GV, phi_GV}}`` (Table III).
+        breaks_GV: [R1+], cutoff_GV, phi_GV, norm_E2p7_GeV1p7_per_cm2_s_sr (optional)}}`` (Table III).
     secondary_lis : mapping
         ``{"electron": array, "positron": array}``: secondary e-/e+ interstellar intensities on the
-        grid [cm^-2 s^-1 sr^-1 GeV^-1], held fixed; missing entries count as zero.
+        grid [cm^-2 s^-1 sr^-1 GeV^-1] for the propagated p and He; the e+ one is scaled by c_e+;
+        missing entries count as zero.
     green_positron : array_like or None
         Positron Green's matrix (default: the electron one; the losses and diffusion are equal).
     pivot_ek_GeV_per_n : float or None
+        Pivot of the primary-electron amplitude (default 20 GeV).
     sampling : {"cell_average", "node"}
         See :class:`NucleusModel`.
     c_eplus_start : float
         Start value of c_e+ when ``start["positron"]`` has no ``c_eplus`` (the config schema's
-        injection block has no such key); default 1.00 as in Table III.
+        injection block has no such key); default 1.00 as in Table III. Limits: start / 10 ..
+        start x 10 (the secondary e+ yield is uncertain by tens of per cent, not by factors of 10).
+    extra_pairs : bool
+        The extra source injects e+ e- pairs (True) or positrons only (False, default: Table III
+        lists the extra component under e+ only).
+    extra_pivot_ek_GeV : float
+        Pivot of :data:`EXTRA_NORM_PARAM`.
     """
 
     def __init__(self, grid_ek_GeV_per_n, green_electron, start: Mapping, secondary_lis: Mapping | None = None,
                  green_positron=None, pivot_ek_GeV_per_n: float | None = None, sampling: str = "cell_average",
-                 c_eplus_start: float = 1.0):
+                 c_eplus_start: float = 1.0, extra_pairs: bool = False,
+                 extra_pivot_ek_GeV: float = DEFAULT_EXTRA_PIVOT_GEV):
         electron_start = start["electron"]
         super().__init__(kin.ELECTRON, grid_ek_GeV_per_n, green_electron, electron_start,
                          pivot_ek_GeV_per_n or DEFAULT_PIVOT_GEV_PER_N["leptons"], sampling)
         self.fit_name = "leptons"
+        self.extra_pairs = bool(extra_pairs)
+        self.extra_pivot_ek_GeV = float(extra_pivot_ek_GeV)
+        if not self.grid_ek_GeV_per_n[0] <= self.extra_pivot_ek_GeV <= self.grid_ek_GeV_per_n[-1]:
+            raise ValueError(f"extra-positron pivot {self.extra_pivot_ek_GeV} GeV outside the lepton grid")
         _, self.green_positron = _check_grid(grid_ek_GeV_per_n, green_electron if green_positron is None
                                              else green_positron, "positron Green's function")
         positron_start = start["positron"]
@@ -695,7 +734,9 @@ class LeptonModel(NucleusModel):
             raise ValueError("positron start values: need nu = [nu1+, nu2+] and breaks_GV = [R1+]")
         positron = _nucleus_params("_eplus", positron_start, index_offset=1)
         c_start = float(positron_start.get("c_eplus", c_eplus_start))
-        self.params += [_Param("c_eplus", c_start, log=True, limits=(c_start * 1e-3, c_start * 1e3))] + positron
+        extra_norm = float(positron_start.get(NORM_PARAM, DEFAULT_EXTRA_NORM))
+        self.params += ([_Param("c_eplus", c_start, log=True, limits=(c_start / 10.0, c_start * 10.0))] + positron
+                        + [_Param(EXTRA_NORM_PARAM, extra_norm, log=True, limits=(extra_norm * 1e-3, extra_norm * 1e3))])
         self.secondary_lis = {}
         for name in ("electron", "positron"):
             array = np.zeros_like(self.grid_ek_GeV_per_n) if secondary_lis is None or secondary_lis.get(name) is None \
@@ -704,37 +745,48 @@ class LeptonModel(NucleusModel):
                 raise ValueError(f"secondary_lis[{name!r}] must be finite, >= 0 and on the lepton grid")
             self.secondary_lis[name] = array
 
+    def _extra_prefactor(self, unit_lis, norm):
+        """q0 of the extra source such that T_piv+^2.7 J_LIS+(T_piv+) = norm."""
+        at_pivot = loglog_interp(self.extra_pivot_ek_GeV, self.grid_ek_GeV_per_n, unit_lis)
+        return norm / (self.extra_pivot_ek_GeV**NORM_WEIGHT_EXPONENT * float(at_pivot))
+
     def components(self, values: Mapping) -> dict:
-        """LIS components: ``electron_primary``, ``positron_primary``, ``electron_secondary``, ``positron_secondary``."""
+        """LIS components (class docstring) and the Eq. 3 prefactors ``q0`` (e-) and ``q0_eplus`` (extra)."""
         indices, breaks, cutoff = self._spectrum_args(values)
         unit_lis = self._unit_lis(self.green, kin.ELECTRON, indices, breaks, cutoff)
         q0 = self._pivot_scale(unit_lis, values[NORM_PARAM])
         p_indices, p_breaks, p_cutoff = self._spectrum_args(values, "_eplus", n_breaks=1, offset=1)
         positron_lis = self._unit_lis(self.green_positron, kin.POSITRON, p_indices, p_breaks, p_cutoff)
+        q0_extra = self._extra_prefactor(positron_lis, values[EXTRA_NORM_PARAM])
         phi_minus, phi_plus = values["Phi_GV"], values["Phi_eplus_GV"]
-        return {
-            "lis": {
-                "electron_primary": (q0 * unit_lis, kin.ELECTRON, phi_minus),
-                "positron_primary": (values["c_eplus"] * q0 * positron_lis, kin.POSITRON, phi_plus),
-                "electron_secondary": (self.secondary_lis["electron"], kin.ELECTRON, phi_minus),
-                "positron_secondary": (self.secondary_lis["positron"], kin.POSITRON, phi_plus),
-            },
-            "q0": q0,
+        lis = {
+            "electron_primary": (q0 * unit_lis, kin.ELECTRON, phi_minus),
+            "positron_primary": (q0_extra * positron_lis, kin.POSITRON, phi_plus),
+            "electron_secondary": (self.secondary_lis["electron"], kin.ELECTRON, phi_minus),
+            "positron_secondary": (values["c_eplus"] * self.secondary_lis["positron"], kin.POSITRON, phi_plus),
         }
+        if self.extra_pairs:
+            pair_lis = self._unit_lis(self.green, kin.ELECTRON, p_indices, p_breaks, p_cutoff)
+            lis["electron_extra"] = (q0_extra * pair_lis, kin.ELECTRON, phi_minus)
+        return {"lis": lis, "q0": q0, "q0_eplus": q0_extra}
 
     def injection(self, values: Mapping) -> dict:
-        """Primary injection spectra Q(T) on the grid: ``electron_primary``, ``positron_primary``."""
-        q0 = self.components(values)["q0"]
+        """Primary injection spectra Q(T) on the grid: ``electron_primary``, ``positron_primary`` (and ``electron_extra``)."""
+        prefactors = self.components(values)
         indices, breaks, cutoff = self._spectrum_args(values)
         p_indices, p_breaks, p_cutoff = self._spectrum_args(values, "_eplus", n_breaks=1, offset=1)
-        return {
-            "electron_primary": self._injection_on_grid(kin.ELECTRON, indices, breaks, cutoff, q0),
+        out = {
+            "electron_primary": self._injection_on_grid(kin.ELECTRON, indices, breaks, cutoff, prefactors["q0"]),
             "positron_primary": self._injection_on_grid(kin.POSITRON, p_indices, p_breaks, p_cutoff,
-                                                        values["c_eplus"] * q0),
+                                                        prefactors["q0_eplus"]),
         }
+        if self.extra_pairs:
+            out["electron_extra"] = self._injection_on_grid(kin.ELECTRON, p_indices, p_breaks, p_cutoff,
+                                                            prefactors["q0_eplus"])
+        return out
 
     def data_components(self, dataset_species: str) -> tuple[str, ...]:
-        electrons = ("electron_primary", "electron_secondary")
+        electrons = ("electron_primary", "electron_secondary") + (("electron_extra",) if self.extra_pairs else ())
         positrons = ("positron_primary", "positron_secondary")
         table = {"electron": electrons, "positron": positrons, "electron+positron": electrons + positrons}
         if dataset_species not in table:
@@ -1089,10 +1141,10 @@ def fit(model: NucleusModel, datasets: Sequence[FitDataset], *, fixed: Sequence[
         Reported names of parameters held at their start values (e.g. ``["R4_GV"]``, or
         ``["scale_AMS-02"]``).
     limits : mapping, optional
-        ``{name: (lo, hi)}`` in reported units, overriding the defaults (indices start +- 1.5;
+        ``{name: (lo, hi)}`` in reported units, overriding the defaults (indices start - 1.5 .. max(start + 1.5, 4);
         breaks within non-overlapping intervals split at the log-midpoints of their start values,
         which keeps them ordered; cutoffs start / 30 .. start * 30; Phi 0 .. max(2, 2 Phi_start) GV;
-        normalisation and c_e+ start * 1e-3 .. start * 1e3; nuisance 1 +- 5 sigma).
+        normalisations start * 1e-3 .. start * 1e3; c_e+ start / 10 .. start * 10; nuisance 1 +- 5 sigma).
     estimate_norm : bool
         Start the normalisation from the least-squares amplitude of the start shape (ignored
         when the start values give :data:`NORM_PARAM`).
@@ -1210,7 +1262,12 @@ def fit(model: NucleusModel, datasets: Sequence[FitDataset], *, fixed: Sequence[
         "chi2": "stat and sys in quadrature, error on the side of the model; upper limits one-sided",
     }
     if isinstance(model, LeptonModel):
-        meta["c_eplus"] = "ratio of the Eq. 3 prefactors q0(e+)/q0(e-), both with R in GV"
+        meta["c_eplus"] = ("scale factor of the secondary positrons (from p and He), as in Lin, Yuan & Bi 2015 "
+                           "and Yuan et al. 2013; 1 = the propagated secondaries as computed")
+        meta[EXTRA_NORM_PARAM] = (f"T^{NORM_WEIGHT_EXPONENT} J_LIS(T) of the extra e+ source at T = "
+                                  f"{model.extra_pivot_ek_GeV:g} GeV, GeV^1.7 cm^-2 s^-1 sr^-1"
+                                  + ("; the source injects e+ e- pairs" if model.extra_pairs else ""))
+        meta["q0_eplus"] = "Eq. 3 prefactor of the extra e+ source (derived), units as q0"
     return FitResult(
         fit_name=model.fit_name,
         params=values,
@@ -1225,7 +1282,8 @@ def fit(model: NucleusModel, datasets: Sequence[FitDataset], *, fixed: Sequence[
         valid=bool(minuit.valid),
         minos_errors=minos_errors,
         derived={"q0": float(components["q0"]), "pivot_ek_GeV_per_n": model.pivot_ek_GeV_per_n,
-                 "nuisance_scales": scales, "nfcn": int(minuit.nfcn)},
+                 "nuisance_scales": scales, "nfcn": int(minuit.nfcn),
+                 **({"q0_eplus": float(components["q0_eplus"])} if "q0_eplus" in components else {})},
         internal_names=objective.internal_names,
         covariance_internal=covariance,
         model_meta=meta,
@@ -1356,15 +1414,19 @@ def fitted_injection(result: FitResult, model: NucleusModel) -> dict:
     dict
         ``{species: {nu, breaks_GV, cutoff_GV, phi_GV, q0_per_cm3_s_GV, sampling}}`` (leptons:
         ``electron`` and ``positron``, the latter with ``c_eplus``). ``q0_per_cm3_s_GV`` is the
-        Eq. 3 prefactor of the species' injection at the Sun's position (the positron one
-        includes c_e+), so that Q on the grid (:meth:`NucleusModel.injection`, reproduced by
-        :func:`galdiff.propagation.run.injection_on_grid`) gives J_LIS = G @ Q: propagating it
-        gives the best-fit densities with no further normalisation.
+        Eq. 3 prefactor of the species' injection at the Sun's position (for positrons that of the
+        extra source, ``derived["q0_eplus"]``), so that Q on the grid (:meth:`NucleusModel.injection`,
+        reproduced by :func:`galdiff.propagation.run.injection_on_grid`) gives J_LIS = G @ Q:
+        propagating it gives the best-fit densities with no further normalisation. ``c_eplus``
+        multiplies the secondary positrons (:class:`LeptonModel`;
+        :func:`galdiff.propagation.run.propagate_fitted_leptons` applies it).
     """
+    if getattr(model, "extra_pairs", False):
+        raise ValueError("fitted_injection: an extra source of e+ e- pairs has no re-propagation recipe yet")
     q0 = float(result.derived["q0"])
     out = result.injection_config()
     for species, entry in out.items():
-        entry["q0_per_cm3_s_GV"] = q0 * float(entry["c_eplus"]) if species == "positron" else q0
+        entry["q0_per_cm3_s_GV"] = float(result.derived["q0_eplus"]) if species == "positron" else q0
         entry["sampling"] = model.sampling
     return out
 

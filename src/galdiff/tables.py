@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: The paper's Table III (PAPER.md), in the names of galdiff.fitting.FitResult.summary_dict and GV.
-#: nu1- = 0.01 is as printed. c_eplus: see galdiff.fitting (ratio of Eq. 3 prefactors, our reading).
+#: nu1- = 0.01 is as printed. c_eplus: see galdiff.fitting (scale of the secondary positrons, our reading).
 PAPER_TABLE3 = {
     "electron": {"nu0": 2.33, "nu1": 0.01, "nu2": 2.88, "nu3": 2.45, "R1_GV": 0.950, "R2_GV": 4.19, "R3_GV": 55.7,
                  "Rc_GV": 6.27e3, "Phi_GV": 1.1},
@@ -330,8 +330,8 @@ def table3(fits: Mapping, paper_values: Mapping | None = None,
     rows_latex.append([r"$\chi^2/N_\mathrm{dof}$"] + [_chi2_cell(e, True) for e in entries] + [MISSING])
     rows_md.append(["chi2/ndof"] + [_chi2_cell(e, False) for e in entries] + [MISSING])
     caption = (r"Injection and modulation parameters of primary electrons (three breaks) and of the extra "
-               r"primary positron component; $c_{e^+}$ is the ratio of the Eq.~3 prefactors of positrons "
-               r"and electrons (our reading; the paper does not define it).")
+               r"primary positron component; $c_{e^+}$ scales the secondary positrons from p and He "
+               r"(our reading, the convention of Lin, Yuan \& Bi 2015; the paper does not define it).")
     return _render(header_latex, header_md, rows_latex, rows_md, caption, "tab:injection_leptons")
 
 

@@ -382,9 +382,11 @@ def propagate_fitted_leptons(model_cfg: dict, propagation_cfg: dict, injection: 
     model_cfg, propagation_cfg : dict
     injection : dict
         ``{'electron': entry, 'positron': entry}`` of :func:`galdiff.fitting.fitted_injection` of
-        the lepton fit (the positron prefactor already includes c_e+).
+        the lepton fit (the positron entry is the extra source; its ``c_eplus`` scales the
+        secondary positrons, as in :class:`galdiff.fitting.LeptonModel`).
     secondaries : dict
-        From :func:`propagate_secondaries` (the fixed components of the lepton fit).
+        From :func:`propagate_secondaries` (the fixed components of the lepton fit); the returned
+        ``positron_secondary`` is the input one times c_e+.
     isrf_path, env
         As in :func:`propagate_secondaries`.
 
@@ -399,6 +401,8 @@ def propagate_fitted_leptons(model_cfg: dict, propagation_cfg: dict, injection: 
     primaries = {lepton: propagate_injection(model_cfg, propagation_cfg, lepton, injection[lepton], env=env,
                                              progress=progress)
                  for lepton in ("electron", "positron")}
+    c_eplus = float(injection["positron"].get("c_eplus", 1.0))
+    secondaries = dict(secondaries, positron_secondary=secondaries["positron_secondary"].scaled(c_eplus))
     return _with_totals(primaries, secondaries)
 
 
