@@ -55,11 +55,14 @@ Numerical method (and why)
   system with a multiplicative two-level preconditioner: a block Gauss-Seidel sweep from the
   top energy down (alone the exact inverse when there is no reacceleration, so such problems
   need no iteration), a coarse-space correction that solves the fully energy-coupled problem
-  exactly on the lowest 6 x 8 spatial eigenmodes (:class:`CoarseSpace`; at ~1 GeV a
+  exactly on the lowest 12 x 10 (radial x vertical) spatial eigenmodes (:class:`CoarseSpace`; at ~1 GeV a
   reacceleration step between bins is ~5 times faster than escape of the fundamental mode, so
   block sweeps alone need 40-120 iterations, 300+ for single-bin sources), then an upward
   block sweep. With the paper's reacceleration GMRES reaches 1e-10 in ~10 iterations for a
-  smooth source and ~20 for a single-bin (Green's-function) one. Each energy's unknowns are
+  smooth source; single-bin (Green's-function) sources on the default 1 MeV/n - 1 EeV/n grid
+  reach 1e-8 in ~12 (6 x 8 modes: ~20; 10 x 8: 14; 12 x 10: 12; more modes cost more than
+  they save; below ~100 MeV reacceleration couples energies faster than any spatial mode
+  escapes, which is why the MeV range needs the larger coarse space). Each energy's unknowns are
   scaled by the magnitude of the preconditioned solution there so that the stopping rule
   controls the *relative* error at every energy, not only at the low energies where N is
   largest.
@@ -721,7 +724,7 @@ class SteadyStateSolver:
     """
 
     def __init__(self, setup: PropagationSetup, *, rtol: float = 1e-10, max_iterations: int = 400,
-                 n_modes_r: int = 6, n_modes_z: int = 8, progress: bool | None = None,
+                 n_modes_r: int = 12, n_modes_z: int = 10, progress: bool | None = None,
                  z_symmetric: bool | None = None):
         self.setup = setup
         self.grid = grid = setup.grid
