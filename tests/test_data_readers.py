@@ -347,7 +347,8 @@ GAMMA = ["lhaaso_km2a_inner", "lhaaso_km2a_outer", "tibet_asg_region_a", "tibet_
 
 def test_dataset_names_are_exactly_the_agreed_ones():
     assert set(list_datasets()) == set(CR_AXES) | set(GAMMA) | {
-        "icecube_cascades_6yr", "icecube_gp2023_template_fits", "catalog_1lhaaso", "catalog_gammacat"}
+        "icecube_cascades_6yr", "icecube_gp2023_template_fits", "catalog_1lhaaso", "catalog_gammacat",
+        "icecube_gp2023_kra_gamma_5", "icecube_gp2023_kra_gamma_50"}
 
 
 def test_every_dataset_builds_with_meta(built, raw_dir):

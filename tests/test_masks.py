@@ -14,6 +14,7 @@ from galdiff.masks import (
     mask_radius_deg,
     masked_fraction,
     read_mask_fits,
+    read_mask_fractions,
     write_mask_fits,
 )
 from galdiff.regions import SkyRegion
@@ -95,6 +96,7 @@ def test_keep_fraction_and_file_round_trip(tmp_path):
     np.testing.assert_array_equal(back.keep_fine, mask.keep_fine)
     assert back.settings["radius_in_extensions"] == 5.0 and len(back.discs) == 1
     np.testing.assert_allclose(hp.read_map(path), fraction)  # healpy reads the map-resolution fraction
+    assert read_mask_fractions(path) == {"box": {"masked_fraction": pytest.approx(fractions["box"]), "applied": True}}
 
 
 def test_real_catalogs_mask_more_of_the_inner_than_the_outer_region(mirror_dir):

@@ -198,7 +198,9 @@ def fit_extra_scales(points: FitPoints, base: dict, components: dict, names=None
     # x_scale from the data: a unit change of s_k moves the model by design[:, k]
     result = optimize.least_squares(residual, start, bounds=(0.0, np.inf), method="trf", x_scale="jac",
                                     xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=2000)
-    scales = result.x
+    # a scale pinned at its bound is zero, not a 1e-30 remnant of the optimiser
+    at_bound = [bool(value <= 1e-9 * max(1.0, abs(start[k]))) for k, value in enumerate(result.x)]
+    scales = np.where(at_bound, 0.0, result.x)
     model = base_at + design @ scales
     pulls, sigma = _residuals(model, points)
     active = measured | (model > points.flux)
@@ -212,7 +214,6 @@ def fit_extra_scales(points: FitPoints, base: dict, components: dict, names=None
     ndof = int(measured.sum()) - n_free
     prefit_model = base_at + design.sum(axis=1)
     prefit_chi2 = float(np.sum(_residuals(prefit_model, points)[0] ** 2))
-    at_bound = [bool(value <= 1e-9 * max(1.0, abs(start[k]))) for k, value in enumerate(scales)]
     table = Table()
     table["region"] = points.region
     table["dataset"] = points.dataset
@@ -293,7 +294,8 @@ def extra_fit_summary(result: ExtraFitResult | None, maps_norms: dict, fixed: di
     fitted = dict(zip(result.names, range(len(result.names)))) if result is not None else {}
     for name, entry in maps_norms.items():
         norm = float(entry["norm_per_GeV_cm3_s_sr"])
-        item = {key: entry[key] for key in ("index", "cutoff_GeV", "origin", "reference_GeV") if key in entry}
+        item = {key: entry[key] for key in ("index", "cutoff_GeV", "origin", "reference_GeV", "distribution", "r_sun_kpc")
+                if key in entry}
         item["norm_maps_per_GeV_cm3_s_sr"] = norm
         if name in fitted:
             k = fitted[name]
@@ -352,7 +354,7 @@ def extras_from_emissivity(path) -> tuple[dict, dict]:
         for entry in settings.get("extras", []):
             name = entry["name"]
             norms[name] = {key: entry[key] for key in ("norm_per_GeV_cm3_s_sr", "index", "cutoff_GeV", "origin",
-                                                        "reference_GeV") if key in entry}
+                                                        "reference_GeV", "distribution", "r_sun_kpc") if key in entry}
             if f"{name}_neutrino_all" not in names:
                 continue
             total = handle["components"][f"{name}_neutrino_all"][()]

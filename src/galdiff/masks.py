@@ -60,6 +60,7 @@ __all__ = [
     "mask_radius_deg",
     "masked_fraction",
     "read_mask_fits",
+    "read_mask_fractions",
     "write_mask_fits",
 ]
 
@@ -258,7 +259,8 @@ def write_mask_fits(path, mask: SourceMask, nside: int, regions: list[SkyRegion]
     discs = fits.BinTableHDU(mask.discs, name="SOURCES")
     fractions = {region.name: masked_fraction(region, mask.keep_fine) for region in (regions or [])}
     region_table = Table({"region": np.array(list(fractions), dtype=str),
-                          "masked_fraction": np.array(list(fractions.values()), dtype=float)})
+                          "masked_fraction": np.array(list(fractions.values()), dtype=float),
+                          "applied": np.array([bool(region.lhaaso_mask) for region in (regions or [])], dtype=bool)})
     regions_hdu = fits.BinTableHDU(region_table, name="REGIONS")
     settings = json.dumps(mask.settings, sort_keys=True)
     for hdu in (coarse, fine):
@@ -280,3 +282,16 @@ def read_mask_fits(path) -> SourceMask:
         settings = json.loads(fine.header.get("GDMASK", "{}"))
         discs = Table(hdul["SOURCES"].data)
     return SourceMask(keep_fine=keep, discs=discs, settings=settings)
+
+
+def read_mask_fractions(path) -> dict:
+    """``{region: {"masked_fraction": f, "applied": bool}}`` from a mask file's REGIONS HDU.
+
+    ``applied`` says whether the region uses the mask (``lhaaso_mask``); for the others the
+    fraction is what the mask would remove.
+    """
+    with fits.open(path) as hdul:
+        data = hdul["REGIONS"].data
+        applied = data["applied"] if "applied" in data.columns.names else np.ones(len(data), dtype=bool)
+        return {str(name).strip(): {"masked_fraction": float(value), "applied": bool(flag)}
+                for name, value, flag in zip(data["region"], data["masked_fraction"], applied)}

@@ -281,6 +281,20 @@ DATASETS: dict[str, DatasetSpec] = {
                           "flux (all-flavour template). Normalisation columns carry the unit string in "
                           "normalisation_unit.",
                     extra_meta={"per_flavour": True, "pi0_reference_energy_GeV": 1e5}),
+        DatasetSpec("icecube_gp2023_kra_gamma_5", "neutrino", _first(readers.read_sky_integrated_e2),
+                    ("neutrino/IceCube2023_nus_gp_kra5.txt",), "IceCube (DNNCascade)", ICECUBE_GP2023,
+                    messenger="neutrino",
+                    notes="Best-fit neutrino spectrum of the KRA-gamma template with a 5 PeV cutoff (0.55 x model flux), "
+                          "DIGITISED from the Science paper's figure by a third party (carmeloevoli/The_CR_Spectrum); "
+                          "E^2 dN/dE per flavour (nu + nubar) integrated over the full sky [GeV cm^-2 s^-1], 1-100 TeV. "
+                          "The 1-sigma range is the template-fit table's (0.398-0.726 x model flux).",
+                    extra_meta={"per_flavour": True, "sky_integrated": True, "template": "KRA_gamma_5PeV"}),
+        DatasetSpec("icecube_gp2023_kra_gamma_50", "neutrino", _first(readers.read_sky_integrated_e2),
+                    ("neutrino/IceCube2023_nus_gp_kra50.txt",), "IceCube (DNNCascade)", ICECUBE_GP2023,
+                    messenger="neutrino",
+                    notes="As icecube_gp2023_kra_gamma_5 for the KRA-gamma template with a 50 PeV cutoff "
+                          "(0.37 x model flux; 1-sigma 0.260-0.500).",
+                    extra_meta={"per_flavour": True, "sky_integrated": True, "template": "KRA_gamma_50PeV"}),
         DatasetSpec("catalog_1lhaaso", "catalog", _first(readers.read_1lhaaso_catalog),
                     ("catalogs/1LHAASO_catalog.fits",), "LHAASO",
                     "Z. Cao et al. (LHAASO Coll.), ApJS 271 (2024) 25, arXiv:2305.17030",

@@ -63,3 +63,42 @@ def plot_band(ax, energy_GeV, lower, upper, best=None, label=None, color="tab:bl
     ax.fill_between(energy_GeV, lower, upper, color=color, alpha=alpha, lw=0, label=label)
     if best is not None:
         ax.plot(energy_GeV, best, color=color, lw=0.8)
+
+
+def plot_weighted_points(ax, table, weight_exponent: float = 2.0, label=None, **style_overrides):
+    """Error-bar plot of a tidy gamma-ray table as E^w dN/dE [GeV^(w-1) cm^-2 s^-1 sr^-1].
+
+    Errors are stat and sys in quadrature (``flux_lo_err``, ``flux_hi_err``); x error bars span the
+    energy bin where the table has one; upper limits are arrows. w = 2 gives :func:`plot_e2_points`.
+    """
+    experiment = table.meta.get("experiment", "")
+    style = experiment_style(experiment)
+    style.update(style_overrides)
+    energy = table["energy"].quantity.to_value(u.GeV)
+    flux_unit = u.Unit("GeV-1 cm-2 s-1 sr-1")
+    flux = table["flux"].quantity.to_value(flux_unit)
+    err_lo = np.nan_to_num(table["flux_lo_err"].quantity.to_value(flux_unit))
+    err_hi = np.nan_to_num(table["flux_hi_err"].quantity.to_value(flux_unit))
+    weight = energy**weight_exponent
+    upper = np.asarray(table["is_upper_limit"], dtype=bool) if "is_upper_limit" in table.colnames else np.zeros(len(table), bool)
+    xerr = None
+    if "energy_lo" in table.colnames and "energy_hi" in table.colnames:
+        lo = table["energy_lo"].quantity.to_value(u.GeV)
+        hi = table["energy_hi"].quantity.to_value(u.GeV)
+        if np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
+            xerr = np.vstack([energy - lo, hi - energy])
+    detected = ~upper
+    ax.errorbar(energy[detected], (weight * flux)[detected],
+                yerr=[(weight * np.minimum(err_lo, 0.999 * flux))[detected], (weight * err_hi)[detected]],
+                xerr=None if xerr is None else xerr[:, detected], label=label or experiment, **style)
+    if upper.any():
+        ax.errorbar(energy[upper], (weight * flux)[upper], yerr=0.4 * (weight * flux)[upper], uplims=True,
+                    **{k: v for k, v in style.items() if k != "marker"}, marker="_")
+
+
+def weighted_flux_label(weight_exponent: float, quantity: str = r"\mathrm{d}N/\mathrm{d}E") -> str:
+    """Axis label of E^w dN/dE with its unit."""
+    if weight_exponent == 2:
+        return rf"$E^2\,{quantity}$ [GeV cm$^{{-2}}$ s$^{{-1}}$ sr$^{{-1}}$]"
+    return (rf"$E^{{{weight_exponent:g}}}\,{quantity}$ [GeV$^{{{weight_exponent - 1:g}}}$ cm$^{{-2}}$ s$^{{-1}}$ "
+            r"sr$^{-1}$]")
