@@ -1,6 +1,6 @@
 # galdiff: the Galactic diffuse gamma-ray and neutrino sky, rebuilt from raw data in one DAG.
 #   snakemake --cores 8 all            every output that exists so far
-#   snakemake --cores 2 results/fig3.pdf
+#   snakemake --cores 2 results/fig3.pdf       (or any single output, e.g. results/fig7a.pdf)
 #   snakemake --profile profiles/slurm all
 import os
 
@@ -17,6 +17,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/propagation.smk"
 include: "rules/emission.smk"
+include: "rules/spectra.smk"
 include: "rules/fit.smk"
 include: "rules/figures.smk"
 
@@ -29,6 +30,16 @@ rule all:
         expand("results/propagation/{model}/local_spectra.ecsv", model=config["models"]),
         expand("results/maps/{model}/{component}.fits", model=config["models"], component=MAP_COMPONENTS),
         "results/fig6.pdf",
+        # spectra stage: mask, region spectra with the EXTRA fit, fitted maps, Figures 4-5 and 7-8, Table IV
+        "results/masks/lhaaso.fits",
+        expand("results/spectra/{model}/{region}.ecsv", model=MODELS, region=REGIONS),
+        expand("results/maps_fitted/{model}/{component}.fits", model=MODELS, component=FITTED_MAPS),
+        "results/spectra/headline.json",
+        expand("results/fig4{panel}.pdf", panel=FIG4["panels"]),
+        "results/fig5.pdf",
+        expand("results/fig7{panel}.pdf", panel=FIG7["panels"]),
+        "results/fig8.pdf",
+        expand("results/table4.{ext}", ext=["tex", "md", "json"]),
         # the fits need Green's functions (propagation.greens)
         "results/fig1.pdf" if FIT else [],
         "results/fig2.pdf" if FIT else [],

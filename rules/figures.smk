@@ -41,3 +41,96 @@ rule fig3:
         CONDA_ENV
     script:
         "../workflow/scripts/fig3.py"
+
+
+# Figures 4a-d, 5, 7a-b and 8 from the region spectra of the spectra stage (rules/spectra.smk).
+FIG4 = config["figures"]["fig4"]
+FIG5 = config["figures"]["fig5"]
+FIG7 = config["figures"]["fig7"]
+FIG8 = config["figures"]["fig8"]
+
+
+rule fig4:
+    input:
+        spectra=lambda wc: "results/spectra/{model}/{region}.ecsv".format(**FIG4["panels"][wc.panel]),
+        data=lambda wc: expand("results/data/{dataset}.ecsv", dataset=FIG4["panels"][wc.panel].get("datasets", [])),
+    output:
+        "results/fig4{panel}.pdf",
+    wildcard_constraints:
+        panel="|".join(FIG4["panels"]),
+    params:
+        panel=lambda wc: wc.panel,
+        weight_exponent=FIG4.get("weight_exponent", 2.7),
+        energy_range_GeV=FIG4.get("energy_range_GeV", [1.0, 1.0e7]),
+    log:
+        "logs/figures/fig4{panel}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/fig4.py"
+
+
+rule fig5:
+    input:
+        spectra=f"results/spectra/{FIG5['model']}/{FIG5['region']}.ecsv",
+        data=expand("results/data/{dataset}.ecsv", dataset=FIG5.get("datasets", [])),
+    output:
+        "results/fig5.pdf",
+    params:
+        panel=None,
+        weight_exponent=FIG5.get("weight_exponent", 2.7),
+        energy_range_GeV=FIG5.get("energy_range_GeV", [1.0, 1.0e7]),
+    log:
+        "logs/figures/fig5.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/fig4.py"
+
+
+rule fig7:
+    input:
+        unpack(lambda wc: neutrino_bands(FIG7["panels"][wc.panel])),
+        spectra=lambda wc: f"results/spectra/{FIG7['model']}/{FIG7['panels'][wc.panel]}.ecsv",
+    output:
+        "results/fig7{panel}.pdf",
+    wildcard_constraints:
+        panel="|".join(FIG7["panels"]),
+    params:
+        panel=lambda wc: wc.panel,
+        energy_range_GeV=FIG7.get("energy_range_GeV", [1.0e3, 1.0e7]),
+    log:
+        "logs/figures/fig7{panel}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/fig7.py"
+
+
+rule fig8:
+    input:
+        **neutrino_bands(FIG8["region"]),
+        spectra=f"results/spectra/{FIG8['model']}/{FIG8['region']}.ecsv",
+    output:
+        "results/fig8.pdf",
+    params:
+        panel=None,
+        energy_range_GeV=FIG8.get("energy_range_GeV", [1.0e3, 1.0e7]),
+    log:
+        "logs/figures/fig8.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/fig7.py"

@@ -102,6 +102,11 @@ rule fig2:
 rule summary:
     input:
         fits=expand("results/fit/{model}/injection.yaml", model=MODELS),
+        # spectra stage (rules/spectra.smk): EXTRA fits, masked fractions, headline numbers, Table IV
+        extra=expand("results/spectra/{model}/extra_fit.yaml", model=MODELS),
+        mask="results/masks/lhaaso.fits",
+        headline="results/spectra/headline.json",
+        table4="results/table4.json",
     output:
         "results/summary.json",
     log:

@@ -36,7 +36,8 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
     output = result.stdout + result.stderr
     rules = ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "greens", "fit_injection",
              "propagate_nucleus", "secondary_leptons", "propagate_leptons", "combine_fits", "local_spectra",
-             "emissivity", "sky_maps", "fig6")
+             "emissivity", "sky_maps", "fig6", "lhaaso_mask", "region_spectra", "fitted_maps", "icecube_kra_band",
+             "headline", "table4", "fig4", "fig5", "fig7", "fig8")
     for rule in rules:
         assert rule in output
 
@@ -154,8 +155,50 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
         parts = sum(run.read_result(results / "propagation" / model / f"electron_{c}.h5").intensity_sun
                     for c in ("primary", "secondary"))
         np.testing.assert_allclose(total, parts, rtol=1e-12)
+    # spectra stage: mask, region spectra with the EXTRA fit, Figures 4-5 and 7-8, Table IV, headline numbers
+    from galdiff.masks import read_mask_fractions
+    from galdiff.provenance import sha256_of_file
+
+    fractions = read_mask_fractions(results / "masks" / "lhaaso.fits")
+    assert fractions["lhaaso_inner"]["applied"] and not fractions["tibet_window"]["applied"]
+    assert 0.2 < fractions["lhaaso_inner"]["masked_fraction"] < 0.7
+    assert fractions["lhaaso_outer"]["masked_fraction"] < fractions["lhaaso_inner"]["masked_fraction"]
+    for model, extras in (("dr_high", ["extra1"]), ("dr_low", ["extra1", "extra2"])):
+        inner = read_dataset(results / "spectra" / model / "lhaaso_inner.ecsv")
+        assert inner.meta["lhaaso_mask"] and inner.meta["masked_fraction"] > 0
+        assert inner["gamma_total"].unit.is_equivalent("GeV-1 cm-2 s-1 sr-1")
+        parts = sum(inner[c].value for c in ("pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2"))
+        np.testing.assert_allclose(parts, inner["gamma_total"].value, rtol=1e-10)
+        flavours = sum(inner[f"neutrino_{f}"].value for f in ("e", "mu", "tau"))
+        np.testing.assert_allclose(flavours, inner["neutrino_total"].value, rtol=1e-10)
+        fit = yaml.safe_load((results / "spectra" / model / "extra_fit.yaml").read_text())
+        assert [name for name, entry in fit["components"].items() if entry["fitted"]] == extras
+        assert fit["ndof"] == 15 - len(extras) and fit["chi2"] >= 0
+        assert summary_after(results)["models"][model]["extra"]["chi2"] == pytest.approx(fit["chi2"])
+        # the fitted maps carry the fitted extra: its region mean is the spectra file's
+        scale = fit["components"]["extra1"]["scale"]
+        fitted = read_healpix_cube(results / "maps_fitted" / model / "extra1.fits").data
+        np.testing.assert_allclose(fitted, scale * read_healpix_cube(results / "maps" / model / "extra1.fits").data,
+                                   rtol=1e-12)
+    headline = json.loads((results / "spectra" / "headline.json").read_text())
+    assert headline["paper"]["share_20TeV"] == 0.09 and headline["ours"]["share_20TeV"] > 0
+    table4 = (results / "table4.md").read_text()
+    assert "| leptonic |" in table4 and "| hadronic |" in table4 and "hadron-less" in table4
+    assert (results / "table4.tex").read_text().startswith("\\begin{table*}")
+    for figure in ("fig4a", "fig4b", "fig4c", "fig4d", "fig5", "fig7a", "fig7b", "fig8"):
+        content = (results / f"{figure}.pdf").read_bytes()
+        assert content.startswith(b"%PDF")
+    # each figure records the sha256 of the files it was drawn from
+    spectra_hash = sha256_of_file(results / "spectra" / "dr_low" / "all_sky.ecsv")
+    assert spectra_hash.encode() in (results / "fig7a.pdf").read_bytes()
     # nothing half-written is left behind
     assert not list((workdir / "results").rglob("*.part*"))
+
+
+def summary_after(results):
+    import json
+
+    return json.loads((results / "summary.json").read_text())
 
 
 def test_bad_config_stops_before_running(project_root, tmp_path):

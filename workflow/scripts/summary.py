@@ -12,16 +12,34 @@ import yaml  # noqa: E402
 from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
 
 
-def main(fit_paths, output_path, log_path):
+def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headline_path=None, table4_path=None):
     log = setup_logging(log_path)
-    summary = {**provenance_meta(inputs={Path(p).parent.name: p for p in fit_paths}), "models": {}}
+    inputs = {Path(p).parent.name: p for p in fit_paths}
+    inputs.update({f"{Path(p).parent.name}/extra_fit": p for p in extra_paths})
+    inputs.update({name: p for name, p in (("mask", mask_path), ("headline", headline_path), ("table4", table4_path)) if p})
+    summary = {**provenance_meta(inputs=inputs), "models": {}}
     for path in fit_paths:
         content = yaml.safe_load(Path(path).read_text())
         summary["models"].setdefault(content["model"], {})["fit"] = content["summary"]
+    for path in extra_paths:  # EXTRA normalisation fits (spectra stage)
+        content = yaml.safe_load(Path(path).read_text())
+        content.pop("provenance", None)
+        summary["models"].setdefault(content["model"], {})["extra"] = content
+    if mask_path:
+        from galdiff.masks import read_mask_fractions
+
+        summary["masks"] = {"lhaaso": read_mask_fractions(mask_path)}
+    if headline_path:
+        headline = json.loads(Path(headline_path).read_text())
+        summary["headline"] = {key: headline[key] for key in ("model", "region", "definition", "ours", "paper")}
+    if table4_path:
+        table4 = json.loads(Path(table4_path).read_text())
+        summary["table4"] = table4["rows"]
     with atomic_path(output_path) as tmp:
         tmp.write_text(json.dumps(summary, indent=2))
     log.info("wrote %s", output_path)
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input.fits), snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(list(snakemake.input.fits), snakemake.output[0], snakemake.log[0], list(snakemake.input.extra),  # noqa: F821
+         snakemake.input.mask, snakemake.input.headline, snakemake.input.table4)  # noqa: F821

@@ -1,0 +1,190 @@
+# Spectra stage: the LHAASO source mask, region spectra with the EXTRA normalisation fit, map cubes
+# with the fitted norms, IceCube's KRA-gamma bands in regions, the headline numbers and Table IV.
+# Library: galdiff.masks, galdiff.region_spectra, galdiff.extra_fit, galdiff.neutrino_references,
+# galdiff.origins.
+
+MASK_CFG = config.get("masks", {}).get("lhaaso", {})
+SPECTRA = config.get("spectra", {})
+REGIONS = list(config["regions"])
+MASKED_REGIONS = [name for name, region in config["regions"].items() if region.get("lhaaso_mask", False)]
+EXTRA_FIT = SPECTRA.get("extra_fit", {})
+FITTED_MAPS = SPECTRA.get("fitted_maps", [])
+HEADLINE = SPECTRA.get("headline", {"model": "dr_low", "region": "all_sky", "energies_GeV": [2.0e4, 1.0e6]})
+TABLE4 = config.get("tables", {}).get("table4", {})
+SPECTRUM_COMPONENTS = [
+    "pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2", "gamma_total",
+    "neutrino_diffuse", "extra1_neutrino", "extra2_neutrino", "neutrino_e", "neutrino_mu", "neutrino_tau",
+    "neutrino_total",
+]
+KRA_DATASETS = {"kra_gamma_5": "icecube_gp2023_kra_gamma_5", "kra_gamma_50": "icecube_gp2023_kra_gamma_50"}
+
+
+def extra_fit_tables(wildcards):
+    """Tidy tables the EXTRA norms are fitted to (all models use the same)."""
+    datasets = sorted({d for names in (EXTRA_FIT.get("data") or {}).values() for d in names})
+    return expand("results/data/{dataset}.ecsv", dataset=datasets)
+
+
+def spectra_inputs(wildcards):
+    inputs = {
+        "maps": expand("results/maps/{model}/{component}.fits", model=wildcards.model, component=SPECTRUM_COMPONENTS),
+        "emissivity": f"results/emission/{wildcards.model}/emissivity.h5",
+        "data": extra_fit_tables(wildcards),
+    }
+    if MASKED_REGIONS:
+        inputs["mask"] = "results/masks/lhaaso.fits"
+    return inputs
+
+
+def neutrino_bands(region):
+    """IceCube's reference tables for neutrino spectra in ``region``: total, pi0, KRA-gamma 5 and 50."""
+    return {
+        "icecube_total": "results/data/icecube_cascades_6yr.ecsv",
+        "icecube_pi0": f"results/data/icecube_gp2023_pi0_band_{region}.ecsv",
+        "kra_gamma_5": f"results/data/icecube_gp2023_kra_gamma_5_band_{region}.ecsv",
+        "kra_gamma_50": f"results/data/icecube_gp2023_kra_gamma_50_band_{region}.ecsv",
+    }
+
+
+rule lhaaso_mask:
+    input:
+        lhaaso="results/data/catalog_1lhaaso.ecsv",
+        gammacat="results/data/catalog_gammacat.ecsv",
+    output:
+        "results/masks/lhaaso.fits",
+    params:
+        settings=MASK_CFG,
+        nside=MAPS["nside"],
+        regions=config["regions"],
+    log:
+        "logs/masks/lhaaso.log",
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/lhaaso_mask.py"
+
+
+rule region_spectra:
+    input:
+        unpack(spectra_inputs),
+    output:
+        spectra=expand("results/spectra/{{model}}/{region}.ecsv", region=REGIONS),
+        fit="results/spectra/{model}/extra_fit.yaml",
+        points="results/spectra/{model}/extra_fit_points.ecsv",
+    wildcard_constraints:
+        model="|".join(MODELS),
+    params:
+        regions=config["regions"],
+        fit_data=EXTRA_FIT.get("data") or {},
+        energy_range_GeV=EXTRA_FIT.get("energy_range_GeV"),
+        extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
+        fine_nside=MASK_CFG.get("fine_nside", 1024),
+    log:
+        "logs/spectra/{model}.log",
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/region_spectra.py"
+
+
+rule fitted_maps:
+    input:
+        maps=expand("results/maps/{{model}}/{component}.fits",
+                    component=sorted(set(FITTED_MAPS) | {"extra1", "extra2", "extra1_neutrino", "extra2_neutrino"})),
+        fit="results/spectra/{model}/extra_fit.yaml",
+        emissivity="results/emission/{model}/emissivity.h5",
+    output:
+        expand("results/maps_fitted/{{model}}/{component}.fits", component=FITTED_MAPS),
+    wildcard_constraints:
+        model="|".join(MODELS),
+    log:
+        "logs/spectra/fitted_maps_{model}.log",
+    resources:
+        mem_mb=6000,
+        runtime=15,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/fitted_maps.py"
+
+
+rule icecube_kra_band:
+    input:
+        spectrum=lambda wc: f"results/data/{KRA_DATASETS[wc.template]}.ecsv",
+        fits="results/data/icecube_gp2023_template_fits.ecsv",
+        template=raw_file("icecube_gp2023_Fermi-LAT_pi0_map_equ_nside128.npy"),
+    output:
+        "results/data/icecube_gp2023_{template}_band_{region}.ecsv",
+    wildcard_constraints:
+        template="|".join(KRA_DATASETS),
+        region="|".join(REGIONS),
+    params:
+        region=lambda wc: config["regions"][wc.region],
+        morphology=config["figures"].get("neutrino_bands", {}).get("kra_region_morphology", "pi0_template"),
+    log:
+        "logs/data/icecube_gp2023_{template}_band_{region}.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/icecube_kra_band.py"
+
+
+rule headline:
+    input:
+        spectra=f"results/spectra/{HEADLINE['model']}/{HEADLINE['region']}.ecsv",
+        icecube_total="results/data/icecube_cascades_6yr.ecsv",
+    output:
+        "results/spectra/headline.json",
+    params:
+        energies_GeV=HEADLINE.get("energies_GeV", [2.0e4, 1.0e6]),
+    log:
+        "logs/spectra/headline.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/headline.py"
+
+
+def table4_inputs(wildcards):
+    window = TABLE4.get("window", "all_sky")
+    inputs = {
+        "spectra": expand("results/spectra/{model}/{window}.ecsv", model=MODELS, window=window),
+        "fits": expand("results/spectra/{model}/extra_fit.yaml", model=MODELS),
+        "local": expand("results/propagation/{model}/local_spectra.ecsv", model=MODELS),
+        "template_fits": "results/data/icecube_gp2023_template_fits.ecsv",
+    }
+    inputs.update({name: path for name, path in neutrino_bands(window).items() if name != "icecube_total"})
+    return inputs
+
+
+rule table4:
+    input:
+        unpack(table4_inputs),
+    output:
+        tex="results/table4.tex",
+        md="results/table4.md",
+        json="results/table4.json",
+    params:
+        settings=TABLE4,
+        galaxy_cfg=PROP.get("galaxy", {}),
+    log:
+        "logs/table4.log",
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/table4.py"

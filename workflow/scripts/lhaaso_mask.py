@@ -1,0 +1,30 @@
+"""The LHAASO source mask at the maps' resolution (rule lhaaso_mask)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+from galdiff.data.datasets import read_dataset  # noqa: E402
+from galdiff.masks import build_source_mask, write_mask_fits  # noqa: E402
+from galdiff.provenance import provenance_meta  # noqa: E402
+from galdiff.regions import SkyRegion  # noqa: E402
+
+
+def main(lhaaso_path, gammacat_path, settings, nside, regions_cfg, output_path, log_path):
+    log = setup_logging(log_path)
+    catalogs = {"1lhaaso": read_dataset(lhaaso_path), "gammacat": read_dataset(gammacat_path)}
+    mask = build_source_mask(catalogs, settings, map_nside=nside)
+    regions = [SkyRegion.from_config(name, entry) for name, entry in regions_cfg.items()]
+    provenance = provenance_meta(inputs={"catalog_1lhaaso": lhaaso_path, "catalog_gammacat": gammacat_path},
+                                 config={"settings": settings, "nside": nside})
+    fractions = write_mask_fits(output_path, mask, nside, regions, provenance)
+    log.info("%d discs on nside %d (maps: %d)", len(mask.discs), mask.fine_nside, nside)
+    for name, fraction in fractions.items():
+        log.info("masked fraction of %s: %.3f", name, fraction)
+
+
+if __name__ == "__main__":
+    main(snakemake.input.lhaaso, snakemake.input.gammacat, dict(snakemake.params.settings),  # noqa: F821
+         int(snakemake.params.nside), dict(snakemake.params.regions), snakemake.output[0], snakemake.log[0])  # noqa: F821

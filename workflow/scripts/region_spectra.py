@@ -1,0 +1,63 @@
+"""Region spectra of one model with the EXTRA normalisation fit (rule region_spectra)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+import yaml  # noqa: E402
+
+from galdiff.data.datasets import read_dataset, write_dataset  # noqa: E402
+from galdiff.extra_fit import extras_from_emissivity  # noqa: E402
+from galdiff.masks import read_mask_fits  # noqa: E402
+from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
+from galdiff.region_spectra import model_region_spectra  # noqa: E402
+from galdiff.regions import SkyRegion  # noqa: E402
+from galdiff.skymaps.cube import read_healpix_cube  # noqa: E402
+
+
+def main(map_paths, emissivity_path, mask_path, data_paths, regions_cfg, fit_data, energy_range_GeV, extra_cfg,
+         fine_nside, model, outputs, log_path):
+    log = setup_logging(log_path)
+    cubes = {}
+    for path in map_paths:
+        cube = read_healpix_cube(path)
+        cubes[Path(path).stem] = (cube.energies_GeV, cube.data)
+    extras_maps, fractions = extras_from_emissivity(emissivity_path)
+    fit_names = [name for name, entry in extras_maps.items()
+                 if extra_cfg.get(name, {}).get("fit", True) and entry["norm_per_GeV_cm3_s_sr"] > 0]
+    tables_by_name = {Path(p).stem: read_dataset(p) for p in data_paths}
+    fit_tables = {region: [tables_by_name[name] for name in names] for region, names in fit_data.items()}
+    regions = [SkyRegion.from_config(name, entry) for name, entry in regions_cfg.items()]
+    inputs = {Path(p).name: p for p in [*map_paths, emissivity_path, *data_paths]}
+    if mask_path:
+        inputs["lhaaso_mask.fits"] = mask_path
+    meta = provenance_meta(inputs=inputs, config={"regions": regions_cfg, "fit_data": fit_data, "extra": extra_cfg})
+    tables, summary, result = model_region_spectra(
+        cubes, regions, model=model, mask=read_mask_fits(mask_path) if mask_path else None, fine_nside=fine_nside,
+        fit_data=fit_tables, fit_energy_range_GeV=energy_range_GeV, extras_maps=extras_maps, fit_names=fit_names,
+        flavour_fractions=fractions, meta=meta)
+    for region, path in zip(regions_cfg, outputs["spectra"]):
+        write_dataset(tables[region], path)
+        log.info("wrote %s (masked fraction %.3f)", path, tables[region].meta["masked_fraction"])
+    summary["provenance"] = meta
+    with atomic_path(outputs["fit"]) as tmp:
+        tmp.write_text(yaml.safe_dump(summary, sort_keys=False))
+    if result is not None:
+        result.points.meta.update({"model": model, **meta})
+        log.info("EXTRA fit: %s, chi2/ndof = %.2f/%d", dict(zip(result.names, result.scales)), result.chi2, result.ndof)
+    points = result.points if result is not None else None
+    if points is None:
+        from astropy.table import Table
+        points = Table(meta={"model": model, "note": "no EXTRA fit (no fit data or nothing to fit)"})
+    write_dataset(points, outputs["points"])
+
+
+if __name__ == "__main__":
+    main(list(snakemake.input.maps), snakemake.input.emissivity,  # noqa: F821
+         snakemake.input.get("mask"), list(snakemake.input.data), dict(snakemake.params.regions),  # noqa: F821
+         dict(snakemake.params.fit_data), snakemake.params.energy_range_GeV, dict(snakemake.params.extra_cfg),  # noqa: F821
+         int(snakemake.params.fine_nside), snakemake.wildcards.model,  # noqa: F821
+         {"spectra": list(snakemake.output.spectra), "fit": snakemake.output.fit,  # noqa: F821
+          "points": snakemake.output.points}, snakemake.log[0])  # noqa: F821

@@ -1,0 +1,48 @@
+"""Table IV: which origin of the extra sources fits the CR, neutrino and gamma-ray data (rule table4)."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+import yaml  # noqa: E402
+
+from galdiff.data.datasets import read_dataset  # noqa: E402
+from galdiff.origins import build_table4, render_table4_latex, render_table4_markdown  # noqa: E402
+from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
+
+
+def model_of(path):
+    """``results/<stage>/<model>/<file>`` -> model."""
+    return Path(path).parent.name
+
+
+def main(inputs, settings, galaxy_cfg, outputs, log_path):
+    log = setup_logging(log_path)
+    models = {}
+    for key, reader in (("spectra", read_dataset), ("extra_fit", lambda p: yaml.safe_load(Path(p).read_text())),
+                        ("local_spectra", read_dataset)):
+        for path in inputs[{"spectra": "spectra", "extra_fit": "fits", "local_spectra": "local"}[key]]:
+            models.setdefault(model_of(path), {})[key] = reader(path)
+    bands = {name: read_dataset(inputs[name]) for name in ("icecube_pi0", "kra_gamma_5", "kra_gamma_50")}
+    table4 = build_table4(models, {**settings, "bands": bands, "template_fits": read_dataset(inputs["template_fits"]),
+                                   "galaxy_cfg": galaxy_cfg})
+    flat = [p for key in ("spectra", "fits", "local") for p in inputs[key]]
+    flat += [inputs[name] for name in ("icecube_pi0", "kra_gamma_5", "kra_gamma_50", "template_fits")]
+    table4["provenance"] = provenance_meta(inputs={f"{model_of(p)}/{Path(p).name}": p for p in flat})
+    for path, text in ((outputs["md"], render_table4_markdown(table4)), (outputs["tex"], render_table4_latex(table4)),
+                       (outputs["json"], json.dumps(table4, indent=2, default=float))):
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+        log.info("wrote %s", path)
+
+
+if __name__ == "__main__":
+    names = ("spectra", "fits", "local", "template_fits", "icecube_pi0", "kra_gamma_5", "kra_gamma_50")
+    inputs = {name: (list(snakemake.input[name]) if name in ("spectra", "fits", "local")  # noqa: F821
+                     else snakemake.input[name]) for name in names}  # noqa: F821
+    main(inputs, dict(snakemake.params.settings), dict(snakemake.params.galaxy_cfg),  # noqa: F821
+         {"md": snakemake.output.md, "tex": snakemake.output.tex, "json": snakemake.output.json},  # noqa: F821
+         snakemake.log[0])  # noqa: F821
