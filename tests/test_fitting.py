@@ -594,9 +594,13 @@ def test_limits_fixed_and_at_limit_reporting():
 def test_green_matrix_checks():
     green = leaky_box_green(GRID_GEV_PER_N)
     noisy = green.copy()
-    noisy[5, 100] = -1e-4 * green.max()  # round-off or upwind undershoot: accepted, clipped
+    noisy[5, 100] = -1e-4 * green.max()  # upwind undershoot: accepted and kept, so J = G @ Q
     model = fitting.NucleusModel(PROTON, GRID_GEV_PER_N, noisy, PROTON_TABLE2_DR_HIGH)
-    assert model.green.min() == 0.0
+    np.testing.assert_array_equal(model.green, noisy)
+    values = {p.name: p.start for p in model.params}
+    lis = model.components(values)["lis"]["proton"][0]
+    q = model.injection(values)["proton"]
+    np.testing.assert_allclose(lis, noisy @ q, rtol=1e-12)  # the fit's LIS is what propagation gives
     bad = green.copy()
     bad[5, 100] = -0.05 * green.max()  # a real sign error
     with pytest.raises(ValueError, match="non-negative"):

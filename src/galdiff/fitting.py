@@ -560,10 +560,11 @@ def _check_grid(grid_ek_GeV_per_n, green, label):
     if largest == 0.0 or green.min() < -1e-2 * largest:
         raise ValueError(f"{label}: Green's matrix must be non-negative and not all zero "
                          f"(min {green.min():g}, max {largest:g})")
-    # Small negatives are numerical: round-off of the iterative solver, and the undershoot
-    # (<~1 % of the peak) of the propagation's third-order upwind loss flux just below a
-    # single-bin injection (galdiff.propagation.solver docstring). A flux is >= 0: set them to 0.
-    return grid, np.clip(green, 0.0, None)
+    # Small negatives are the undershoot (<~1 % of the peak) of the propagation's third-order
+    # upwind loss flux just below a single-bin injection (galdiff.propagation.solver docstring):
+    # a property of the discrete operator, so G is kept as it is and the fit's J = G @ Q equals
+    # the propagated best fit; only J itself is clipped at 0 (NucleusModel._unit_lis).
+    return grid, green
 
 
 class NucleusModel:
@@ -625,7 +626,8 @@ class NucleusModel:
 
     def _unit_lis(self, green, species, indices, breaks, cutoff):
         q_shape = self._injection_on_grid(species, indices, breaks, cutoff, 1.0)
-        return green @ q_shape
+        # a flux is >= 0; G @ Q dips below only far beyond a steep cutoff (see _check_grid)
+        return np.maximum(green @ q_shape, 0.0)
 
     def _pivot_scale(self, unit_lis, norm):
         """Factor turning the unit-prefactor LIS into the one with T_piv^2.7 J(T_piv) = norm (the q0)."""
