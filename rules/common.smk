@@ -129,3 +129,52 @@ def fit_inputs(wildcards):
         inputs.update({lepton: f"results/propagation/{model}/{lepton}.h5"
                        for lepton in ("electron_secondary", "positron_secondary")})
     return inputs
+
+
+# Input functions of the spectra stage (rules/spectra.smk) and its figures
+SPECTRUM_COMPONENTS = [
+    "pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2", "gamma_total",
+    "neutrino_diffuse", "extra1_neutrino", "extra2_neutrino", "neutrino_e", "neutrino_mu", "neutrino_tau",
+    "neutrino_total",
+]
+
+
+def extra_fit_tables(wildcards):
+    """Tidy tables the EXTRA norms are fitted to (all models use the same)."""
+    data = config.get("spectra", {}).get("extra_fit", {}).get("data") or {}
+    return expand("results/data/{dataset}.ecsv", dataset=sorted({d for names in data.values() for d in names}))
+
+
+def spectra_inputs(wildcards):
+    """Map cubes, emissivities (extras' norms and flavour shares), fit data and, if used, the mask."""
+    inputs = {
+        "maps": expand("results/maps/{model}/{component}.fits", model=wildcards.model, component=SPECTRUM_COMPONENTS),
+        "emissivity": f"results/emission/{wildcards.model}/emissivity.h5",
+        "data": extra_fit_tables(wildcards),
+    }
+    if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
+        inputs["mask"] = "results/masks/lhaaso.fits"
+    return inputs
+
+
+def neutrino_bands(region):
+    """IceCube's reference tables for neutrino spectra in ``region``: total, pi0, KRA-gamma 5 and 50."""
+    return {
+        "icecube_total": "results/data/icecube_cascades_6yr.ecsv",
+        "icecube_pi0": f"results/data/icecube_gp2023_pi0_band_{region}.ecsv",
+        "kra_gamma_5": f"results/data/icecube_gp2023_kra_gamma_5_band_{region}.ecsv",
+        "kra_gamma_50": f"results/data/icecube_gp2023_kra_gamma_50_band_{region}.ecsv",
+    }
+
+
+def table4_inputs(wildcards):
+    """Window spectra, EXTRA fits and local spectra of every model, IceCube's fits and bands in the window."""
+    window = config.get("tables", {}).get("table4", {}).get("window", "all_sky")
+    inputs = {
+        "spectra": expand("results/spectra/{model}/{window}.ecsv", model=MODELS, window=window),
+        "fits": expand("results/spectra/{model}/extra_fit.yaml", model=MODELS),
+        "local": expand("results/propagation/{model}/local_spectra.ecsv", model=MODELS),
+        "template_fits": "results/data/icecube_gp2023_template_fits.ecsv",
+    }
+    inputs.update({name: path for name, path in neutrino_bands(window).items() if name != "icecube_total"})
+    return inputs

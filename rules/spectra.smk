@@ -6,44 +6,12 @@
 MASK_CFG = config.get("masks", {}).get("lhaaso", {})
 SPECTRA = config.get("spectra", {})
 REGIONS = list(config["regions"])
-MASKED_REGIONS = [name for name, region in config["regions"].items() if region.get("lhaaso_mask", False)]
 EXTRA_FIT = SPECTRA.get("extra_fit", {})
 FITTED_MAPS = SPECTRA.get("fitted_maps", [])
 HEADLINE = SPECTRA.get("headline", {"model": "dr_low", "region": "all_sky", "energies_GeV": [2.0e4, 1.0e6]})
 TABLE4 = config.get("tables", {}).get("table4", {})
-SPECTRUM_COMPONENTS = [
-    "pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2", "gamma_total",
-    "neutrino_diffuse", "extra1_neutrino", "extra2_neutrino", "neutrino_e", "neutrino_mu", "neutrino_tau",
-    "neutrino_total",
-]
 KRA_DATASETS = {"kra_gamma_5": "icecube_gp2023_kra_gamma_5", "kra_gamma_50": "icecube_gp2023_kra_gamma_50"}
-
-
-def extra_fit_tables(wildcards):
-    """Tidy tables the EXTRA norms are fitted to (all models use the same)."""
-    datasets = sorted({d for names in (EXTRA_FIT.get("data") or {}).values() for d in names})
-    return expand("results/data/{dataset}.ecsv", dataset=datasets)
-
-
-def spectra_inputs(wildcards):
-    inputs = {
-        "maps": expand("results/maps/{model}/{component}.fits", model=wildcards.model, component=SPECTRUM_COMPONENTS),
-        "emissivity": f"results/emission/{wildcards.model}/emissivity.h5",
-        "data": extra_fit_tables(wildcards),
-    }
-    if MASKED_REGIONS:
-        inputs["mask"] = "results/masks/lhaaso.fits"
-    return inputs
-
-
-def neutrino_bands(region):
-    """IceCube's reference tables for neutrino spectra in ``region``: total, pi0, KRA-gamma 5 and 50."""
-    return {
-        "icecube_total": "results/data/icecube_cascades_6yr.ecsv",
-        "icecube_pi0": f"results/data/icecube_gp2023_pi0_band_{region}.ecsv",
-        "kra_gamma_5": f"results/data/icecube_gp2023_kra_gamma_5_band_{region}.ecsv",
-        "kra_gamma_50": f"results/data/icecube_gp2023_kra_gamma_50_band_{region}.ecsv",
-    }
+# input functions of these rules: rules/common.smk (extra_fit_tables, spectra_inputs, neutrino_bands, table4_inputs)
 
 
 rule lhaaso_mask:
@@ -155,18 +123,6 @@ rule headline:
         CONDA_ENV
     script:
         "../workflow/scripts/headline.py"
-
-
-def table4_inputs(wildcards):
-    window = TABLE4.get("window", "all_sky")
-    inputs = {
-        "spectra": expand("results/spectra/{model}/{window}.ecsv", model=MODELS, window=window),
-        "fits": expand("results/spectra/{model}/extra_fit.yaml", model=MODELS),
-        "local": expand("results/propagation/{model}/local_spectra.ecsv", model=MODELS),
-        "template_fits": "results/data/icecube_gp2023_template_fits.ecsv",
-    }
-    inputs.update({name: path for name, path in neutrino_bands(window).items() if name != "icecube_total"})
-    return inputs
 
 
 rule table4:

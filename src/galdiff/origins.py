@@ -18,7 +18,8 @@ derived from numbers the workflow computes:
   like the CR sea and made the extra's local emissivity K on the local gas n_H, the local proton
   intensity would gain J_p(T) = (K / n_H) x the parent-proton spectrum of the ECPL
   (:func:`galdiff.emission.fit_parent_proton_ecpl`). Its largest ratio to the propagated best-fit
-  proton LIS (the fit to AMS-02/DAMPE/air-shower data) is the number; above
+  proton LIS (the fit to AMS-02/DAMPE/air-shower data), between 10 GeV and 1 PeV where the proton
+  data constrain it (``proton_energy_range_GeV``), is the number; above
   ``proton_fraction_max`` the measured protons leave no room for them, so the sources must keep
   their protons (the paper's "hadron-less": inject few high-energy protons into the ISM). A
   leptonic extra adds no protons.
@@ -199,7 +200,7 @@ def local_hydrogen_density_cm3(r_kpc: float, galaxy_cfg: dict | None = None) -> 
 
 
 def parent_proton_check(extra_components: dict, local_spectra, galaxy_cfg: dict | None = None,
-                        fraction_max: float = 0.1) -> dict:
+                        fraction_max: float = 0.1, energy_range_GeV=(10.0, 1.0e6)) -> dict:
     """Parent protons a hadronic origin of the fitted extras needs, against the local proton LIS.
 
     Parameters
@@ -213,6 +214,11 @@ def parent_proton_check(extra_components: dict, local_spectra, galaxy_cfg: dict 
         ``propagation.galaxy`` (gas settings).
     fraction_max : float
         Largest allowed ratio to the measured (best-fit) protons.
+    energy_range_GeV : (float, float)
+        Proton kinetic energies where the comparison is made: where the measured protons constrain
+        the LIS (default 10 GeV - 1 PeV; above the knee the air-shower proton spectra differ by
+        factors, PAPER.md DR-high vs DR-low, and the paper notes that no CR measurement constrains
+        EXTRA2).
 
     Returns
     -------
@@ -237,7 +243,8 @@ def parent_proton_check(extra_components: dict, local_spectra, galaxy_cfg: dict 
                                      float(entry.get("reference_GeV", 1000.0)))
         grid = fit.proton_ek_GeV if grid is None else grid
         needed = norm / n_h * fit.proton_intensity_per_unit_norm
-        inside = (grid >= ek_lis[positive].min()) & (grid <= ek_lis[positive].max())
+        inside = ((grid >= max(ek_lis[positive].min(), energy_range_GeV[0]))
+                  & (grid <= min(ek_lis[positive].max(), energy_range_GeV[1])))
         ratio = np.zeros_like(grid)
         ratio[inside] = needed[inside] / loglog_interp(grid[inside], ek_lis[positive], lis[positive])
         best = int(np.argmax(ratio))
@@ -246,10 +253,11 @@ def parent_proton_check(extra_components: dict, local_spectra, galaxy_cfg: dict 
         total = ratio if total is None else total + ratio
     if total is None:
         return {"components": out, "max_ratio": 0.0, "energy_GeV": None, "needs_hadron_less": False,
-                "fraction_max": fraction_max}
+                "fraction_max": fraction_max, "energy_range_GeV": list(energy_range_GeV)}
     best = int(np.argmax(total))
     return {"components": out, "max_ratio": float(total[best]), "energy_GeV": float(grid[best]),
-            "needs_hadron_less": bool(total[best] > fraction_max), "fraction_max": fraction_max}
+            "needs_hadron_less": bool(total[best] > fraction_max), "fraction_max": fraction_max,
+            "energy_range_GeV": list(energy_range_GeV)}
 
 
 def gamma_check(extra_fit: dict, p_value_min: float = 0.01) -> dict:
@@ -286,7 +294,8 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
             "gamma": gamma_check(inputs["extra_fit"], float(cfg.get("gamma_p_value_min", 0.01))),
             "neutrino": neutrino_check(inputs["spectra"], cfg["bands"], cfg["template_fits"], n_sigma),
             "protons": parent_proton_check(inputs["extra_fit"].get("components", {}), inputs["local_spectra"],
-                                           cfg.get("galaxy_cfg"), float(cfg.get("proton_fraction_max", 0.1))),
+                                           cfg.get("galaxy_cfg"), float(cfg.get("proton_fraction_max", 0.1)),
+                                           tuple(cfg.get("proton_energy_range_GeV", (10.0, 1.0e6)))),
         }
     rows = {}
     for origin in ("leptonic", "hadronic"):
@@ -337,7 +346,8 @@ def render_table4_markdown(table4: dict) -> str:
         f"Neutrino window: {window}; a template is consistent when the model's flux in its 90 % energy range "
         f"is within {table4['settings'].get('n_sigma', 1.0):g} sigma of IceCube's fit. "
         f"Protons: hadron-less when the extras' parent protons would exceed "
-        f"{table4['settings'].get('proton_fraction_max', 0.1):g} of the measured local protons.",
+        f"{table4['settings'].get('proton_fraction_max', 0.1):g} of the measured local protons between "
+        f"{_energy_text(table4['settings'].get('proton_energy_range_GeV', (10.0, 1.0e6)))}.",
         "",
         "| origin | column | ours | paper |",
         "|---|---|---|---|",
@@ -346,6 +356,11 @@ def render_table4_markdown(table4: dict) -> str:
         for key, title in _COLUMNS:
             lines.append(f"| {origin} | {title} | {row[key]['ours']} | {row[key]['paper']} |")
     return "\n".join(lines) + "\n"
+
+
+def _energy_text(range_GeV) -> str:
+    low, high = (float(value) for value in range_GeV)
+    return f"{low:g} GeV and {high / 1e3:g} TeV"
 
 
 def _tex(text: str) -> str:
