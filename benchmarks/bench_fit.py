@@ -43,37 +43,10 @@ from galdiff.data.registry import load_registry
 from galdiff.propagation import run
 from galdiff.propagation.greens import read_greens_h5, write_greens_h5
 from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
+from results_file import write_section  # benchmarks/results_file.py
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ISRF_FILE = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
-SECTION_START = "<!-- bench_fit: start -->"
-SECTION_END = "<!-- bench_fit: end -->"
-
-
-def parse_overrides(items):
-    """``key=value`` pairs of the grid config (numbers)."""
-    out = {}
-    for item in items or []:
-        key, _, value = item.partition("=")
-        out[key] = float(value) if "." in value or "e" in value.lower() else int(value)
-    return out
-
-
-def write_section(path: Path, text: str):
-    """Replace (or append) this benchmark's section of a shared RESULTS.md, atomically."""
-    from galdiff.provenance import atomic_path
-
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    block = f"{SECTION_START}\n{text}{SECTION_END}\n"
-    if SECTION_START in old and SECTION_END in old:
-        head, rest = old.split(SECTION_START, 1)
-        new = head + block + rest.split(SECTION_END, 1)[1].lstrip("\n")
-    else:
-        new = old.rstrip("\n") + "\n\n" + block
-    with atomic_path(path) as tmp:
-        tmp.write_text(new)
-
-
 class Clock:
     """Named wall-time accumulator."""
 
@@ -218,7 +191,7 @@ def main(argv=None):
                  "the propagated density (what the emission stage reads) is the solver's G @ Q.")
     text = "\n".join(lines) + "\n"
     if not args.no_write:
-        write_section(Path(args.output), text)
+        write_section(Path(args.output), "bench_fit", text)
     print(text)
 
 

@@ -43,6 +43,7 @@ from galdiff.propagation.greens import propagate_spectrum, sun_greens_matrix, su
 from galdiff.propagation.grid import Grid
 from galdiff.propagation.solver import PropagationSetup, SteadyStateSolver
 from galdiff.units import C_CM_PER_S, PROTON
+from results_file import write_section  # benchmarks/results_file.py
 
 DEFAULT_GRID = dict(r_max_kpc=20.0, dr_kpc=0.25, zh_kpc=6.3, dz_kpc=0.1, ek_min_GeV=0.1,
                     ek_max_GeV=1e8, bins_per_decade=16)
@@ -128,7 +129,7 @@ def model_greens_section(workers: int) -> list[str]:
     isrf = next((Path(m) / "galaxy" / ISRF_NAME for m in config["data"]["mirrors"]
                  if (root / m / "galaxy" / ISRF_NAME).exists()), None)
     lines = ["\n### Green's matrices of the workflow's set-up (config.yaml, dr_high; GALPROP gas, ISRF, all losses)\n",
-             "| species | grid (r x z x E) | folded at z = 0 | factorise [s] | G wall [s] | G CPU, all workers [s] | peak RSS [GiB] |",
+             "| species | grid (r x z x E) | folded at z = 0 | factorise [s] | G wall [s] | G CPU, all workers [s] | peak memory, all processes (PSS) [GiB] |",
              "|---|---|---|---|---|---|---|"]
     for species in ("proton", "helium", "electron"):
         grid = galaxy_model.model_grid(propagation_cfg["grid"], model_cfg["propagation"], species)
@@ -141,11 +142,12 @@ def model_greens_section(workers: int) -> list[str]:
         factorise_s = time.perf_counter() - start
         cpu_before = _cpu_seconds()
         start = time.perf_counter()
-        sun_greens_matrix(solver, galaxy_model.source_shape(grid), n_workers=workers, progress=False)
+        with PeakMemory() as memory:
+            sun_greens_matrix(solver, galaxy_model.source_shape(grid), n_workers=workers, progress=False)
         wall_s = time.perf_counter() - start
         n_e, n_r, n_z = grid.shape
         lines.append(f"| {species} | {n_r} x {n_z} x {n_e} | {solver.layout.folded} | {factorise_s:.1f} | {wall_s:.0f} | "
-                     f"{_cpu_seconds() - cpu_before:.0f} | {max(peak_rss_GiB(), _children_peak_rss_GiB()):.2f} |")
+                     f"{_cpu_seconds() - cpu_before:.0f} | {memory.peak_GiB:.2f} |")
         del solver
     return lines
 
@@ -159,27 +161,40 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _children_peak_rss_GiB() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+class PeakMemory:
+    """Largest proportional set size (PSS) of this process and its children, sampled every 0.2 s.
 
+    PSS shares each copy-on-write page among the forked workers that map it, so the sum is the
+    memory the job really holds (the workers' RSS would count the solver's factors once each).
+    """
 
-SECTION_START = "<!-- bench_propagation: start -->"
-SECTION_END = "<!-- bench_propagation: end -->"
+    def __enter__(self):
+        import threading
 
+        import psutil
 
-def write_section(path: Path, text: str):
-    """Replace (or append) this benchmark's section of a shared RESULTS.md, atomically."""
-    from galdiff.provenance import atomic_path
+        self.peak_GiB = 0.0
+        self._stop = threading.Event()
 
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    block = f"{SECTION_START}\n{text}{SECTION_END}\n"
-    if SECTION_START in old and SECTION_END in old:
-        head, rest = old.split(SECTION_START, 1)
-        new = head + block + rest.split(SECTION_END, 1)[1].lstrip("\n")
-    else:
-        new = old.rstrip("\n") + "\n\n" + block
-    with atomic_path(path) as tmp:
-        tmp.write_text(new)
+        def sample():
+            me = psutil.Process()
+            while not self._stop.is_set():
+                total = 0
+                for process in [me] + me.children(recursive=True):
+                    try:
+                        total += process.memory_full_info().pss
+                    except (psutil.NoSuchProcess, psutil.AccessDenied):
+                        pass
+                self.peak_GiB = max(self.peak_GiB, total / 2**30)
+                self._stop.wait(0.2)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 def main(argv=None):
@@ -264,7 +279,7 @@ def main(argv=None):
         lines += model_greens_section(args.workers)
 
     text = "\n".join(lines) + "\n"
-    write_section(Path(args.output), text)
+    write_section(Path(args.output), "bench_propagation", text)
     print(text)
 
 
