@@ -61,25 +61,28 @@ rule region_spectra:
         "../workflow/scripts/region_spectra.py"
 
 
-rule fitted_maps:
-    input:
-        maps=expand("results/maps/{{model}}/{component}.fits",
-                    component=sorted(set(FITTED_MAPS) | {"extra1", "extra2", "extra1_neutrino", "extra2_neutrino"})),
-        fit="results/spectra/{model}/extra_fit.yaml",
-        emissivity="results/emission/{model}/emissivity.h5",
-    output:
-        expand("results/maps_fitted/{{model}}/{component}.fits", component=FITTED_MAPS),
-    wildcard_constraints:
-        model="|".join(MODELS),
-    log:
-        "logs/spectra/fitted_maps_{model}.log",
-    resources:
-        mem_mb=6000,
-        runtime=15,
-    conda:
-        CONDA_ENV
-    script:
-        "../workflow/scripts/fitted_maps.py"
+# with spectra.fitted_maps: [] nothing is rewritten
+if FITTED_MAPS:
+
+    rule fitted_maps:
+        input:
+            maps=expand("results/maps/{{model}}/{component}.fits",
+                        component=sorted(set(FITTED_MAPS) | {"extra1", "extra2", "extra1_neutrino", "extra2_neutrino"})),
+            fit="results/spectra/{model}/extra_fit.yaml",
+            emissivity="results/emission/{model}/emissivity.h5",
+        output:
+            expand("results/maps_fitted/{{model}}/{component}.fits", component=FITTED_MAPS),
+        wildcard_constraints:
+            model="|".join(MODELS),
+        log:
+            "logs/spectra/fitted_maps_{model}.log",
+        resources:
+            mem_mb=6000,
+            runtime=15,
+        conda:
+            CONDA_ENV
+        script:
+            "../workflow/scripts/fitted_maps.py"
 
 
 rule icecube_kra_band:

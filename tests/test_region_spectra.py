@@ -203,6 +203,12 @@ def test_model_region_spectra_fits_and_rescales_synthetic_maps():
     assert inner.meta["extra_fit"]["extra1"]["scale"] == pytest.approx(3.0, rel=1e-3)
     # the all-sky average is the plain pixel mean
     np.testing.assert_allclose(tables["all_sky"]["pi0"].value, base_spectrum * profile.mean(), rtol=1e-12)
+    # without fit data every extra keeps the maps' norm
+    tables, summary, result = model_region_spectra(cubes, regions, model="toy", fine_nside=fine, extras_maps=extras)
+    assert result is None and "chi2" not in summary
+    assert summary["components"]["extra1"]["scale"] == 1.0
+    assert not summary["components"]["extra1"]["fitted"]
+    np.testing.assert_allclose(tables["inner"]["extra1"].value, mean_profile * extra_spectrum, rtol=1e-3)
 
 
 def test_fit_points_from_tidy_tables_respects_the_energy_range():
