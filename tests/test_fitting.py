@@ -607,3 +607,14 @@ def test_green_matrix_checks():
         fitting.NucleusModel(PROTON, GRID_GEV_PER_N, bad, PROTON_TABLE2_DR_HIGH)
     with pytest.raises(ValueError, match="shape"):
         fitting.NucleusModel(PROTON, GRID_GEV_PER_N, green[:-1, :-1], PROTON_TABLE2_DR_HIGH)
+
+
+def test_a_spectrum_vanishing_at_the_pivot_is_a_wall_not_a_crash():
+    """Extreme parameters on coarse grids can zero the propagated LIS at the pivot: chi2 = 1e30."""
+    green = leaky_box_green(GRID_GEV_PER_N)
+    near_pivot = np.abs(np.log(GRID_GEV_PER_N / 100.0)) < 0.2
+    green[near_pivot] = 0.0
+    model = fitting.NucleusModel(PROTON, GRID_GEV_PER_N, green, PROTON_TABLE2_DR_HIGH)
+    objective = fitting.ChiSquare(model, proton_datasets(leaky_box_green(GRID_GEV_PER_N), 1.0)[0])
+    start = [p.to_internal(p.start) for p in model.params]
+    assert objective(*start) == 1e30

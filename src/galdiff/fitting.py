@@ -629,10 +629,17 @@ class NucleusModel:
         # a flux is >= 0; G @ Q dips below only far beyond a steep cutoff (see _check_grid)
         return np.maximum(green @ q_shape, 0.0)
 
-    def _pivot_scale(self, unit_lis, norm):
-        """Factor turning the unit-prefactor LIS into the one with T_piv^2.7 J(T_piv) = norm (the q0)."""
-        at_pivot = loglog_interp(self.pivot_ek_GeV_per_n, self.grid_ek_GeV_per_n, unit_lis)
-        return norm / (self.pivot_ek_GeV_per_n**NORM_WEIGHT_EXPONENT * float(at_pivot))
+    def _pivot_scale(self, unit_lis, norm, pivot_ek_GeV_per_n: float | None = None):
+        """Factor turning the unit-prefactor LIS into the one with T_piv^2.7 J(T_piv) = norm (the q0).
+
+        Raises ValueError (which the chi-square turns into a wall) where the propagated unit
+        spectrum vanishes at the pivot, as it can for extreme parameters on coarse grids.
+        """
+        pivot = self.pivot_ek_GeV_per_n if pivot_ek_GeV_per_n is None else pivot_ek_GeV_per_n
+        at_pivot = float(loglog_interp(pivot, self.grid_ek_GeV_per_n, unit_lis))
+        if not at_pivot > 0.0:
+            raise ValueError(f"the propagated unit spectrum is {at_pivot:g} at the pivot {pivot:g} GeV/n")
+        return norm / (pivot**NORM_WEIGHT_EXPONENT * at_pivot)
 
     def components(self, values: Mapping) -> dict:
         """LIS components on the grid for reported parameter values.
@@ -747,11 +754,6 @@ class LeptonModel(NucleusModel):
                 raise ValueError(f"secondary_lis[{name!r}] must be finite, >= 0 and on the lepton grid")
             self.secondary_lis[name] = array
 
-    def _extra_prefactor(self, unit_lis, norm):
-        """q0 of the extra source such that T_piv+^2.7 J_LIS+(T_piv+) = norm."""
-        at_pivot = loglog_interp(self.extra_pivot_ek_GeV, self.grid_ek_GeV_per_n, unit_lis)
-        return norm / (self.extra_pivot_ek_GeV**NORM_WEIGHT_EXPONENT * float(at_pivot))
-
     def components(self, values: Mapping) -> dict:
         """LIS components (class docstring) and the Eq. 3 prefactors ``q0`` (e-) and ``q0_eplus`` (extra)."""
         indices, breaks, cutoff = self._spectrum_args(values)
@@ -759,7 +761,8 @@ class LeptonModel(NucleusModel):
         q0 = self._pivot_scale(unit_lis, values[NORM_PARAM])
         p_indices, p_breaks, p_cutoff = self._spectrum_args(values, "_eplus", n_breaks=1, offset=1)
         positron_lis = self._unit_lis(self.green_positron, kin.POSITRON, p_indices, p_breaks, p_cutoff)
-        q0_extra = self._extra_prefactor(positron_lis, values[EXTRA_NORM_PARAM])
+        # q0 of the extra source such that T_piv+^2.7 J_LIS+(T_piv+) = its norm
+        q0_extra = self._pivot_scale(positron_lis, values[EXTRA_NORM_PARAM], self.extra_pivot_ek_GeV)
         phi_minus, phi_plus = values["Phi_GV"], values["Phi_eplus_GV"]
         lis = {
             "electron_primary": (q0 * unit_lis, kin.ELECTRON, phi_minus),
