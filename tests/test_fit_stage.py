@@ -122,3 +122,17 @@ def test_nucleus_fit_on_real_tables_uses_the_species_selection(mirror_dir):
     assert np.isfinite(result.chi2) and result.ndof > 0
     with pytest.raises(ValueError, match="proton"):
         fitting.fit_nucleus_injection("electron", model_cfg, (GRID, leaky_box(GRID)), tables)
+    # parameters listed under the injection's `fixed` stay at the configured values
+    held = {"knee_dataset": "icetop", "injection": {"proton": {**PROTON_START, "fixed": ["R3_GV", "R4_GV"]}}}
+    result, _ = fitting.fit_nucleus_injection("proton", held, (GRID, leaky_box(GRID)), tables)
+    assert result.fixed == ["R3_GV", "R4_GV"]
+    assert result.params["R3_GV"] == pytest.approx(PROTON_START["breaks_GV"][2], rel=1e-12)  # log10 round trip
+    assert result.params["R4_GV"] == pytest.approx(PROTON_START["breaks_GV"][3], rel=1e-12)
+    assert result.ndof == fitting.fit_nucleus_injection("proton", model_cfg, (GRID, leaky_box(GRID)), tables)[0].ndof + 2
+
+
+def test_configured_fixed_names_follow_the_fit_parameters():
+    assert fitting.configured_fixed({"nu": [2.0], "fixed": ["R3_GV", "nu4"]}) == ["R3_GV", "nu4"]
+    assert fitting.configured_fixed({"nu": [2.0]}) == []
+    assert fitting.configured_fixed({"fixed": ["nu1", "R1_GV", "Rc_GV", "Phi_GV", "c_eplus"]}, positron=True) == [
+        "nu1_eplus", "R1_eplus_GV", "Rc_eplus_GV", "Phi_eplus_GV", "c_eplus"]

@@ -112,6 +112,7 @@ __all__ = [
     "spectra_at_earth",
     "FitResult",
     "fit",
+    "configured_fixed",
     "fit_nucleus_injection",
     "fit_lepton_injection",
     "fit_model_injection",
@@ -1299,6 +1300,20 @@ def fit(model: NucleusModel, datasets: Sequence[FitDataset], *, fixed: Sequence[
 # ---------------------------------------------------------------------------------------------
 # one model's fits from the propagation products (used by the workflow's fit rule)
 # ---------------------------------------------------------------------------------------------
+def configured_fixed(injection_cfg: Mapping, positron: bool = False) -> list[str]:
+    """Fit-parameter names held at their start values, from an injection entry's ``fixed`` list.
+
+    The config names parameters as its species' table does (``R3_GV``, ``nu4``, ``Rc_GV``,
+    ``Phi_GV``, ``c_eplus``); in the lepton fit the extra positrons' ones carry ``_eplus``
+    (``R1_GV`` -> ``R1_eplus_GV``, ``nu1`` -> ``nu1_eplus``), which ``positron`` adds.
+    """
+    names = [str(name) for name in injection_cfg.get("fixed", []) or []]
+    if not positron:
+        return names
+    return [name if name == "c_eplus" else name[:-3] + "_eplus_GV" if name.endswith("_GV") else name + "_eplus"
+            for name in names]
+
+
 def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, tables: Mapping,
                           selection: Mapping | None = None) -> tuple:
     """Fit the injection of protons or helium of one model with its Green's matrix.
@@ -1326,8 +1341,9 @@ def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, 
     if selection is None:
         selection = default_data_selection(model_cfg.get("knee_dataset", "icetop"))[species_name]
     ek, green = greens
-    model = NucleusModel(kin.get_species(species_name), ek, green, model_cfg["injection"][species_name])
-    return fit(model, prepare_datasets(tables, selection)), model
+    injection = model_cfg["injection"][species_name]
+    model = NucleusModel(kin.get_species(species_name), ek, green, injection)
+    return fit(model, prepare_datasets(tables, selection), fixed=configured_fixed(injection)), model
 
 
 def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_lis: Mapping, tables: Mapping,
@@ -1364,7 +1380,8 @@ def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_l
     secondary_lis = {name: np.clip(np.asarray(lis, dtype=float), 0.0, None) for name, lis in secondary_lis.items()}
     model = LeptonModel(ek, green, {"electron": injection["electron"], "positron": injection["positron"]},
                         secondary_lis=secondary_lis, c_eplus_start=float(injection["positron"].get("c_eplus", 1.0)))
-    return fit(model, prepare_datasets(tables, selection)), model
+    fixed = configured_fixed(injection["electron"]) + configured_fixed(injection["positron"], positron=True)
+    return fit(model, prepare_datasets(tables, selection), fixed=fixed), model
 
 
 def fit_model_injection(model_cfg: Mapping, greens: Mapping, secondary_lis: Mapping, tables: Mapping,
