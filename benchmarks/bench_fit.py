@@ -47,6 +47,17 @@ from results_file import write_section  # benchmarks/results_file.py
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ISRF_FILE = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
+
+
+def parse_overrides(items):
+    """``key=value`` pairs of the grid config (numbers)."""
+    out = {}
+    for item in items or []:
+        key, _, value = item.partition("=")
+        out[key] = float(value) if "." in value or "e" in value.lower() else int(value)
+    return out
+
+
 class Clock:
     """Named wall-time accumulator."""
 
