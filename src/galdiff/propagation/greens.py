@@ -64,7 +64,7 @@ BATCH_ROWS = 4
 GREENS_RTOL = 1e-8
 
 
-def _greens_rows(solver: SteadyStateSolver, weights, shape_interior, beta, rows, windowed: bool = True,
+def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows, windowed: bool = True,
                  rtol: float | None = None) -> np.ndarray:
     """Rows ``rows`` of G from adjoint solves done together (see the module docstring).
 
@@ -86,7 +86,7 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_interior, beta, rows,
     coefficient = (beta[rows] * C_CM_PER_S / (4.0 * np.pi))[:, None]
     reference = solver.ek_GeV_per_n ** -2.0
     if not windowed or not solver.has_upward_coupling:
-        return coefficient * (solver.solve_adjoint_interior(rhs, rtol=rtol) @ shape_interior)
+        return coefficient * (solver.solve_adjoint_interior(rhs, rtol=rtol) @ shape_unknowns)
     estimate = np.abs(solver._precondition(rhs, transposed=True)).max(axis=2) * reference
     support = estimate > WINDOW_SUPPORT * estimate.max(axis=1, keepdims=True)
     support[np.arange(rows.size), rows] = True
@@ -107,14 +107,14 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_interior, beta, rows,
         start = max(start - 4 * WINDOW_MARGIN, 0) if edge_low else start
         stop = min(stop + 4 * WINDOW_MARGIN, n_e) if edge_high else stop
     out = np.zeros((rows.size, n_e))
-    out[:, start:stop] = coefficient * (adjoint @ shape_interior)
+    out[:, start:stop] = coefficient * (adjoint @ shape_unknowns)
     return out
 
 
 def _greens_rows_forked(rows):
-    solver, weights, shape_interior, beta, windowed, rtol = _FORKED_STATE["args"]
+    solver, weights, shape_unknowns, beta, windowed, rtol = _FORKED_STATE["args"]
     solver.progress = False
-    return rows, _greens_rows(solver, weights, shape_interior, beta, rows, windowed, rtol)
+    return rows, _greens_rows(solver, weights, shape_unknowns, beta, rows, windowed, rtol)
 
 
 def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float = R_SUN_KPC,
@@ -160,7 +160,7 @@ def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float 
     (<~ 1 % of the row maximum in the tests); G @ Q is accurate and positive for smooth Q.
     """
     grid = solver.grid
-    shape_interior = _shape_interior(solver, source_shape)
+    shape_unknowns = _source_shape_unknowns(solver, source_shape)
     weights = solver.observer_weights(r_sun_kpc, z_sun_kpc)
     beta = grid.beta(solver.setup.species)
     n_e = grid.ek_GeV_per_n.size
@@ -174,7 +174,7 @@ def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float 
     show = solver.progress if progress is None else progress
     bar = tqdm(total=len(wanted), desc="Green's rows", disable=not show)
     if n_workers > 1 and len(batches) > 1 and "fork" in mp.get_all_start_methods():
-        _FORKED_STATE["args"] = (solver, weights, shape_interior, beta, windowed, rtol)
+        _FORKED_STATE["args"] = (solver, weights, shape_unknowns, beta, windowed, rtol)
         try:
             with mp.get_context("fork").Pool(min(n_workers, len(batches))) as pool:
                 for done, block in pool.imap_unordered(_greens_rows_forked, batches):
@@ -184,13 +184,13 @@ def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float 
             _FORKED_STATE.clear()
     else:
         for batch in batches:
-            greens[batch] = _greens_rows(solver, weights, shape_interior, beta, batch, windowed, rtol)
+            greens[batch] = _greens_rows(solver, weights, shape_unknowns, beta, batch, windowed, rtol)
             bar.update(len(batch))
     bar.close()
     return greens
 
 
-def _shape_interior(solver: SteadyStateSolver, source_shape) -> np.ndarray:
+def _source_shape_unknowns(solver: SteadyStateSolver, source_shape) -> np.ndarray:
     grid = solver.grid
     shape = np.asarray(source_shape, dtype=float)
     if shape.shape != grid.shape[1:]:
@@ -220,7 +220,7 @@ def propagate_spectrum(solver: SteadyStateSolver, source_shape, spectrum_per_cm3
     spectrum = np.asarray(spectrum_per_cm3_s_GeV, dtype=float)
     if spectrum.shape != (grid.ek_GeV_per_n.size,):
         raise ValueError(f"spectrum must have shape ({grid.ek_GeV_per_n.size},), got {spectrum.shape}")
-    shape = _shape_interior(solver, source_shape)
+    shape = _source_shape_unknowns(solver, source_shape)
     return solver.to_full(solver.solve_interior(spectrum[:, None] * shape[None, :]))
 
 
