@@ -117,24 +117,55 @@ def describe(config: dict) -> str:
     return f"{n_r} x {n_z} x {n_e} ({n_r * n_z * n_e / 1e6:.2f} M nodes)"
 
 
+#: the nuclei's energy range the issue asks for (0.1 GeV/n - 100 PeV/n); config.yaml extends
+#: it to 1 MeV/n - 1 EeV/n for Voyager 1 and IceTop, and rows below 0.1 GeV/n are the slowest
+ISSUE_NUCLEI_ENERGIES = {"ek_min_GeV": 0.1, "ek_max_GeV": 1.0e8}
+
+
 def model_greens_section(workers: int) -> list[str]:
-    """Time G for p, He and e- with the workflow's own set-up (config.yaml, model dr_high)."""
+    """Time G for p, He and e- with the workflow's own set-up (config.yaml, model dr_high), on the
+    workflow's grid and, for the nuclei, on the issue's energy range.
+
+    Each case runs in a fresh process, as the workflow's ``greens`` job does, so that its peak
+    memory is the job's own and not this benchmark's earlier sections'.
+    """
+    import subprocess
+
+    lines = ["\n### Green's matrices of the workflow's set-up (config.yaml, dr_high; GALPROP gas, ISRF, all losses)\n",
+             "One fresh process per row (set-up, factorisation and G, as the `greens` rule runs it).\n",
+             "| species | energies [GeV/n] | grid (r x z x E) | folded at z = 0 | factorise [s] | G wall [s] | "
+             "G CPU, all workers [s] | peak memory of the job, all processes (PSS) [GiB] |",
+             "|---|---|---|---|---|---|---|---|"]
+    cases = [("proton", False), ("helium", False), ("electron", False), ("proton", True), ("helium", True)]
+    for species, issue_energies in cases:
+        command = [sys.executable, __file__, "--model-greens-case", species, "--workers", str(workers)]
+        if issue_energies:
+            command.append("--issue-energies")
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+        lines.append(done.stdout.strip().splitlines()[-1])
+    return lines
+
+
+def model_greens_row(species: str, issue_energies: bool, workers: int) -> str:
+    """One row of the table above: set up, factorise and compute G for one species."""
     import yaml
 
     from galdiff.propagation import model as galaxy_model
 
     root = Path(__file__).resolve().parents[1]
     config = yaml.safe_load((root / "config.yaml").read_text())
+    isrf_path = next((root / m / "galaxy" / ISRF_NAME for m in config["data"]["mirrors"]
+                      if (root / m / "galaxy" / ISRF_NAME).exists()), None)
     propagation_cfg, model_cfg = config["propagation"], config["models"]["dr_high"]
-    isrf = next((Path(m) / "galaxy" / ISRF_NAME for m in config["data"]["mirrors"]
-                 if (root / m / "galaxy" / ISRF_NAME).exists()), None)
-    lines = ["\n### Green's matrices of the workflow's set-up (config.yaml, dr_high; GALPROP gas, ISRF, all losses)\n",
-             "| species | grid (r x z x E) | folded at z = 0 | factorise [s] | G wall [s] | G CPU, all workers [s] | peak memory, all processes (PSS) [GiB] |",
-             "|---|---|---|---|---|---|---|"]
-    for species in ("proton", "helium", "electron"):
-        grid = galaxy_model.model_grid(propagation_cfg["grid"], model_cfg["propagation"], species)
+    grid_cfg = dict(propagation_cfg["grid"])
+    if issue_energies:  # the nuclei's range; the per-species overrides (leptons) are left as they are
+        grid_cfg.update(ISSUE_NUCLEI_ENERGIES)
+    with PeakMemory() as memory:
+        grid = galaxy_model.model_grid(grid_cfg, model_cfg["propagation"], species)
         env = galaxy_model.galaxy_environment(grid, propagation_cfg.get("galaxy"),
-                                              None if species in galaxy_model.NUCLEI else root / isrf)
+                                              None if species in galaxy_model.NUCLEI else isrf_path)
         setup = galaxy_model.propagation_setup(grid, species, galaxy_model.diffusion_parameters(model_cfg["propagation"]),
                                                env, loss_order=int(propagation_cfg.get("loss_order", 3)))
         start = time.perf_counter()
@@ -142,14 +173,14 @@ def model_greens_section(workers: int) -> list[str]:
         factorise_s = time.perf_counter() - start
         cpu_before = _cpu_seconds()
         start = time.perf_counter()
-        with PeakMemory() as memory:
-            sun_greens_matrix(solver, galaxy_model.source_shape(grid), n_workers=workers, progress=False)
+        sun_greens_matrix(solver, galaxy_model.source_shape(grid), n_workers=workers, progress=False)
         wall_s = time.perf_counter() - start
-        n_e, n_r, n_z = grid.shape
-        lines.append(f"| {species} | {n_r} x {n_z} x {n_e} | {solver.layout.folded} | {factorise_s:.1f} | {wall_s:.0f} | "
-                     f"{_cpu_seconds() - cpu_before:.0f} | {memory.peak_GiB:.2f} |")
-        del solver
-    return lines
+        cpu_s = _cpu_seconds() - cpu_before
+        folded = solver.layout.folded
+        del solver, setup, env
+    n_e, n_r, n_z = grid.shape
+    return (f"| {species} | {grid.ek_GeV_per_n[0]:.3g} - {grid.ek_GeV_per_n[-1]:.3g} | {n_r} x {n_z} x {n_e} | "
+            f"{folded} | {factorise_s:.1f} | {wall_s:.0f} | {cpu_s:.0f} | {memory.peak_GiB:.2f} |")
 
 
 ISRF_NAME = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
@@ -162,39 +193,57 @@ def _cpu_seconds() -> float:
 
 
 class PeakMemory:
-    """Largest proportional set size (PSS) of this process and its children, sampled every 0.2 s.
+    """Largest proportional set size (PSS) of this process and its children, sampled every second.
 
     PSS shares each copy-on-write page among the forked workers that map it, so the sum is the
     memory the job really holds (the workers' RSS would count the solver's factors once each).
+    It is read from /proc/<pid>/smaps_rollup (Linux), which the kernel sums cheaply; the peak
+    between samples can be missed by at most the memory a batch allocates in one second.
+    Elsewhere ``peak_GiB`` is NaN.
     """
+
+    INTERVAL_S = 1.0
 
     def __enter__(self):
         import threading
 
-        import psutil
-
-        self.peak_GiB = 0.0
+        self.peak_GiB = 0.0 if Path("/proc/self/smaps_rollup").exists() else float("nan")
         self._stop = threading.Event()
 
         def sample():
-            me = psutil.Process()
+            me = os.getpid()
             while not self._stop.is_set():
-                total = 0
-                for process in [me] + me.children(recursive=True):
-                    try:
-                        total += process.memory_full_info().pss
-                    except (psutil.NoSuchProcess, psutil.AccessDenied):
-                        pass
-                self.peak_GiB = max(self.peak_GiB, total / 2**30)
-                self._stop.wait(0.2)
+                total_kB = sum(_pss_kB(pid) for pid in [me, *_children(me)])
+                self.peak_GiB = max(self.peak_GiB, total_kB / 2**20)
+                self._stop.wait(self.INTERVAL_S)
 
         self._thread = threading.Thread(target=sample, daemon=True)
-        self._thread.start()
+        if self.peak_GiB == 0.0:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+def _pss_kB(pid: int) -> int:
+    """Proportional set size of one process in kB (0 if it has just exited)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            return next((int(line.split()[1]) for line in handle if line.startswith("Pss:")), 0)
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of a process (the Green's-function workers)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
 
 
 def main(argv=None):
@@ -205,8 +254,14 @@ def main(argv=None):
     parser.add_argument("--model-greens", action="store_true",
                         help="time the Green's matrices of the workflow's own set-up (p, He, e-; minutes)")
     parser.add_argument("--workers", type=int, default=1, help="processes for the Green's matrix")
+    parser.add_argument("--model-greens-case", choices=("proton", "helium", "electron"),
+                        help=argparse.SUPPRESS)  # one row of --model-greens, run in its own process
+    parser.add_argument("--issue-energies", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--output", default=str(Path(__file__).with_name("RESULTS.md")))
     args = parser.parse_args(argv)
+    if args.model_greens_case:
+        print(model_greens_row(args.model_greens_case, args.issue_energies, args.workers))
+        return
 
     lines = []
     machine = f"{platform.node()} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, load {os.getloadavg()[0]:.1f})"

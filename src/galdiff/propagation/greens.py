@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from ..provenance import atomic_path, provenance_meta
 from ..units import C_CM_PER_S
-from .solver import SteadyStateSolver
+from .solver import SteadyStateSolver, release_freed_heap
 
 R_SUN_KPC = 8.3
 Z_SUN_KPC = 0.0
@@ -114,7 +114,9 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
 def _greens_rows_forked(rows):
     solver, weights, shape_unknowns, beta, windowed, rtol = _FORKED_STATE["args"]
     solver.progress = False
-    return rows, _greens_rows(solver, weights, shape_unknowns, beta, rows, windowed, rtol)
+    block = _greens_rows(solver, weights, shape_unknowns, beta, rows, windowed, rtol)
+    release_freed_heap()  # what a batch freed would otherwise stay with this worker
+    return rows, block
 
 
 def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float = R_SUN_KPC,
