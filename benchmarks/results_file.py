@@ -18,7 +18,7 @@ def write_section(path: Path, name: str, text: str):
     block = f"{start}\n{text}{end}\n"
     if start in old and end in old:
         head, rest = old.split(start, 1)
-        new = head + block + rest.split(end, 1)[1].lstrip("\n")
+        new = head + block + "\n" + rest.split(end, 1)[1].lstrip("\n")
     else:
         new = old.rstrip("\n") + "\n\n" + block
     with atomic_path(path) as tmp:
