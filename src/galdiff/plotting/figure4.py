@@ -15,7 +15,7 @@ import numpy as np
 
 from ..region_spectra import spectrum_columns
 from .spectra import plot_weighted_points, weighted_flux_label
-from .style import COLUMN_WIDTH_IN, apply_style
+from .style import COLUMN_WIDTH_IN, log_log_axes
 
 __all__ = ["GAMMA_COMPONENT_STYLES", "MODEL_NAMES", "plot_gamma_spectrum", "plot_figure4", "plot_figure5"]
 
@@ -60,12 +60,7 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
-    apply_style()
-    fig, ax = plt.subplots(figsize=(width_in, height_in))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    fig, ax = log_log_axes(width_in, height_in)
     columns = spectrum_columns(spectra_table, [c for c in GAMMA_COMPONENT_STYLES if c in spectra_table.colnames])
     energy = columns["energy_GeV"]
     weight = energy**weight_exponent

@@ -22,7 +22,7 @@ from astropy import units as u
 from ..region_spectra import spectrum_columns
 from .figure4 import MODEL_NAMES
 from .spectra import E2_FLUX_UNIT
-from .style import COLUMN_WIDTH_IN, apply_style
+from .style import COLUMN_WIDTH_IN, log_log_axes
 
 __all__ = ["NEUTRINO_COMPONENT_STYLES", "plot_neutrino_spectrum", "plot_figure7", "plot_figure8"]
 
@@ -58,12 +58,7 @@ def plot_neutrino_spectrum(spectra_table, icecube_total=None, icecube_pi0=None, 
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
-    apply_style()
-    fig, ax = plt.subplots(figsize=(width_in, height_in))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    fig, ax = log_log_axes(width_in, height_in)
     meta = spectra_table.meta
     model = MODEL_NAMES.get(meta.get("model"), meta.get("model", ""))
     if icecube_total is not None:

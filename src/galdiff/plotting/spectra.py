@@ -31,10 +31,16 @@ def experiment_style(experiment: str) -> dict:
 
 def plot_e2_points(ax, table, label=None, **style_overrides):
     """Error-bar plot of a tidy gamma-ray/neutrino table; upper limits drawn as arrows."""
+    energy_GeV, e2, err_lo, err_hi = e2_points(table)
+    _draw_points(ax, table, energy_GeV, e2, err_lo, err_hi, label, style_overrides)
+
+
+def _draw_points(ax, table, energy_GeV, values, err_lo, err_hi, label, style_overrides):
+    """Points with asymmetric errors (lower bars stop short of zero on a log axis), x bars over the
+    table's energy bins where it has them, and upper limits as arrows."""
     experiment = table.meta.get("experiment", "")
     style = experiment_style(experiment)
     style.update(style_overrides)
-    energy_GeV, e2, err_lo, err_hi = e2_points(table)
     upper = np.asarray(table["is_upper_limit"], dtype=bool) if "is_upper_limit" in table.colnames else np.zeros(len(table), bool)
     xerr = None
     if "energy_lo" in table.colnames and "energy_hi" in table.colnames:
@@ -45,16 +51,16 @@ def plot_e2_points(ax, table, label=None, **style_overrides):
     detected = ~upper
     ax.errorbar(
         energy_GeV[detected],
-        e2[detected],
-        yerr=[np.minimum(err_lo[detected], 0.999 * e2[detected]), err_hi[detected]],
+        values[detected],
+        yerr=[np.minimum(err_lo[detected], 0.999 * values[detected]), err_hi[detected]],
         xerr=None if xerr is None else xerr[:, detected],
         label=label or experiment,
         **style,
     )
     if upper.any():
         ax.errorbar(
-            energy_GeV[upper], e2[upper], yerr=0.4 * e2[upper], uplims=True,
-            **{k: v for k, v in style.items() if k not in ("marker",)}, marker="_",
+            energy_GeV[upper], values[upper], yerr=0.4 * values[upper], uplims=True,
+            **{k: v for k, v in style.items() if k != "marker"}, marker="_",
         )
 
 
@@ -71,29 +77,12 @@ def plot_weighted_points(ax, table, weight_exponent: float = 2.0, label=None, **
     Errors are stat and sys in quadrature (``flux_lo_err``, ``flux_hi_err``); x error bars span the
     energy bin where the table has one; upper limits are arrows. w = 2 gives :func:`plot_e2_points`.
     """
-    experiment = table.meta.get("experiment", "")
-    style = experiment_style(experiment)
-    style.update(style_overrides)
     energy = table["energy"].quantity.to_value(u.GeV)
     flux_unit = u.Unit("GeV-1 cm-2 s-1 sr-1")
-    flux = table["flux"].quantity.to_value(flux_unit)
-    err_lo = np.nan_to_num(table["flux_lo_err"].quantity.to_value(flux_unit))
-    err_hi = np.nan_to_num(table["flux_hi_err"].quantity.to_value(flux_unit))
+    flux, err_lo, err_hi = (np.nan_to_num(table[name].quantity.to_value(flux_unit))
+                            for name in ("flux", "flux_lo_err", "flux_hi_err"))
     weight = energy**weight_exponent
-    upper = np.asarray(table["is_upper_limit"], dtype=bool) if "is_upper_limit" in table.colnames else np.zeros(len(table), bool)
-    xerr = None
-    if "energy_lo" in table.colnames and "energy_hi" in table.colnames:
-        lo = table["energy_lo"].quantity.to_value(u.GeV)
-        hi = table["energy_hi"].quantity.to_value(u.GeV)
-        if np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
-            xerr = np.vstack([energy - lo, hi - energy])
-    detected = ~upper
-    ax.errorbar(energy[detected], (weight * flux)[detected],
-                yerr=[(weight * np.minimum(err_lo, 0.999 * flux))[detected], (weight * err_hi)[detected]],
-                xerr=None if xerr is None else xerr[:, detected], label=label or experiment, **style)
-    if upper.any():
-        ax.errorbar(energy[upper], (weight * flux)[upper], yerr=0.4 * (weight * flux)[upper], uplims=True,
-                    **{k: v for k, v in style.items() if k != "marker"}, marker="_")
+    _draw_points(ax, table, energy, weight * flux, weight * err_lo, weight * err_hi, label, style_overrides)
 
 
 def weighted_flux_label(weight_exponent: float, quantity: str = r"\mathrm{d}N/\mathrm{d}E") -> str:

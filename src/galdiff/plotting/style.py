@@ -58,12 +58,18 @@ def apply_style() -> None:
     plt.rcParams.update(RC_PARAMS)
 
 
-def e2_flux_axes(width_in: float = COLUMN_WIDTH_IN, height_in: float = 2.7):
-    """A new log-log figure with E [GeV] on x and E^2 dN/dE on y."""
+def log_log_axes(width_in: float = COLUMN_WIDTH_IN, height_in: float = 2.7):
+    """A new figure in the shared style with one log-log axes."""
     apply_style()
     fig, ax = plt.subplots(figsize=(width_in, height_in))
     ax.set_xscale("log")
     ax.set_yscale("log")
+    return fig, ax
+
+
+def e2_flux_axes(width_in: float = COLUMN_WIDTH_IN, height_in: float = 2.7):
+    """A new log-log figure with E [GeV] on x and E^2 dN/dE on y."""
+    fig, ax = log_log_axes(width_in, height_in)
     ax.set_xlabel(ENERGY_LABEL_GEV)
     ax.set_ylabel(E2_FLUX_LABEL)
     return fig, ax
