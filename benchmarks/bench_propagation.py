@@ -22,7 +22,9 @@ The benchmark gas is even in z, so the solver folds the problem at z = 0 (half t
 galdiff.propagation.layout); the default-grid table also times the unfolded solve, which is what
 the project's own Galaxy needs (GALPROP's H2 layer sits off the plane). ``--model-greens`` times
 the Green's matrices of the workflow's actual set-up (config.yaml, model dr_high: GALPROP gas,
-ISRF, B field, all losses) for protons, helium and electrons, as the propagation rules run them.
+ISRF, B field, all losses) for protons, helium and electrons, each in a fresh process as the
+``greens`` rule runs it (time, CPU and peak memory of the job), and for the nuclei also on the
+issue's 0.1 GeV/n - 100 PeV/n range.
 """
 
 from __future__ import annotations

@@ -24,7 +24,9 @@ rule greens:
         "logs/greens/{key}/{species}.log",
     threads: 2
     resources:
-        mem_mb=lambda wc: 6000 if wc.species in RADIATION_SPECIES else 4000,
+        # measured peak of the job, parent and both workers (benchmarks/RESULTS.md): p 3.9 GiB,
+        # He 3.4, e- 3.3 at the default grid
+        mem_mb=5000,
         runtime=60,
     conda:
         CONDA_ENV
