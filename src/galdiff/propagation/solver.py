@@ -87,7 +87,7 @@ from __future__ import annotations
 
 import copy
 import ctypes
-import ctypes.util
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -122,20 +122,18 @@ def release_freed_heap() -> None:
     default grid that is ~0.4 GB after factorising and again per worker after each Green's
     batch, memory every forked worker would otherwise hold as its own.
     """
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
-def _load_libc():
-    name = ctypes.util.find_library("c")
+@functools.cache
+def _malloc_trim():
+    """glibc's malloc_trim from the symbols already loaded in this process, or None."""
     try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
         return None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _load_libc()
 
 
 def _batch(array: np.ndarray) -> np.ndarray:
