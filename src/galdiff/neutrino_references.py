@@ -56,6 +56,13 @@ def _energy_GeV(table, row_index, column):
     return float(col.quantity[row_index].to_value("GeV"))
 
 
+def _template_row(template_fits, template: str) -> int:
+    names = [str(name).strip() for name in template_fits["template"]]
+    if template not in names:
+        raise ValueError(f"IceCube template-fit table has no {template!r} row (templates: {names})")
+    return names.index(template)
+
+
 def pi0_template_band_table(template_fits, template_mean_per_sr, region, index=2.7, n_energies=40):
     """Table of IceCube's pi0-template best fit and 1-sigma band as an intensity in ``region``.
 
@@ -77,10 +84,7 @@ def pi0_template_band_table(template_fits, template_mean_per_sr, region, index=2
     from astropy import units as u
     from astropy.table import Table
 
-    names = [str(name).strip() for name in template_fits["template"]]
-    if "pi0" not in names:
-        raise ValueError(f"IceCube template-fit table has no 'pi0' row (templates: {names})")
-    row = names.index("pi0")
+    row = _template_row(template_fits, "pi0")
     energy_GeV = np.geomspace(
         _energy_GeV(template_fits, row, "E90_lo"), _energy_GeV(template_fits, row, "E90_hi"), n_energies
     )
@@ -111,13 +115,6 @@ def pi0_template_band_table(template_fits, template_mean_per_sr, region, index=2
 
 KRA_TEMPLATES = {"icecube_gp2023_kra_gamma_5": "KRA_gamma_5PeV", "icecube_gp2023_kra_gamma_50": "KRA_gamma_50PeV"}
 KRA_MORPHOLOGIES = ("pi0_template", "isotropic")
-
-
-def _template_row(template_fits, template: str) -> int:
-    names = [str(name).strip() for name in template_fits["template"]]
-    if template not in names:
-        raise ValueError(f"IceCube template-fit table has no {template!r} row (templates: {names})")
-    return names.index(template)
 
 
 def kra_band_table(kra_spectrum, template_fits, region, morphology: str = "pi0_template",

@@ -22,9 +22,13 @@ def model_of(path):
 def main(inputs, settings, galaxy_cfg, outputs, log_path):
     log = setup_logging(log_path)
     models = {}
-    for key, reader in (("spectra", read_dataset), ("extra_fit", lambda p: yaml.safe_load(Path(p).read_text())),
-                        ("local_spectra", read_dataset)):
-        for path in inputs[{"spectra": "spectra", "extra_fit": "fits", "local_spectra": "local"}[key]]:
+    def read_yaml(path):
+        return yaml.safe_load(Path(path).read_text())
+
+    # build_table4's key per model, the rule's input name, how to read it
+    for key, input_name, reader in (("spectra", "spectra", read_dataset), ("extra_fit", "fits", read_yaml),
+                                    ("local_spectra", "local", read_dataset)):
+        for path in inputs[input_name]:
             models.setdefault(model_of(path), {})[key] = reader(path)
     bands = {name: read_dataset(inputs[name]) for name in ("icecube_pi0", "kra_gamma_5", "kra_gamma_50")}
     table4 = build_table4(models, {**settings, "bands": bands, "template_fits": read_dataset(inputs["template_fits"]),
