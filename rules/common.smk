@@ -15,6 +15,7 @@ from galdiff.data.registry import load_registry
 from galdiff.data.datasets import DATASETS
 from galdiff.fitting import default_data_selection
 from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
+from galdiff.skymaps.model_maps import MAP_COMPONENTS as galdiff_map_components
 
 validate_config(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -28,17 +29,22 @@ FIT = bool(PROP.get("greens", True))
 ISRF_FILE = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
 
 
-def project_path(path):
-    """A config path made absolute against the project root."""
-    path = Path(path)
-    return str(path if path.is_absolute() else PROJECT_ROOT / path)
+def project_file(path):
+    """A file of the project (``path`` relative to its root) as the jobs see it: relative to the working
+    directory, so that inputs stay the same when the project is moved (``data/...`` when the project
+    root is the working directory, the default)."""
+    return os.path.relpath(PROJECT_ROOT / path)
 
 
 def raw_file(name):
-    """Where the workflow keeps raw file `name`: downloaded files under data/raw/, transcribed ones in the repo."""
+    """Where the workflow keeps raw file `name`: downloaded files under data/raw/, transcribed ones in the repo.
+
+    Nothing here depends on where a file was found (``data.mirrors``): a raw file is identified by its
+    registry sha256, which every reader checks.
+    """
     entry = REGISTRY[name]
     if entry.kind == "transcribed":
-        return project_path(entry.path)
+        return project_file(entry.path)
     return f"data/raw/{entry.folder}/{name}"
 
 

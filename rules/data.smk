@@ -1,15 +1,15 @@
 # Raw files: from a mirror or their public URL, sha256-verified; then tidy tables.
+# download_raw has no params and no inputs: a raw file is keyed by its registry sha256, not by where it
+# was found, so moving the project or editing data.mirrors reruns nothing. Its output is flagged
+# update(): Snakemake never deletes it before the job (the script keeps an existing verified copy) and
+# restores it if the job fails.
 
 
 rule download_raw:
     output:
-        "data/raw/{folder}/{filename}",
+        update("data/raw/{folder}/{filename}"),
     wildcard_constraints:
         folder="|".join(sorted({e.folder for e in REGISTRY.values() if e.kind != "transcribed"})),
-    params:
-        mirrors=[project_path(m) for m in config["data"]["mirrors"]],
-        registry=project_path(config["data"]["registry"]),
-        project_root=str(PROJECT_ROOT),
     log:
         "logs/download/{folder}/{filename}.log",
     resources:
@@ -25,7 +25,8 @@ rule tidy_dataset:
     input:
         unpack(dataset_raw_files),
     output:
-        "results/data/{dataset}.ecsv",
+        # update(): a run that fails (e.g. a raw file edited by hand) restores the previous table
+        update("results/data/{dataset}.ecsv"),
     wildcard_constraints:
         dataset="|".join(sorted(DATASETS)),
     log:

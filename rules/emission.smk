@@ -2,11 +2,7 @@
 # Library: galdiff.emission, galdiff.skymaps.
 
 MAPS = config["maps"]
-MAP_COMPONENTS = [
-    "pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2", "gamma_total",
-    "neutrino_diffuse", "extra1_neutrino", "extra2_neutrino",
-    "neutrino_e", "neutrino_mu", "neutrino_tau", "neutrino_total",
-]
+MAP_COMPONENTS = list(galdiff_map_components)  # galdiff.skymaps.model_maps.MAP_COMPONENTS
 
 
 rule emissivity:

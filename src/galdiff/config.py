@@ -25,17 +25,38 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
     """Validate ``config`` against the schema and the cross-key rules; raise ConfigError.
 
     The message names the offending key as a dotted path (``models.dr_high.propagation.delta``).
+    A number that YAML read as a string (``1e9``: YAML 1.1 needs a dot and a signed exponent,
+    ``1.0e+9``) gets a message saying so.
     """
     try:
         jsonschema.validate(config, load_schema(schema_path))
     except jsonschema.ValidationError as err:
         key = ".".join(str(part) for part in err.absolute_path) or "<top level>"
-        raise ConfigError(f"config key '{key}': {err.message}") from None
+        hint = _number_as_string_hint(err.instance)
+        raise ConfigError(f"config key '{key}': {err.message}{hint}") from None
     check_cross_key_rules(config)
 
 
+def _number_as_string_hint(value) -> str:
+    """A hint for a YAML number that was read as a string (``1e9``, ``1.e5``)."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    return (f" ({value!r} was read as a string, not a number: YAML 1.1 needs a decimal point and a signed "
+            f"exponent, e.g. {number:.1e})").replace("e+0", "e+").replace("e-0", "e-")
+
+
 def check_cross_key_rules(config: dict) -> None:
-    """Rules between keys: index counts match breaks, breaks increase, regions exist."""
+    """Rules between keys, all checked before any job runs.
+
+    Injection index counts match the breaks and the breaks increase; every ``fixed:`` name is a
+    parameter of its species; every energy range (``*_range_GeV``, ``*_min_*``/``*_max_*`` pairs,
+    ``{min, max}``) increases; every region is well defined (:func:`check_region`); every model,
+    region, data set and map component that a key names exists.
+    """
     for model_name, model in config.get("models", {}).items():
         for species, inj in model.get("injection", {}).items():
             key = f"models.{model_name}.injection.{species}"
@@ -47,36 +68,108 @@ def check_cross_key_rules(config: dict) -> None:
                 )
             if any(b2 <= b1 for b1, b2 in zip(breaks, breaks[1:])):
                 raise ConfigError(f"config key '{key}.breaks_GV': break rigidities must increase, got {breaks}")
-    regions = config.get("regions", {})
-    fig3 = config.get("figures", {}).get("fig3")
-    if fig3 and fig3["icecube_pi0_region"] not in regions:
-        raise ConfigError(
-            f"config key 'figures.fig3.icecube_pi0_region': region {fig3['icecube_pi0_region']!r} "
-            f"is not defined under 'regions' (defined: {sorted(regions)})"
-        )
-    for name, region in regions.items():
-        if region["l_max_deg"] == region["l_min_deg"]:
-            raise ConfigError(f"config key 'regions.{name}': l_min_deg and l_max_deg must differ")
+            _check_fixed(key, species, inj)
+    for name, region in config.get("regions", {}).items():
+        check_region(f"regions.{name}", region)
+    for key, low, high in _ranges(config):
+        if not low < high:
+            raise ConfigError(f"config key '{key}': the range must increase (lower < upper), got {low!r} to {high!r}")
     _check_references(config)
 
 
+def check_region(key: str, region: dict) -> None:
+    """A sky region of the configuration is well defined, else ConfigError naming ``key``.
+
+    Longitudes run from ``l_min_deg`` eastwards to ``l_max_deg`` with ``l_min_deg < l_max_deg``
+    and at most 360 degrees between them; a range through l = 0 is written with a negative lower
+    edge, e.g. ``l_min_deg: -30, l_max_deg: 30`` (not 330 to 30, which would read as a typo'd
+    inverted range).
+    """
+    l_min, l_max = region["l_min_deg"], region["l_max_deg"]
+    if not l_min < l_max:
+        raise ConfigError(
+            f"config key '{key}': l_min_deg ({l_min}) must be below l_max_deg ({l_max}); a longitude range through "
+            f"l = 0 is written with a negative l_min_deg (the range from {l_min} eastwards through l = 0 to {l_max} "
+            f"is l_min_deg: {l_min - 360 if l_min > l_max else l_min - 360}, l_max_deg: {l_max})")
+    if l_max - l_min > 360:
+        raise ConfigError(f"config key '{key}': l_max_deg - l_min_deg = {l_max - l_min} exceeds 360 degrees")
+
+
+def _check_fixed(key: str, species: str, injection: dict) -> None:
+    """Every name in ``fixed:`` is a fit parameter of the species (galdiff.fitting.fixable_parameter_names)."""
+    fixed = injection.get("fixed") or []
+    if not fixed:
+        return
+    from .fitting import fixable_parameter_names
+
+    allowed = fixable_parameter_names(species, injection)
+    unknown = [name for name in fixed if name not in allowed]
+    if unknown:
+        raise ConfigError(f"config key '{key}.fixed': unknown parameter(s) {unknown}; "
+                          f"the {species} parameters are {allowed}")
+
+
+def _ranges(config: dict, prefix: str = ""):
+    """(dotted key, lower, upper) of every energy range in the configuration.
+
+    Ranges are two-number lists under keys ending in ``_range_GeV`` or ``_range_GeV_per_n``,
+    ``<x>_min_<unit>``/``<x>_max_<unit>`` pairs in one mapping (longitudes excepted: regions
+    have their own rule) and ``{min, max}`` mappings.
+    """
+    if isinstance(config, dict):
+        for name, value in config.items():
+            key = f"{prefix}{name}"
+            if (name.endswith("_range_GeV") or name.endswith("_range_GeV_per_n")) and isinstance(value, list) \
+                    and len(value) == 2:
+                yield key, value[0], value[1]
+            elif isinstance(value, dict):
+                if "min" in value and "max" in value:
+                    yield key, value["min"], value["max"]
+                for low_name in value:
+                    if "_min_" in low_name and not low_name.startswith("l_"):
+                        high_name = low_name.replace("_min_", "_max_", 1)
+                        if high_name in value:
+                            yield f"{key}.{low_name}/{high_name}", value[low_name], value[high_name]
+                yield from _ranges(value, f"{key}.")
+
+
 def _references(config: dict):
-    """(dotted key, value, kind) of every region or model named by the spectra, figure and table sections."""
+    """(dotted key, value, kind) of every name a key refers to: models, regions, data sets, map components."""
+    yield from ((f"data.datasets[{i}]", name, "datasets") for i, name in enumerate(config.get("data", {}).get("datasets", [])))
+    for species, entry in (config.get("propagation", {}).get("normalisation") or {}).items():
+        yield f"propagation.normalisation.{species}.dataset", entry["dataset"], "datasets"
+    maps = config.get("maps", {})
+    if "fig6" in maps:
+        yield "maps.fig6.model", maps["fig6"].get("model", "dr_low"), "models"
+        yield "maps.fig6.component", maps["fig6"].get("component", "neutrino_diffuse"), "components"
     figures = config.get("figures", {})
+    fig3 = figures.get("fig3")
+    if fig3:
+        yield "figures.fig3.icecube_pi0_region", fig3["icecube_pi0_region"], "regions"
+        for i, name in enumerate(fig3.get("gamma_datasets", [])):
+            yield f"figures.fig3.gamma_datasets[{i}]", name, "datasets"
     for letter, panel in figures.get("fig4", {}).get("panels", {}).items():
         yield f"figures.fig4.panels.{letter}.model", panel["model"], "models"
         yield f"figures.fig4.panels.{letter}.region", panel["region"], "regions"
+        for i, name in enumerate(panel.get("datasets", [])):
+            yield f"figures.fig4.panels.{letter}.datasets[{i}]", name, "datasets"
     for name in ("fig5", "fig8"):
         if name in figures:
             yield f"figures.{name}.model", figures[name]["model"], "models"
             yield f"figures.{name}.region", figures[name]["region"], "regions"
+            for i, dataset in enumerate(figures[name].get("datasets", [])):
+                yield f"figures.{name}.datasets[{i}]", dataset, "datasets"
     if "fig7" in figures:
         yield "figures.fig7.model", figures["fig7"]["model"], "models"
         for letter, region in figures["fig7"].get("panels", {}).items():
             yield f"figures.fig7.panels.{letter}", region, "regions"
     spectra = config.get("spectra", {})
-    for region in spectra.get("extra_fit", {}).get("data", {}) or {}:
+    for region, names in (spectra.get("extra_fit", {}).get("data", {}) or {}).items():
         yield f"spectra.extra_fit.data.{region}", region, "regions"
+        for i, name in enumerate(names or []):
+            yield f"spectra.extra_fit.data.{region}[{i}]", name, "datasets"
+    for i, name in enumerate(spectra.get("fitted_maps", []) or []):
+        yield f"spectra.fitted_maps[{i}]", name, "components"
     if "headline" in spectra:
         yield "spectra.headline.model", spectra["headline"].get("model", "dr_low"), "models"
         yield "spectra.headline.region", spectra["headline"].get("region", "all_sky"), "regions"
@@ -85,10 +178,31 @@ def _references(config: dict):
         yield "tables.table4.window", table4.get("window", "all_sky"), "regions"
 
 
+_KINDS = {  # kind -> (what one is called, where the allowed names come from)
+    "models": ("model", "defined under 'models'"),
+    "regions": ("region", "defined under 'regions'"),
+    "datasets": ("data set", "known data sets (galdiff.data.datasets.DATASETS)"),
+    "components": ("map component", "map components (galdiff.skymaps.model_maps.MAP_COMPONENTS)"),
+}
+
+
+def _defined(config: dict, kind: str):
+    if kind == "datasets":
+        from .data.datasets import DATASETS
+
+        return DATASETS
+    if kind == "components":
+        from .skymaps.model_maps import MAP_COMPONENTS
+
+        return MAP_COMPONENTS
+    return config.get(kind, {})
+
+
 def _check_references(config: dict) -> None:
-    """Every region and model that a spectra/figure/table key names must be defined."""
+    """Every model, region, data set and map component that a key names must exist."""
     for key, value, kind in _references(config):
-        defined = config.get(kind, {})
+        defined = _defined(config, kind)
         if value not in defined:
-            raise ConfigError(f"config key '{key}': {kind[:-1]} {value!r} is not defined under '{kind}' "
-                              f"(defined: {sorted(defined)})")
+            what, where = _KINDS[kind]
+            allowed = list(defined) if kind == "components" else sorted(defined)
+            raise ConfigError(f"config key '{key}': {what} {value!r} is not defined; {where}: {allowed}")

@@ -67,7 +67,8 @@ from galdiff.interactions.neutrino_oscillation import (
     MixingAngles,
     flavour_fluxes_at_earth,
 )
-from galdiff.provenance import atomic_path, provenance_meta
+from galdiff.io import reading_h5, writing_h5
+from galdiff.provenance import provenance_meta
 from galdiff.spectra import ecpl
 from galdiff.units import C_CM_PER_S, beta_from_ek_per_n, get_species
 
@@ -509,7 +510,10 @@ class EmissivityResult:
     gas_cm3 : dict
         2D gas used for the bremsstrahlung mix ('HI', 'H2', 'HII'), (n_r, n_z) each.
     attrs : dict
-        Settings and diagnostics (JSON-serialisable).
+        Settings and diagnostics (JSON-serialisable), written to the file.
+    timings_s : dict
+        Wall-clock seconds of each step: for the log only, never written (identical inputs give
+        byte-identical files).
     """
 
     r_kpc: np.ndarray
@@ -520,6 +524,7 @@ class EmissivityResult:
     kappa_per_kpc: np.ndarray | None = None
     gas_cm3: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
+    timings_s: dict = field(default_factory=dict)
 
 
 _UNITS_PER_H = "GeV-1 s-1 sr-1 H-1"
@@ -990,10 +995,10 @@ class EmissionGrid:
             "extras": [asdict(c) for c in extras],
             "extra_parent_proton_fits": extra_fits,
             "gas": self.gas_source,
-            "timings_s": dict(self.timings_s),
             "diagnostics": dict(self.diagnostics),
             **(attrs or {}),
         }
+        result.timings_s = dict(self.timings_s)
         return result
 
 
@@ -1026,48 +1031,41 @@ def write_emissivity_h5(path, result: EmissivityResult, inputs=None, config=None
     config : dict, optional
         Configuration whose hash is recorded.
     """
-    import h5py
-
     meta = provenance_meta(inputs=inputs, config=config)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as handle:
-            handle.attrs["convention"] = _CONVENTION_TEXT
-            handle.attrs["axis_order"] = "r, z, energy"
-            handle.attrs["format_version"] = FILE_FORMAT_VERSION
-            handle.attrs["component_names"] = json.dumps(list(result.components))
-            handle.attrs["settings"] = json.dumps(result.attrs, default=str)
-            handle.attrs["provenance"] = json.dumps(meta, default=str)
-            axes = handle.create_group("axes")
-            axes.create_dataset("r_kpc", data=result.r_kpc).attrs["units"] = "kpc"
-            axes.create_dataset("z_kpc", data=result.z_kpc).attrs["units"] = "kpc"
-            for name, values in result.energies.items():
-                axes.create_dataset(name, data=values).attrs["units"] = "GeV"
-            comps = handle.create_group("components")
-            for name, values in result.components.items():
-                dset = comps.create_dataset(name, data=values, compression="gzip", compression_opts=4, shuffle=True)
-                for key, value in result.component_meta[name].items():
-                    dset.attrs[key] = value
-            if result.kappa_per_kpc is not None:
-                dset = handle.create_group("absorption").create_dataset(
-                    "kappa_per_kpc", data=result.kappa_per_kpc, compression="gzip", compression_opts=4)
-                dset.attrs["units"] = "kpc-1"
-                dset.attrs["energy_axis"] = "gamma_energy_GeV"
-                dset.attrs["description"] = "pair-absorption coefficient 1/lambda on the isotropic ISRF + CMB"
-            gas = handle.create_group("gas")
-            for key, values in result.gas_cm3.items():
-                dset = gas.create_dataset(f"{key}_cm3", data=values)
-                dset.attrs["units"] = "cm-3 (H2: molecules)" if key == "H2" else "cm-3"
+    with writing_h5(path) as handle:
+        handle.attrs["convention"] = _CONVENTION_TEXT
+        handle.attrs["axis_order"] = "r, z, energy"
+        handle.attrs["format_version"] = FILE_FORMAT_VERSION
+        handle.attrs["component_names"] = json.dumps(list(result.components))
+        handle.attrs["settings"] = json.dumps(result.attrs, default=str)
+        handle.attrs["provenance"] = json.dumps(meta, default=str)
+        axes = handle.create_group("axes")
+        axes.create_dataset("r_kpc", data=result.r_kpc).attrs["units"] = "kpc"
+        axes.create_dataset("z_kpc", data=result.z_kpc).attrs["units"] = "kpc"
+        for name, values in result.energies.items():
+            axes.create_dataset(name, data=values).attrs["units"] = "GeV"
+        comps = handle.create_group("components")
+        for name, values in result.components.items():
+            dset = comps.create_dataset(name, data=values, compression="gzip", compression_opts=4, shuffle=True)
+            for key, value in result.component_meta[name].items():
+                dset.attrs[key] = value
+        if result.kappa_per_kpc is not None:
+            dset = handle.create_group("absorption").create_dataset(
+                "kappa_per_kpc", data=result.kappa_per_kpc, compression="gzip", compression_opts=4)
+            dset.attrs["units"] = "kpc-1"
+            dset.attrs["energy_axis"] = "gamma_energy_GeV"
+            dset.attrs["description"] = "pair-absorption coefficient 1/lambda on the isotropic ISRF + CMB"
+        gas = handle.create_group("gas")
+        for key, values in result.gas_cm3.items():
+            dset = gas.create_dataset(f"{key}_cm3", data=values)
+            dset.attrs["units"] = "cm-3 (H2: molecules)" if key == "H2" else "cm-3"
     return Path(path)
 
 
 def read_emissivity_h5(path) -> EmissivityResult:
     """Read a file written by :func:`write_emissivity_h5`; ``attrs`` gains 'provenance' and 'convention'."""
-    import h5py
-
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"emissivity file not found: {path}")
-    with h5py.File(path, "r") as handle:
+    with reading_h5(path) as handle:
         if handle.attrs.get("format_version") != FILE_FORMAT_VERSION:
             raise ValueError(f"{path}: unknown emissivity file format {handle.attrs.get('format_version')!r}")
         axes = handle["axes"]

@@ -345,9 +345,9 @@ def extras_from_emissivity(path) -> tuple[dict, dict]:
     """
     import json
 
-    import h5py
+    from .io import reading_h5
 
-    with h5py.File(path, "r") as handle:
+    with reading_h5(path) as handle:
         settings = json.loads(handle.attrs["settings"])
         names = json.loads(handle.attrs["component_names"])
         norms, fractions = {}, {}

@@ -1300,6 +1300,26 @@ def fit(model: NucleusModel, datasets: Sequence[FitDataset], *, fixed: Sequence[
 # ---------------------------------------------------------------------------------------------
 # one model's fits from the propagation products (used by the workflow's fit rule)
 # ---------------------------------------------------------------------------------------------
+def fixable_parameter_names(species: str, injection_cfg: Mapping) -> list[str]:
+    """Names that ``models.<model>.injection.<species>.fixed`` may hold, in the config's naming.
+
+    Parameters
+    ----------
+    species : {"proton", "helium", "electron", "positron"}
+    injection_cfg : mapping
+        The species' injection entry (``nu``, ``breaks_GV``, ``cutoff_GV``, ``phi_GV``).
+
+    Returns
+    -------
+    list of str
+        ``nu<i>``, ``R<i>_GV``, ``Rc_GV``, ``Phi_GV``, the normalisation :data:`NORM_PARAM` and, for
+        positrons, ``c_eplus`` (indices count from 1 for positrons, from 0 otherwise, as the fits do).
+    """
+    offset = 1 if species == "positron" else 0
+    names = [p.name for p in _nucleus_params("", injection_cfg, index_offset=offset)] + [NORM_PARAM]
+    return (["c_eplus"] + names) if species == "positron" else names
+
+
 def configured_fixed(injection_cfg: Mapping, positron: bool = False) -> list[str]:
     """Fit-parameter names held at their start values, from an injection entry's ``fixed`` list.
 

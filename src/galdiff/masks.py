@@ -46,7 +46,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
-from .provenance import atomic_path
+from .io import reading_fits, write_fits
 from .regions import SkyRegion, region_pixel_weights
 
 __all__ = [
@@ -267,14 +267,13 @@ def write_mask_fits(path, mask: SourceMask, nside: int, regions: list[SkyRegion]
         hdu.header["GDPROV"] = json.dumps(dict(provenance or {}), sort_keys=True, default=str)
         hdu.header["GDMASK"] = settings
         hdu.header["NDISCS"] = (len(mask.discs), "number of masked discs")
-    with atomic_path(path) as tmp:
-        fits.HDUList([primary, coarse, fine, discs, regions_hdu]).writeto(tmp)
+    write_fits(fits.HDUList([primary, coarse, fine, discs, regions_hdu]), path)
     return fractions
 
 
 def read_mask_fits(path) -> SourceMask:
     """Read a mask file written by :func:`write_mask_fits` (the fine mask and the discs)."""
-    with fits.open(path) as hdul:
+    with reading_fits(path) as hdul:
         fine = hdul["MASK_FINE"]
         keep = np.asarray(fine.data["KEEP"], dtype=bool)
         if fine.header["ORDERING"].upper().startswith("NEST"):
@@ -290,7 +289,7 @@ def read_mask_fractions(path) -> dict:
     ``applied`` says whether the region uses the mask (``lhaaso_mask``); for the others the
     fraction is what the mask would remove.
     """
-    with fits.open(path) as hdul:
+    with reading_fits(path) as hdul:
         data = hdul["REGIONS"].data
         applied = data["applied"] if "applied" in data.columns.names else np.ones(len(data), dtype=bool)
         return {str(name).strip(): {"masked_fraction": float(value), "applied": bool(flag)}

@@ -17,7 +17,8 @@ class SkyRegion:
     name : str
     l_min_deg, l_max_deg : float
         Longitude edges in degrees. The box runs from ``l_min_deg`` eastwards to
-        ``l_max_deg``; a box through l = 0 is written e.g. (-30, 30) or (330, 30).
+        ``l_max_deg``; a box through l = 0 is written e.g. (-30, 30) or (330, 30). The
+        configuration accepts only the first form (l_min_deg < l_max_deg, :func:`galdiff.config.check_region`).
     b_max_deg : float
         The box is |b| < b_max_deg.
     lhaaso_mask : bool

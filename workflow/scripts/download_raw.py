@@ -1,4 +1,8 @@
-"""Materialise one raw file from a mirror or its public URL, sha256-verified (rule download_raw)."""
+"""Materialise one raw file from a mirror or its public URL, sha256-verified (rule download_raw).
+
+Mirrors and registry come from the configuration, not from rule params, so that changing them
+reruns nothing; an existing copy with the registry sha256 is kept untouched.
+"""
 
 import sys
 from pathlib import Path
@@ -18,10 +22,11 @@ def main(output_path, registry_path, mirrors, project_root, log_path):
 
 
 if __name__ == "__main__":
+    PROJECT_ROOT = Path(snakemake.scriptdir).parents[1]  # noqa: F821 - workflow/scripts -> project root
     main(
         snakemake.output[0],  # noqa: F821
-        snakemake.params.registry,  # noqa: F821
-        snakemake.params.mirrors,  # noqa: F821
-        snakemake.params.project_root,  # noqa: F821
+        PROJECT_ROOT / snakemake.config["data"]["registry"],  # noqa: F821
+        snakemake.config["data"]["mirrors"],  # noqa: F821
+        PROJECT_ROOT,
         snakemake.log[0],  # noqa: F821
     )

@@ -20,6 +20,7 @@ def main(inputs, emission_cfg, galaxy_cfg, extra_cfg, model, output_path, log_pa
     config = {"emission": emission_cfg, "galaxy": galaxy_cfg, "extra": extra_cfg}
     write_emissivity_h5(output_path, result, inputs=inputs, config=config)
     log.info("%s: components %s", model, sorted(result.components))
+    log.info("%s: wall-clock seconds per step %s", model, {k: round(v, 2) for k, v in result.timings_s.items()})
 
 
 if __name__ == "__main__":

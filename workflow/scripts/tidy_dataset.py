@@ -1,4 +1,7 @@
-"""Build one tidy table results/data/<dataset>.ecsv from its raw files (rule tidy_dataset)."""
+"""Build one tidy table results/data/<dataset>.ecsv from its raw files (rule tidy_dataset).
+
+Every raw file is checked against its registry sha256 before it is read.
+"""
 
 import sys
 from pathlib import Path
@@ -7,19 +10,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _logging import setup_logging  # noqa: E402
 
 from galdiff.data.datasets import build_dataset, write_dataset  # noqa: E402
+from galdiff.data.registry import load_registry  # noqa: E402
 
 
-def main(dataset, raw_paths, output_path, log_path):
+def main(dataset, raw_paths, registry_path, output_path, log_path):
     log = setup_logging(log_path)
-    table = build_dataset(dataset, raw_paths)
+    table = build_dataset(dataset, raw_paths, registry=load_registry(registry_path))
     write_dataset(table, output_path)
-    log.info("%s: %d rows written to %s", dataset, len(table), output_path)
+    log.info("%s: %d rows written to %s (raw files match their registry sha256)", dataset, len(table), output_path)
 
 
 if __name__ == "__main__":
     main(
         snakemake.wildcards.dataset,  # noqa: F821
         {name: path for name, path in snakemake.input.items()},  # noqa: F821
+        Path(snakemake.scriptdir).parents[1] / snakemake.config["data"]["registry"],  # noqa: F821
         snakemake.output[0],  # noqa: F821
         snakemake.log[0],  # noqa: F821
     )

@@ -34,7 +34,8 @@ import numpy as np
 from astropy.table import Table
 
 from .. import units as kin
-from ..provenance import atomic_path, provenance_meta, sha256_of_file
+from ..io import read_ecsv, write_ecsv
+from ..provenance import provenance_meta, sha256_of_file
 from . import readers
 from .readers import ENERGY_AXES
 
@@ -320,12 +321,44 @@ def list_datasets() -> list[str]:
     return list(DATASETS)
 
 
-def build_dataset(name: str, raw_dir) -> Table:
+class RawChecksumError(ValueError):
+    """A raw file's bytes differ from its registry sha256 (edited, damaged or replaced)."""
+
+
+def check_raw_sha256(dataset: str, paths, actual_sha256: Mapping[str, str], registry: Mapping) -> None:
+    """Raise :class:`RawChecksumError` unless every raw file matches its registry sha256.
+
+    Parameters
+    ----------
+    dataset : str
+        Data-set name (for the message).
+    paths : sequence of pathlib.Path
+        The raw files; each name must be a registry key.
+    actual_sha256 : mapping of str to str
+        File name -> sha256 of the bytes read.
+    registry : mapping of str to RegistryEntry
+        :func:`galdiff.data.registry.load_registry`.
+    """
+    for path in paths:
+        entry = registry.get(path.name)
+        if entry is None:
+            raise RawChecksumError(f"data set {dataset!r}: raw file {path} is not in the registry")
+        if actual_sha256[path.name] != entry.sha256:
+            remedy = ("restore the committed file (git checkout)" if entry.kind == "transcribed"
+                      else "delete it and rerun: rule download_raw fetches a verified copy")
+            raise RawChecksumError(
+                f"data set {dataset!r}: raw file {path} has sha256 {actual_sha256[path.name]}, the registry "
+                f"expects {entry.sha256} (edited or damaged copy; {remedy})")
+
+
+def build_dataset(name: str, raw_dir, registry: Mapping | None = None) -> Table:
     """Build the tidy table of data set ``name`` from its raw files.
 
     ``raw_dir`` is either the raw-data folder (files at ``raw_dir/<folder>/<name>``) or a mapping
     from each raw file name to its path (what the workflow passes, since transcribed files live
-    in the repository and downloaded ones in the working directory).
+    in the repository and downloaded ones in the working directory). With ``registry`` (what
+    :func:`galdiff.data.registry.load_registry` returns; the workflow always passes it) every raw
+    file is checked against its registry sha256 before it is read.
 
     Raises
     ------
@@ -333,6 +366,11 @@ def build_dataset(name: str, raw_dir) -> Table:
         Unknown data-set name.
     FileNotFoundError
         A raw file is missing (the message names it and the data set).
+    RawChecksumError
+        A raw file's sha256 differs from the registry's.
+    galdiff.data.readers.RawFileError
+        A raw file is empty, has a cut row, a non-number or a NaN/inf (file and line named), or
+        its reader failed (data set and files named).
     """
     try:
         spec = DATASETS[name]
@@ -348,7 +386,16 @@ def build_dataset(name: str, raw_dir) -> Table:
     for path in paths:
         if not path.is_file():
             raise FileNotFoundError(f"data set {name!r}: raw file {path} not found (materialise it first)")
-    table = spec.reader(paths)
+    source_sha256 = {path.name: sha256_of_file(path) for path in paths}
+    if registry is not None:
+        check_raw_sha256(name, paths, source_sha256, registry)
+    try:
+        table = spec.reader(paths)
+    except readers.RawFileError as exc:
+        raise readers.RawFileError(f"data set {name!r}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a reader failure names the data set and its files
+        raise readers.RawFileError(f"data set {name!r}: raw file(s) {[str(p) for p in paths]} could not be read "
+                                   f"({type(exc).__name__}: {exc})") from None
     if spec.kind == "cosmic_ray" and table.meta.get("energy_axis") != spec.energy_axis:
         raise ValueError(f"data set {name!r}: reader gave energy axis {table.meta.get('energy_axis')!r}, "
                          f"expected {spec.energy_axis!r}")
@@ -358,7 +405,7 @@ def build_dataset(name: str, raw_dir) -> Table:
         "experiment": spec.experiment,
         "citation": spec.citation,
         "source_files": [Path(p).name for p in spec.raw_files],
-        "source_sha256": {path.name: sha256_of_file(path) for path in paths},
+        "source_sha256": source_sha256,
         "notes": spec.notes,
     }
     if spec.species:
@@ -372,16 +419,16 @@ def build_dataset(name: str, raw_dir) -> Table:
 
 
 def write_dataset(table: Table, path) -> Path:
-    """Write ``table`` as ECSV at ``path`` atomically (temporary file, then rename)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        table.write(tmp, format="ascii.ecsv", overwrite=True)
-    return path
+    """Write ``table`` as ECSV at ``path`` atomically with its row count (:func:`galdiff.io.write_ecsv`)."""
+    return write_ecsv(table, path)
 
 
 def read_dataset(path) -> Table:
-    """Read a tidy ECSV table (with the ``nucleon`` unit of per-nucleon axes enabled)."""
-    return Table.read(Path(path), format="ascii.ecsv")
+    """Read a tidy ECSV table, checking its recorded row count (:func:`galdiff.io.read_ecsv`).
+
+    The ``nucleon`` unit of per-nucleon axes is enabled by importing this module.
+    """
+    return read_ecsv(path)
 
 
 class EkPerNucleonSpectrum(NamedTuple):

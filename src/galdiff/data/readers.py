@@ -95,13 +95,45 @@ def _header_fields(path, prefix="#") -> dict[str, str]:
     return fields
 
 
-def _loadtxt(path, ncols, **kwargs) -> np.ndarray:
-    """``numpy.loadtxt`` that always returns a 2-D array and checks the column count."""
+class RawFileError(ValueError):
+    """A raw file is empty, has a short (cut) row, a non-number or a NaN/inf; the message names file and line."""
+
+
+def _loadtxt(path, ncols, comments="#", delimiter=None, skiprows=0) -> np.ndarray:
+    """Numeric table of a text file as a 2-D float array, every row checked.
+
+    Like ``numpy.loadtxt`` (text after ``comments`` ignored, blank lines skipped, the first
+    ``skiprows`` lines skipped, fields split at ``delimiter`` or whitespace), but every data row
+    must have as many fields as the first one (at least ``ncols``), every field must be a finite
+    number, and the file must have at least one data row. Otherwise one :class:`RawFileError`
+    names the file and the line.
+    """
+    rows, width = [], None
     with open(path, encoding="utf-8", newline=None) as handle:  # universal newlines: CRLF -> LF
-        data = np.loadtxt(handle, ndmin=2, **kwargs)
-    if data.shape[1] < ncols:
-        raise ValueError(f"{path}: expected at least {ncols} columns, found {data.shape[1]}")
-    return data
+        for number, line in enumerate(handle, start=1):
+            if number <= skiprows:
+                continue
+            body = line.split(comments, 1)[0] if comments else line
+            if not body.strip():
+                continue
+            fields = [field.strip() for field in body.split(delimiter)] if delimiter else body.split()
+            if width is None:
+                width = len(fields)
+                if width < ncols:
+                    raise RawFileError(f"{path}:{number}: expected at least {ncols} columns, found {width}")
+            elif len(fields) != width:
+                raise RawFileError(f"{path}:{number}: {len(fields)} fields, expected {width} like the first data "
+                                   "row (truncated or damaged row)")
+            try:
+                values = [float(field) for field in fields]
+            except ValueError:
+                raise RawFileError(f"{path}:{number}: not a number in {line.strip()!r}") from None
+            if not all(np.isfinite(values)):
+                raise RawFileError(f"{path}:{number}: NaN or infinite value in {line.strip()!r}")
+            rows.append(values)
+    if not rows:
+        raise RawFileError(f"{path}: no data rows (empty or truncated file)")
+    return np.array(rows, dtype=float)
 
 
 def is_upper_limit_row(flux_central, lower_errors) -> np.ndarray:
@@ -426,9 +458,17 @@ def read_cascade_contour(path) -> Table:
 def _read_commented_csv(path) -> dict[str, list[str]]:
     """A CSV file with ``#`` comment lines -> {column name: list of strings}."""
     with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+        numbered = [(number, line) for number, line in enumerate(handle, start=1)
+                    if not line.startswith("#") and line.strip()]
+    reader = csv.DictReader(line for _, line in numbered)
+    rows = []
+    for (number, line), row in zip(numbered[1:], reader):
+        if None in row or any(value is None for value in row.values()):
+            raise RawFileError(f"{path}:{number}: {len(line.split(','))} fields, expected "
+                               f"{len(reader.fieldnames)} like the header (truncated or damaged row)")
+        rows.append(row)
     if not rows:
-        raise ValueError(f"{path}: no data rows")
+        raise RawFileError(f"{path}: no data rows (empty or truncated file)")
     return {key.strip(): [row[key].strip() for row in rows] for key in rows[0]}
 
 

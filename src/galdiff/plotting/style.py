@@ -76,11 +76,14 @@ def e2_flux_axes(width_in: float = COLUMN_WIDTH_IN, height_in: float = 2.7):
 
 
 def save_figure(fig, path: str | Path, provenance: dict | None = None) -> Path:
-    """Save atomically; PDF metadata records what made the figure (showyourwork-style traceability)."""
+    """Save atomically; PDF metadata records what made the figure (showyourwork-style traceability).
+
+    The PDF carries no creation date, so identical figures give identical bytes.
+    """
     path = Path(path)
     metadata = None
     if path.suffix == ".pdf":
-        metadata = {"Creator": "galdiff", "Subject": str(provenance or {})}
+        metadata = {"Creator": "galdiff", "Subject": str(provenance or {}), "CreationDate": None}
     with atomic_path(path) as tmp:
         fig.savefig(tmp, metadata=metadata)
     plt.close(fig)

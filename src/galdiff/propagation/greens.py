@@ -33,11 +33,11 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 
-import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..provenance import atomic_path, provenance_meta
+from ..io import H5_RECORD_ATTR, reading_h5, writing_h5
+from ..provenance import provenance_meta
 from ..units import C_CM_PER_S
 from .solver import SteadyStateSolver, release_freed_heap
 
@@ -255,18 +255,17 @@ def write_density_h5(path: str | os.PathLike, grid, species_name: str, density_f
     density_full = np.asarray(density_full, dtype=float)
     if density_full.shape != grid.shape:
         raise ValueError(f"density shape {density_full.shape} does not match the grid {grid.shape}")
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as handle:
-            data = handle.create_dataset("psi", data=density_full, compression="gzip", shuffle=True)
-            data.attrs["unit"] = PSI_UNIT
-            data.attrs["description"] = "differential density per unit kinetic energy per nucleon"
-            for name, unit in (("ek_GeV_per_n", "GeV"), ("r_kpc", "kpc"), ("z_kpc", "kpc")):
-                axis = handle.create_dataset(name, data=getattr(grid, name))
-                axis.attrs["unit"] = unit
-            attrs = {"species": species_name, "axis_order": "E,r,z", "grid_config": repr(grid.config)}
-            attrs.update(provenance_meta(inputs=inputs, config=config))
-            attrs.update(extra_attrs or {})
-            _write_attrs(handle, attrs)
+    with writing_h5(path) as handle:
+        data = handle.create_dataset("psi", data=density_full, compression="gzip", shuffle=True)
+        data.attrs["unit"] = PSI_UNIT
+        data.attrs["description"] = "differential density per unit kinetic energy per nucleon"
+        for name, unit in (("ek_GeV_per_n", "GeV"), ("r_kpc", "kpc"), ("z_kpc", "kpc")):
+            axis = handle.create_dataset(name, data=getattr(grid, name))
+            axis.attrs["unit"] = unit
+        attrs = {"species": species_name, "axis_order": "E,r,z", "grid_config": repr(grid.config)}
+        attrs.update(provenance_meta(inputs=inputs, config=config))
+        attrs.update(extra_attrs or {})
+        _write_attrs(handle, attrs)
 
 
 def read_density_h5(path: str | os.PathLike) -> dict:
@@ -277,12 +276,12 @@ def read_density_h5(path: str | os.PathLike) -> dict:
     dict
         ``psi`` (E, r, z), ``ek_GeV_per_n``, ``r_kpc``, ``z_kpc`` arrays and ``attrs`` (dict).
     """
-    with h5py.File(path, "r") as handle:
+    with reading_h5(path) as handle:
         for key in ("psi", "ek_GeV_per_n", "r_kpc", "z_kpc"):
             if key not in handle:
                 raise KeyError(f"{path}: dataset {key!r} missing; not a galdiff density file")
         out = {key: handle[key][()] for key in ("psi", "ek_GeV_per_n", "r_kpc", "z_kpc")}
-        out["attrs"] = dict(handle.attrs)
+        out["attrs"] = {key: value for key, value in handle.attrs.items() if key != H5_RECORD_ATTR}
     return out
 
 
@@ -294,28 +293,27 @@ def write_greens_h5(path: str | os.PathLike, grid, species_name: str, greens: np
     n_e = grid.ek_GeV_per_n.size
     if greens.shape != (n_e, n_e):
         raise ValueError(f"Green's matrix shape {greens.shape} does not match ({n_e}, {n_e})")
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as handle:
-            data = handle.create_dataset("greens", data=greens)
-            data.attrs["unit"] = GREENS_UNIT
-            data.attrs["axis_order"] = "E_out,E_in"
-            data.attrs["description"] = ("intensity at the observer [cm-2 s-1 sr-1 GeV-1] per unit "
-                                         "source spectrum [cm-3 s-1 GeV-1] (energies per nucleon)")
-            axis = handle.create_dataset("ek_GeV_per_n", data=grid.ek_GeV_per_n)
-            axis.attrs["unit"] = "GeV"
-            attrs = {"species": species_name, "r_observer_kpc": r_sun_kpc, "z_observer_kpc": z_sun_kpc,
-                     "grid_config": repr(grid.config)}
-            attrs.update(provenance_meta(inputs=inputs, config=config))
-            attrs.update(extra_attrs or {})
-            _write_attrs(handle, attrs)
+    with writing_h5(path) as handle:
+        data = handle.create_dataset("greens", data=greens)
+        data.attrs["unit"] = GREENS_UNIT
+        data.attrs["axis_order"] = "E_out,E_in"
+        data.attrs["description"] = ("intensity at the observer [cm-2 s-1 sr-1 GeV-1] per unit "
+                                     "source spectrum [cm-3 s-1 GeV-1] (energies per nucleon)")
+        axis = handle.create_dataset("ek_GeV_per_n", data=grid.ek_GeV_per_n)
+        axis.attrs["unit"] = "GeV"
+        attrs = {"species": species_name, "r_observer_kpc": r_sun_kpc, "z_observer_kpc": z_sun_kpc,
+                 "grid_config": repr(grid.config)}
+        attrs.update(provenance_meta(inputs=inputs, config=config))
+        attrs.update(extra_attrs or {})
+        _write_attrs(handle, attrs)
 
 
 def read_greens_h5(path: str | os.PathLike) -> dict:
     """Read a file written by :func:`write_greens_h5`: ``greens``, ``ek_GeV_per_n``, ``attrs``."""
-    with h5py.File(path, "r") as handle:
+    with reading_h5(path) as handle:
         for key in ("greens", "ek_GeV_per_n"):
             if key not in handle:
                 raise KeyError(f"{path}: dataset {key!r} missing; not a galdiff Green's-function file")
         out = {key: handle[key][()] for key in ("greens", "ek_GeV_per_n")}
-        out["attrs"] = dict(handle.attrs)
+        out["attrs"] = {key: value for key, value in handle.attrs.items() if key != H5_RECORD_ATTR}
     return out

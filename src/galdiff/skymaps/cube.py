@@ -30,7 +30,7 @@ import numpy as np
 from astropy import units as u
 from astropy.io import fits
 
-from ..provenance import atomic_path
+from ..io import reading_fits, write_fits
 
 INTENSITY_UNIT = "GeV-1 cm-2 s-1 sr-1"
 SKYMAP_HDU = "SKYMAP"
@@ -81,7 +81,7 @@ def write_healpix_cube(path, cube, energies_GeV, *, unit: str = INTENSITY_UNIT, 
     Parameters
     ----------
     path : str or Path
-        Output FITS file; written atomically (:func:`galdiff.provenance.atomic_path`).
+        Output FITS file; written atomically and reproducibly (:func:`galdiff.io.write_fits`).
     cube : ndarray, shape (n_E, n_pix) or (n_pix,)
         Map values at the node energies, RING ordering, Galactic coordinates.
     energies_GeV : ndarray, shape (n_E,)
@@ -153,8 +153,7 @@ def write_healpix_cube(path, cube, energies_GeV, *, unit: str = INTENSITY_UNIT, 
     bands.header["AXCOLS1"] = "ENERGY_TRUE"
     bands.header["INTERP1"] = "log"
 
-    with atomic_path(path) as tmp:
-        fits.HDUList([fits.PrimaryHDU(), skymap, bands]).writeto(tmp)
+    write_fits(fits.HDUList([fits.PrimaryHDU(), skymap, bands]), path)
     return path
 
 
@@ -167,7 +166,7 @@ def read_healpix_cube(path) -> HealpixCube:
     -------
     HealpixCube
     """
-    with fits.open(path) as hdul:
+    with reading_fits(path) as hdul:
         if SKYMAP_HDU not in hdul:
             raise ValueError(f"{path}: no {SKYMAP_HDU!r} HDU; not a GADF HEALPix cube")
         hdu = hdul[SKYMAP_HDU]
@@ -311,6 +310,5 @@ def write_car_cube(path, cube, energies_GeV, *, unit: str = INTENSITY_UNIT, bins
         [fits.Column(name="Energy", format="D", unit="MeV", array=energies_MeV)],
         name="ENERGIES",
     )
-    with atomic_path(path) as tmp:
-        fits.HDUList([primary, energies_hdu]).writeto(tmp)
+    write_fits(fits.HDUList([primary, energies_hdu]), path)
     return path

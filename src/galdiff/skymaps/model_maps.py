@@ -22,6 +22,9 @@ from .operator import RZGrid, build_los_operator, hydrogen_atom_density_cm3
 
 GAMMA_COMPONENTS = ("pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2")
 FLAVOURS = ("e", "mu", "tau")
+# every cube the workflow writes per model (results/maps/<model>/<component>.fits), in this order
+MAP_COMPONENTS = (*GAMMA_COMPONENTS, "gamma_total", "neutrino_diffuse", "extra1_neutrino", "extra2_neutrino",
+                  *(f"neutrino_{flavour}" for flavour in FLAVOURS), "neutrino_total")
 
 
 def map_geometry(maps_cfg: dict, model_propagation: dict, r_sun_kpc: float = 8.3) -> LineOfSightGeometry:
