@@ -37,7 +37,10 @@ _DATE_KEYWORDS = ("DATE", "DATE-OBS", "DATE-END", "DATE-MAP")
 
 
 class IntegrityError(ValueError):
-    """A file is unreadable, truncated or differs from what its writer recorded; the message names it."""
+    """A file is unreadable, truncated or differs from what its writer recorded; the message names it.
+
+    (A missing file is a ``FileNotFoundError`` naming it.)
+    """
 
 
 # ----------------------------------------------------------------------------------------------
@@ -78,7 +81,7 @@ def read_ecsv(path):
 
     path = Path(path)
     if not path.is_file():
-        raise IntegrityError(f"{path}: file not found")
+        raise FileNotFoundError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise IntegrityError(f"{path}: empty file (expected an ECSV table)")
     try:
@@ -156,7 +159,7 @@ def reading_h5(path, verify: bool = True):
 
     path = Path(path)
     if not path.is_file():
-        raise IntegrityError(f"{path}: file not found")
+        raise FileNotFoundError(f"{path}: file not found")
     try:
         handle = h5py.File(path, "r")
     except Exception as exc:  # noqa: BLE001
@@ -233,7 +236,7 @@ def reading_fits(path, **open_kwargs):
 
     path = Path(path)
     if not path.is_file():
-        raise IntegrityError(f"{path}: file not found")
+        raise FileNotFoundError(f"{path}: file not found")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # astropy only warns on truncated data and bad checksums
@@ -242,8 +245,9 @@ def reading_fits(path, **open_kwargs):
             for hdu in hdul:
                 hdu.data  # noqa: B018 - touch the data: a cut file fails here, not in the caller
     except Exception as exc:  # noqa: BLE001
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise IntegrityError(f"{path}: not a readable FITS file, truncated or corrupted "
-                             f"({type(exc).__name__}: {exc})") from None
+                             f"({type(exc).__name__}: {first_line})") from None
     with hdul:
         expected = hdul[0].header.get(FITS_NHDU_KEY)
         if expected is not None and expected != len(hdul):
