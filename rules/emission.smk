@@ -22,6 +22,9 @@ rule emissivity:
         extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
     log:
         "logs/emission/{model}.log",
+    # wall-clock time and memory of the job (timings never go into data files: byte-identical outputs)
+    benchmark:
+        "logs/benchmarks/emission/{model}.tsv"
     threads: 2
     resources:
         mem_mb=6000,
@@ -45,6 +48,8 @@ rule sky_maps:
         model_propagation=lambda wc: config["models"][wc.model]["propagation"],
     log:
         "logs/maps/{model}.log",
+    benchmark:
+        "logs/benchmarks/maps/{model}.tsv"
     threads: 2
     resources:
         mem_mb=8000,

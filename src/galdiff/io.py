@@ -79,15 +79,15 @@ def read_ecsv(path):
     """
     from astropy.table import Table
 
+    from .data import readers  # noqa: F401 - enables the 'nucleon' unit of per-nucleon axes
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise IntegrityError(f"{path}: empty file (expected an ECSV table)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", category=UserWarning)  # astropy warns, not raises, on some bad rows
-            table = Table.read(path, format="ascii.ecsv")
+        table = Table.read(path, format="ascii.ecsv")
     except Exception as exc:  # noqa: BLE001 - any parser failure becomes one message naming the file
         raise IntegrityError(f"{path}: not a readable ECSV table ({type(exc).__name__}: {exc})") from None
     expected = table.meta.pop(N_ROWS_KEY, None)
