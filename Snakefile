@@ -20,6 +20,8 @@ include: "rules/emission.smk"
 include: "rules/spectra.smk"
 include: "rules/fit.smk"
 include: "rules/figures.smk"
+include: "rules/products.smk"
+include: "rules/paper.smk"
 
 
 rule all:
@@ -40,6 +42,8 @@ rule all:
         expand("results/fig7{panel}.pdf", panel=FIG7["panels"]),
         "results/fig8.pdf",
         expand("results/table4.{ext}", ext=["tex", "md", "json"]),
+        # Fermi-style CAR cubes of the totals (rules/products.smk), for gammapy and the Fermi tools
+        expand("results/cubes/{model}/{component}_car.fits", model=MODELS, component=CAR_COMPONENTS),
         # the fits need Green's functions (propagation.greens)
         "results/fig1.pdf" if FIT else [],
         "results/fig2.pdf" if FIT else [],
