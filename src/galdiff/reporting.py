@@ -85,7 +85,9 @@ def format_scientific_latex(value: float, error: float | None = None, digits: in
     scale = 10.0**-exponent
     if error is None or not math.isfinite(float(error)) or float(error) == 0.0:
         mantissa = f"{value * scale:.{digits}g}"
-        return mantissa if exponent == 0 else rf"{mantissa}\times 10^{{{exponent}}}"
+        if exponent == 0:
+            return mantissa
+        return rf"10^{{{exponent}}}" if mantissa == "1" else rf"{mantissa}\times 10^{{{exponent}}}"
     text = tables.format_value_error(value, error, scale, latex=True).strip("$")
     return f"({text})" if exponent == 0 else rf"({text})\times 10^{{{exponent}}}"
 

@@ -31,7 +31,7 @@ def main(ms_path, output_pdf, build_dir, log_path):
     ms_path = Path(ms_path).resolve()
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1",
+    env = dict(os.environ, SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1", max_print_line="100000",
                BIBINPUTS=f"{ms_path.parent}{os.pathsep}", TEXINPUTS=f"{ms_path.parent}{os.pathsep}")
     command = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
                f"-outdir={build_dir}", str(ms_path)]
