@@ -13,6 +13,10 @@ min_version("8.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+# `snakemake --report report.zip`: every figure, table and headline file with the paper's caption and ours
+report: "workflow/report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/propagation.smk"

@@ -37,7 +37,7 @@ if FIT:
             figures=PAPER_FIGURES,
             tables=PAPER_TABLES,
         output:
-            "paper/ms.pdf",
+            report("paper/ms.pdf", caption="../workflow/report/paper.rst", category="Manuscript"),
         params:
             build_dir="results/paper/build",
         log:
