@@ -7,11 +7,7 @@
 CUBES = config.get("cubes", {})
 CAR_COMPONENTS = CUBES.get("components", ["gamma_total", "neutrino_total"])
 
-
-def car_cube_source(wildcards):
-    """The HEALPix cube a CAR cube resamples: the fitted one if the spectra stage wrote it."""
-    folder = "maps_fitted" if wildcards.component in FITTED_MAPS else "maps"
-    return f"results/{folder}/{wildcards.model}/{wildcards.component}.fits"
+# input function: car_cube_source (rules/common.smk)
 
 
 rule car_cube:
