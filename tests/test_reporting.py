@@ -104,6 +104,8 @@ def test_readme_blocks_compare_with_the_papers_tolerance():
     assert "nu0 2.061/2.06" in within and "R1 12.7/13.9 GV" in within and "R2 0.45/0.5 TV" in within
     assert "nu4 2.490/2.18" in off and "Rc 226/12 PV" in off and "Phi 0.53/0.7 GV" in off
     assert "R3" not in within + off
+    assert "\\" not in blocks["fits"] + blocks["spectra"]  # Markdown, no LaTeX
+    assert "chi2/ndof = 36.5/14 (p = 0.00091)" in blocks["spectra"]
     spectra = reporting.markdown_table_structure(blocks["spectra"])
     assert spectra["header"] == ["", "ours", "paper"] and spectra["n_columns"] == {3}
     assert "Galactic share of IceCube's flux, Model 2 (DR-low), 20 TeV" in spectra["labels"]

@@ -376,7 +376,7 @@ def _spectra_block(summary: Mapping) -> str:
         names = ", ".join(name.upper() for name in components)
         norms = ", ".join(_norm_text(entry) for entry in components.values())
         lines.append(f"| {_label(model)} {names} norms [GeV^-1 cm^-3 s^-1 sr^-1 at 1 TeV] | {norms}, "
-                     f"chi2/ndof = {extra['chi2']:.1f}/{extra['ndof']} (p = {_general(extra['p_value'], 2)}) | "
+                     f"chi2/ndof = {extra['chi2']:.1f}/{extra['ndof']} (p = {extra['p_value']:.2g}) | "
                      f"fit the data |")
     headline = summary.get("headline") or {}
     ours, paper = headline.get("ours") or {}, headline.get("paper") or {}
