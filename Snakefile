@@ -13,6 +13,10 @@ min_version("8.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+# `snakemake --report report.zip`: every figure, table and headline file with the paper's caption and ours
+report: "workflow/report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/propagation.smk"
@@ -20,6 +24,8 @@ include: "rules/emission.smk"
 include: "rules/spectra.smk"
 include: "rules/fit.smk"
 include: "rules/figures.smk"
+include: "rules/products.smk"
+include: "rules/paper.smk"
 
 
 rule all:
@@ -40,6 +46,8 @@ rule all:
         expand("results/fig7{panel}.pdf", panel=FIG7["panels"]),
         "results/fig8.pdf",
         expand("results/table4.{ext}", ext=["tex", "md", "json"]),
+        # Fermi-style CAR cubes of the totals (rules/products.smk), for gammapy and the Fermi tools
+        expand("results/cubes/{model}/{component}_car.fits", model=MODELS, component=CAR_COMPONENTS),
         # the fits need Green's functions (propagation.greens)
         "results/fig1.pdf" if FIT else [],
         "results/fig2.pdf" if FIT else [],

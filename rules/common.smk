@@ -184,3 +184,11 @@ def table4_inputs(wildcards):
     }
     inputs.update({name: path for name, path in neutrino_bands(window).items() if name != "icecube_total"})
     return inputs
+
+
+# Input function of the CAR cubes (rules/products.smk)
+def car_cube_source(wildcards):
+    """The HEALPix cube a CAR cube resamples: the fitted one if the spectra stage wrote it (spectra.fitted_maps)."""
+    fitted = config.get("spectra", {}).get("fitted_maps", [])
+    folder = "maps_fitted" if wildcards.component in fitted else "maps"
+    return f"results/{folder}/{wildcards.model}/{wildcards.component}.fits"

@@ -64,7 +64,8 @@ rule fig6:
     input:
         f"results/maps/{MAPS['fig6']['model']}/{MAPS['fig6']['component']}.fits",
     output:
-        "results/fig6.pdf",
+        report("results/fig6.pdf", caption="../workflow/report/fig6.rst", category="Figures", subcategory="Neutrinos",
+               labels={"figure": "6"}),
     params:
         energy_range_GeV=MAPS["fig6"]["energy_range_GeV"],
     log:

@@ -29,7 +29,8 @@ rule fig3:
         icecube_total="results/data/icecube_cascades_6yr.ecsv",
         icecube_pi0=f"results/data/icecube_gp2023_pi0_band_{FIG3['icecube_pi0_region']}.ecsv",
     output:
-        "results/fig3.pdf",
+        report("results/fig3.pdf", caption="../workflow/report/fig3.rst", category="Figures", subcategory="Data",
+               labels={"figure": "3"}),
     params:
         energy_range_GeV=FIG3.get("energy_range_GeV", [1.0e2, 1.0e7]),
     log:
@@ -55,7 +56,8 @@ rule fig4:
         spectra=lambda wc: "results/spectra/{model}/{region}.ecsv".format(**FIG4["panels"][wc.panel]),
         data=lambda wc: expand("results/data/{dataset}.ecsv", dataset=FIG4["panels"][wc.panel].get("datasets", [])),
     output:
-        "results/fig4{panel}.pdf",
+        report("results/fig4{panel}.pdf", caption="../workflow/report/fig4.rst", category="Figures",
+               subcategory="Gamma-ray spectra", labels={"figure": "4{panel}"}),
     wildcard_constraints:
         panel="|".join(FIG4["panels"]),
     params:
@@ -78,7 +80,8 @@ rule fig5:
         spectra=f"results/spectra/{FIG5['model']}/{FIG5['region']}.ecsv",
         data=expand("results/data/{dataset}.ecsv", dataset=FIG5.get("datasets", [])),
     output:
-        "results/fig5.pdf",
+        report("results/fig5.pdf", caption="../workflow/report/fig5.rst", category="Figures",
+               subcategory="Gamma-ray spectra", labels={"figure": "5"}),
     params:
         panel=None,
         weight_exponent=FIG5.get("weight_exponent", 2.7),
@@ -99,7 +102,8 @@ rule fig7:
         unpack(lambda wc: neutrino_bands(FIG7["panels"][wc.panel])),
         spectra=lambda wc: f"results/spectra/{FIG7['model']}/{FIG7['panels'][wc.panel]}.ecsv",
     output:
-        "results/fig7{panel}.pdf",
+        report("results/fig7{panel}.pdf", caption="../workflow/report/fig7.rst", category="Figures",
+               subcategory="Neutrinos", labels={"figure": "7{panel}"}),
     wildcard_constraints:
         panel="|".join(FIG7["panels"]),
     params:
@@ -121,7 +125,8 @@ rule fig8:
         **neutrino_bands(FIG8["region"]),
         spectra=f"results/spectra/{FIG8['model']}/{FIG8['region']}.ecsv",
     output:
-        "results/fig8.pdf",
+        report("results/fig8.pdf", caption="../workflow/report/fig8.rst", category="Figures",
+               subcategory="Neutrinos", labels={"figure": "8"}),
     params:
         panel=None,
         energy_range_GeV=FIG8.get("energy_range_GeV", [1.0e3, 1.0e7]),

@@ -50,7 +50,8 @@ rule tables:
     input:
         fits=expand("results/fit/{model}/injection.yaml", model=MODELS),
     output:
-        **{f"{table}_{ext}": f"results/{table}.{ext}" for table in ("table1", "table2", "table3") for ext in ("tex", "md")},
+        **{f"{table}_{ext}": report(f"results/{table}.{ext}", caption=f"../workflow/report/{table}.rst", category="Tables")
+           if ext == "md" else f"results/{table}.{ext}" for table in ("table1", "table2", "table3") for ext in ("tex", "md")},
     params:
         # only what the tables show (data.mirrors and other paths must not trigger a rerun)
         config={"models": config["models"]},
@@ -71,7 +72,8 @@ rule fig1:
         tables=lambda wc: expand("results/data/{dataset}.ecsv", dataset=sorted(
             {d for m in MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")})),
     output:
-        "results/fig1.pdf",
+        report("results/fig1.pdf", caption="../workflow/report/fig1.rst", category="Figures", subcategory="Cosmic rays",
+               labels={"figure": "1"}),
     log:
         "logs/figures/fig1.log",
     resources:
@@ -88,7 +90,8 @@ rule fig2:
         curves=expand("results/fit/{model}/curves_leptons.ecsv", model=MODELS),
         tables=["results/data/ams02_electron_positron.ecsv", "results/data/dampe_electron_positron.ecsv"],
     output:
-        "results/fig2.pdf",
+        report("results/fig2.pdf", caption="../workflow/report/fig2.rst", category="Figures", subcategory="Cosmic rays",
+               labels={"figure": "2"}),
     log:
         "logs/figures/fig2.log",
     resources:
@@ -109,7 +112,7 @@ rule summary:
         headline="results/spectra/headline.json",
         table4="results/table4.json",
     output:
-        "results/summary.json",
+        report("results/summary.json", caption="../workflow/report/summary.rst", category="Headline numbers"),
     log:
         "logs/summary.log",
     resources:

@@ -114,7 +114,7 @@ rule headline:
         spectra=f"results/spectra/{HEADLINE['model']}/{HEADLINE['region']}.ecsv",
         icecube_total="results/data/icecube_cascades_6yr.ecsv",
     output:
-        "results/spectra/headline.json",
+        report("results/spectra/headline.json", caption="../workflow/report/headline.rst", category="Headline numbers"),
     params:
         energies_GeV=HEADLINE.get("energies_GeV", [2.0e4, 1.0e6]),
     log:
@@ -133,7 +133,7 @@ rule table4:
         unpack(table4_inputs),
     output:
         tex="results/table4.tex",
-        md="results/table4.md",
+        md=report("results/table4.md", caption="../workflow/report/table4.rst", category="Tables"),
         json="results/table4.json",
     params:
         settings=TABLE4,

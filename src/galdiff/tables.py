@@ -26,6 +26,7 @@ from pathlib import Path
 from .provenance import atomic_path
 
 __all__ = [
+    "PAPER_TABLE1",
     "PAPER_TABLE3",
     "MODEL_LABELS",
     "RenderedTable",
@@ -36,6 +37,9 @@ __all__ = [
     "table3",
     "write_table",
 ]
+
+#: The paper's Table I (PAPER.md), in the configuration's names (models.<model>.propagation).
+PAPER_TABLE1 = {"D0_1e28_cm2_per_s": 7.69, "delta": 0.362, "zh_kpc": 6.3, "vA_km_per_s": 33.76, "eta": -0.05}
 
 #: The paper's Table III (PAPER.md), in the names of galdiff.fitting.FitResult.summary_dict and GV.
 #: nu1- = 0.01 is as printed. c_eplus: see galdiff.fitting (scale of the secondary positrons, our reading).

@@ -19,7 +19,7 @@ def main(fit_paths, config, outputs, log_path):
         fits[content["model"]] = content["summary"]
     models = list(fits)
     rendered = {
-        "table1": tables.table1({m: config["models"][m]["propagation"] for m in models}),
+        "table1": tables.table1({m: config["models"][m]["propagation"] for m in models}, paper_values=tables.PAPER_TABLE1),
         "table2": tables.table2(fits, paper_values=tables.paper_values_from_config(config), models=models),
         "table3": tables.table3(fits, models=models),
     }

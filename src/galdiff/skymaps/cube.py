@@ -278,7 +278,7 @@ def healpix_cube_to_car(cube, *, binsz_deg: float = 0.125, lon_width_deg: float 
 
 
 def write_car_cube(path, cube, energies_GeV, *, unit: str = INTENSITY_UNIT, binsz_deg: float = 0.125,
-                   provenance: dict | None = None):
+                   provenance: dict | None = None, dtype=np.float32):
     """Write a Fermi ``gll_iem``-style CAR cube: primary image (E, lat, lon) + ENERGIES table.
 
     As in the Fermi files (and as gammapy's ``fgst-template`` reader assumes), the ENERGIES column
@@ -296,10 +296,12 @@ def write_car_cube(path, cube, energies_GeV, *, unit: str = INTENSITY_UNIT, bins
     binsz_deg : float
         CAR pixel size in degrees.
     provenance : dict, optional
-        Stored as JSON in the META keyword.
+        Stored as JSON in the GDPROV keyword.
+    dtype : numpy dtype
+        Pixel type; float32 (BITPIX = -32) as in the Fermi files, which keeps a full-sky cube small.
     """
     image, wcs_header = healpix_cube_to_car(cube, binsz_deg=binsz_deg)
-    primary = fits.PrimaryHDU(image)
+    primary = fits.PrimaryHDU(image.astype(dtype))
     primary.header.update(wcs_header)
     energies_MeV = 1e3 * np.asarray(energies_GeV, dtype=float)
     primary.header["CTYPE3"], primary.header["CUNIT3"] = "Energy", "MeV"
