@@ -31,8 +31,8 @@ if FIT:
 
     rule paper:
         input:
-            ms=project_path("paper/ms.tex"),
-            bib=project_path("paper/refs.bib"),
+            ms=project_file("paper/ms.tex"),
+            bib=project_file("paper/refs.bib"),
             numbers="results/paper/numbers.tex",
             figures=PAPER_FIGURES,
             tables=PAPER_TABLES,
