@@ -36,8 +36,11 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
 
 def check_cross_key_rules(config: dict) -> None:
     """Rules between keys: index counts match breaks, breaks increase, regions exist."""
-    for model_name, model in config.get("models", {}).items():
+    models = config.get("models", {})
+    for model_name, model in models.items():
         for species, inj in model.get("injection", {}).items():
+            if species == "mode":
+                continue
             key = f"models.{model_name}.injection.{species}"
             nu, breaks = inj["nu"], inj["breaks_GV"]
             if len(nu) != len(breaks) + 1:
@@ -47,6 +50,7 @@ def check_cross_key_rules(config: dict) -> None:
                 )
             if any(b2 <= b1 for b1, b2 in zip(breaks, breaks[1:])):
                 raise ConfigError(f"config key '{key}.breaks_GV': break rigidities must increase, got {breaks}")
+        _check_refit_model(models, model_name)
     regions = config.get("regions", {})
     fig3 = config.get("figures", {}).get("fig3")
     if fig3 and fig3["icecube_pi0_region"] not in regions:
@@ -58,6 +62,29 @@ def check_cross_key_rules(config: dict) -> None:
         if region["l_max_deg"] == region["l_min_deg"]:
             raise ConfigError(f"config key 'regions.{name}': l_min_deg and l_max_deg must differ")
     _check_references(config)
+
+
+def _check_refit_model(models: dict, model_name: str) -> None:
+    """An as-printed model names the refit it is drawn beside; both must share transport and data."""
+    model = models[model_name]
+    mode = (model.get("injection") or {}).get("mode", "fit")
+    refit = model.get("refit_model")
+    key = f"models.{model_name}.refit_model"
+    if refit is None:
+        return
+    if mode != "as_printed":
+        raise ConfigError(f"config key '{key}': only a model with injection.mode 'as_printed' names a refit "
+                          f"model (this one has mode {mode!r})")
+    if refit not in models:
+        raise ConfigError(f"config key '{key}': model {refit!r} is not defined under 'models' "
+                          f"(defined: {sorted(models)})")
+    other = models[refit]
+    if (other.get("injection") or {}).get("mode", "fit") != "fit":
+        raise ConfigError(f"config key '{key}': model {refit!r} must have injection.mode 'fit'")
+    for part in ("propagation", "knee_dataset"):
+        if model.get(part) != other.get(part):
+            raise ConfigError(f"config key 'models.{model_name}.{part}': must equal that of its refit model "
+                              f"{refit!r} (same transport and data, so the two differ only by the fit)")
 
 
 def _references(config: dict):

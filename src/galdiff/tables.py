@@ -210,6 +210,8 @@ def paper_values_from_config(config: Mapping) -> dict:
     out: dict = {}
     for model, spec in config.get("models", {}).items():
         for species, injection in (spec.get("injection") or {}).items():
+            if species == "mode":
+                continue
             params = {f"nu{i}": float(v) for i, v in enumerate(injection["nu"])}
             params.update({f"R{i + 1}_GV": float(v) for i, v in enumerate(injection["breaks_GV"])})
             params.update(Rc_GV=float(injection["cutoff_GV"]), Phi_GV=float(injection["phi_GV"]))
