@@ -25,6 +25,21 @@ MODELS = list(config["models"])
 # With Green's functions the injections are fitted and the best fit is propagated; without them
 # (propagation.greens: false) nothing is fitted and each species is scaled to a reference data set.
 FIT = bool(PROP.get("greens", True))
+#: {as-printed model: the refit model it is drawn beside} (``models.<m>.refit_model``, injection.mode as_printed)
+PRINTED_OF = {m: config["models"][m]["refit_model"] for m in MODELS if config["models"][m].get("refit_model")}
+
+
+def as_printed_twin(model):
+    """The as-printed model drawn beside refit ``model`` (None if it has none)."""
+    return next((printed for printed, refit in PRINTED_OF.items() if refit == model), None)
+
+
+def printed_spectra(model, region):
+    """``{"printed": region spectra of the as-printed twin of model}``, or ``{}`` (figure inputs)."""
+    twin = as_printed_twin(model)
+    return {"printed": f"results/spectra/{twin}/{region}.ecsv"} if twin else {}
+
+
 ISRF_FILE = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
 
 

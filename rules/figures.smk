@@ -48,10 +48,13 @@ FIG4 = config["figures"]["fig4"]
 FIG5 = config["figures"]["fig5"]
 FIG7 = config["figures"]["fig7"]
 FIG8 = config["figures"]["fig8"]
+# legend labels of tidy tables that need a caveat (tidy-table name -> label)
+FIGURE_DATA_LABELS = {}
 
 
 rule fig4:
     input:
+        unpack(lambda wc: printed_spectra(FIG4["panels"][wc.panel]["model"], FIG4["panels"][wc.panel]["region"])),
         spectra=lambda wc: "results/spectra/{model}/{region}.ecsv".format(**FIG4["panels"][wc.panel]),
         data=lambda wc: expand("results/data/{dataset}.ecsv", dataset=FIG4["panels"][wc.panel].get("datasets", [])),
     output:
@@ -60,6 +63,7 @@ rule fig4:
         panel="|".join(FIG4["panels"]),
     params:
         panel=lambda wc: wc.panel,
+        data_labels=FIGURE_DATA_LABELS,
         weight_exponent=FIG4.get("weight_exponent", 2.7),
         energy_range_GeV=FIG4.get("energy_range_GeV", [1.0, 1.0e7]),
     log:
@@ -75,12 +79,14 @@ rule fig4:
 
 rule fig5:
     input:
+        **printed_spectra(FIG5["model"], FIG5["region"]),
         spectra=f"results/spectra/{FIG5['model']}/{FIG5['region']}.ecsv",
         data=expand("results/data/{dataset}.ecsv", dataset=FIG5.get("datasets", [])),
     output:
         "results/fig5.pdf",
     params:
         panel=None,
+        data_labels=FIGURE_DATA_LABELS,
         weight_exponent=FIG5.get("weight_exponent", 2.7),
         energy_range_GeV=FIG5.get("energy_range_GeV", [1.0, 1.0e7]),
     log:
@@ -97,6 +103,7 @@ rule fig5:
 rule fig7:
     input:
         unpack(lambda wc: neutrino_bands(FIG7["panels"][wc.panel])),
+        unpack(lambda wc: printed_spectra(FIG7["model"], FIG7["panels"][wc.panel])),
         spectra=lambda wc: f"results/spectra/{FIG7['model']}/{FIG7['panels'][wc.panel]}.ecsv",
     output:
         "results/fig7{panel}.pdf",
@@ -119,6 +126,7 @@ rule fig7:
 rule fig8:
     input:
         **neutrino_bands(FIG8["region"]),
+        **printed_spectra(FIG8["model"], FIG8["region"]),
         spectra=f"results/spectra/{FIG8['model']}/{FIG8['region']}.ecsv",
     output:
         "results/fig8.pdf",

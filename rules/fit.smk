@@ -71,6 +71,8 @@ rule fig1:
             {d for m in MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")})),
     output:
         "results/fig1.pdf",
+    params:
+        printed_of=PRINTED_OF,
     log:
         "logs/figures/fig1.log",
     resources:
@@ -88,6 +90,8 @@ rule fig2:
         tables=["results/data/ams02_electron_positron.ecsv", "results/data/dampe_electron_positron.ecsv"],
     output:
         "results/fig2.pdf",
+    params:
+        printed_of=PRINTED_OF,
     log:
         "logs/figures/fig2.log",
     resources:

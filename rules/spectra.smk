@@ -111,6 +111,7 @@ rule icecube_kra_band:
 
 rule headline:
     input:
+        **printed_spectra(HEADLINE["model"], HEADLINE["region"]),
         spectra=f"results/spectra/{HEADLINE['model']}/{HEADLINE['region']}.ecsv",
         icecube_total="results/data/icecube_cascades_6yr.ecsv",
     output:

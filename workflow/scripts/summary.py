@@ -20,7 +20,10 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
     summary = {**provenance_meta(inputs=inputs), "models": {}}
     for path in fit_paths:
         content = yaml.safe_load(Path(path).read_text())
-        summary["models"].setdefault(content["model"], {})["fit"] = content["summary"]
+        entry = summary["models"].setdefault(content["model"], {})
+        entry["fit"] = content["summary"]
+        # fit: refitted to our data; as_printed: the paper's Tables II-III, only normalisations fitted
+        entry["injection_mode"] = next(iter(content["summary"].values()), {}).get("injection_mode", "fit")
     for path in extra_paths:  # EXTRA normalisation fits (spectra stage)
         content = yaml.safe_load(Path(path).read_text())
         content.pop("provenance", None)
@@ -31,7 +34,8 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
         summary["masks"] = {"lhaaso": read_mask_fractions(mask_path)}
     if headline_path:
         headline = json.loads(Path(headline_path).read_text())
-        summary["headline"] = {key: headline[key] for key in ("model", "region", "definition", "ours", "paper")}
+        summary["headline"] = {key: headline[key] for key in ("model", "region", "definition", "ours", "paper",
+                                                              "as_printed") if key in headline}
     if table4_path:
         table4 = json.loads(Path(table4_path).read_text())
         summary["table4"] = table4["rows"]
