@@ -154,9 +154,30 @@ SPECTRUM_COMPONENTS = [
 ]
 
 
+def extra_fit_data():
+    """``{region: [tidy tables]}`` the EXTRA norms are fitted to: spectra.extra_fit.data, plus the
+    Fermi-LAT table of spectra.extra_fit.fermi_lat where its ``include`` is true."""
+    extra_fit = config.get("spectra", {}).get("extra_fit", {})
+    data = {region: list(names) for region, names in (extra_fit.get("data") or {}).items()}
+    fermi = extra_fit.get("fermi_lat") or {}
+    if fermi.get("include", False):
+        names = data.setdefault(fermi.get("region", "lhaaso_inner"), [])
+        if fermi.get("dataset", "fermi_lat_lhaaso_inner") not in names:
+            names.append(fermi.get("dataset", "fermi_lat_lhaaso_inner"))
+    return data
+
+
+def extra_fit_dataset_ranges():
+    """``{dataset: [min, max] GeV}`` replacing spectra.extra_fit.energy_range_GeV (the included Fermi-LAT table)."""
+    fermi = config.get("spectra", {}).get("extra_fit", {}).get("fermi_lat") or {}
+    if not fermi.get("include", False):
+        return {}
+    return {fermi.get("dataset", "fermi_lat_lhaaso_inner"): list(fermi.get("energy_range_GeV", [1.0, 1.0e3]))}
+
+
 def extra_fit_tables(wildcards):
     """Tidy tables the EXTRA norms are fitted to (all models use the same)."""
-    data = config.get("spectra", {}).get("extra_fit", {}).get("data") or {}
+    data = extra_fit_data()
     return expand("results/data/{dataset}.ecsv", dataset=sorted({d for names in data.values() for d in names}))
 
 

@@ -48,8 +48,6 @@ FIG4 = config["figures"]["fig4"]
 FIG5 = config["figures"]["fig5"]
 FIG7 = config["figures"]["fig7"]
 FIG8 = config["figures"]["fig8"]
-# legend labels of tidy tables that need a caveat (tidy-table name -> label)
-FIGURE_DATA_LABELS = {}
 
 
 rule fig4:
@@ -63,7 +61,6 @@ rule fig4:
         panel="|".join(FIG4["panels"]),
     params:
         panel=lambda wc: wc.panel,
-        data_labels=FIGURE_DATA_LABELS,
         weight_exponent=FIG4.get("weight_exponent", 2.7),
         energy_range_GeV=FIG4.get("energy_range_GeV", [1.0, 1.0e7]),
     log:
@@ -86,7 +83,6 @@ rule fig5:
         "results/fig5.pdf",
     params:
         panel=None,
-        data_labels=FIGURE_DATA_LABELS,
         weight_exponent=FIG5.get("weight_exponent", 2.7),
         energy_range_GeV=FIG5.get("energy_range_GeV", [1.0, 1.0e7]),
     log:

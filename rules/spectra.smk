@@ -46,8 +46,9 @@ rule region_spectra:
         model="|".join(MODELS),
     params:
         regions=config["regions"],
-        fit_data=EXTRA_FIT.get("data") or {},
+        fit_data=extra_fit_data(),
         energy_range_GeV=EXTRA_FIT.get("energy_range_GeV"),
+        dataset_energy_ranges_GeV=extra_fit_dataset_ranges(),
         extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
         fine_nside=MASK_CFG.get("fine_nside", 1024),
     log:

@@ -104,6 +104,9 @@ def _references(config: dict):
     spectra = config.get("spectra", {})
     for region in spectra.get("extra_fit", {}).get("data", {}) or {}:
         yield f"spectra.extra_fit.data.{region}", region, "regions"
+    fermi = spectra.get("extra_fit", {}).get("fermi_lat") or {}
+    if fermi:
+        yield "spectra.extra_fit.fermi_lat.region", fermi.get("region", "lhaaso_inner"), "regions"
     if "headline" in spectra:
         yield "spectra.headline.model", spectra["headline"].get("model", "dr_low"), "models"
         yield "spectra.headline.region", spectra["headline"].get("region", "all_sky"), "regions"

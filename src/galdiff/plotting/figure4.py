@@ -43,7 +43,7 @@ def _title(spectra_table, panel: str | None = None) -> str:
 
 def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float = 2.7, energy_range_GeV=(1.0, 1.0e7),
                         title: str | None = None, width_in: float = COLUMN_WIDTH_IN * 1.15, height_in: float = 2.9,
-                        printed_table=None, data_labels=None):
+                        printed_table=None):
     """One region's gamma-ray spectrum by component, E^w weighted, with data points.
 
     Parameters
@@ -59,8 +59,6 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
     title : str, optional
     printed_table : astropy.table.Table, optional
         Region spectra of the as-printed twin of the model (drawn thin and faint).
-    data_labels : mapping, optional
-        Tidy-table name (``meta["dataset"]``) -> legend label, e.g. a provenance caveat.
 
     Returns
     -------
@@ -82,8 +80,8 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
                               total="gamma_total", as_printed=True)
     for table in data_tables:
         experiment = table.meta.get("experiment", "").replace("ASgamma", r"AS$\gamma$")
-        plot_weighted_points(ax, table, weight_exponent,
-                             label=(data_labels or {}).get(table.meta.get("dataset"), experiment))
+        # a table whose provenance needs a caveat carries its legend label (meta plot_label)
+        plot_weighted_points(ax, table, weight_exponent, label=table.meta.get("plot_label", experiment))
         e = table["energy"].quantity.to_value("GeV")
         peak = max(peak, float(np.max(e**weight_exponent * table["flux"].quantity.to_value("GeV-1 cm-2 s-1 sr-1"))))
     ax.set_xlim(*energy_range_GeV)
