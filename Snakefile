@@ -35,6 +35,7 @@ rule all:
         expand("results/spectra/{model}/{region}.ecsv", model=MODELS, region=REGIONS),
         expand("results/maps_fitted/{model}/{component}.fits", model=MODELS, component=FITTED_MAPS),
         "results/spectra/headline.json",
+        ["results/validation/gev_anchor.pdf", "results/validation/gev_anchor.json"] if GEV_ANCHOR else [],
         expand("results/fig4{panel}.pdf", panel=FIG4["panels"]),
         "results/fig5.pdf",
         expand("results/fig7{panel}.pdf", panel=FIG7["panels"]),

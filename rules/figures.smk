@@ -61,6 +61,7 @@ rule fig4:
         panel="|".join(FIG4["panels"]),
     params:
         panel=lambda wc: wc.panel,
+        note=lambda wc: FIG4["panels"][wc.panel].get("note", ""),
         weight_exponent=FIG4.get("weight_exponent", 2.7),
         energy_range_GeV=FIG4.get("energy_range_GeV", [1.0, 1.0e7]),
     log:

@@ -111,6 +111,7 @@ rule summary:
         mask="results/masks/lhaaso.fits",
         headline="results/spectra/headline.json",
         table4="results/table4.json",
+        gev_anchor="results/validation/gev_anchor.json" if GEV_ANCHOR else [],
     output:
         "results/summary.json",
     log:

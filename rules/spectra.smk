@@ -110,6 +110,34 @@ rule icecube_kra_band:
         "../workflow/scripts/icecube_kra_band.py"
 
 
+GEV_ANCHOR = SPECTRA.get("gev_anchor", {})
+
+
+# the GeV anchor without mask: every model against Fermi-LAT's inner Galaxy (galdiff.validation)
+if GEV_ANCHOR:
+
+    rule gev_anchor:
+        input:
+            spectra=expand("results/spectra/{model}/{region}.ecsv", model=MODELS,
+                           region=GEV_ANCHOR.get("region", "fermi_inner_galaxy")),
+            fermi=f"results/data/{GEV_ANCHOR.get('dataset', 'fermi_lat_ackermann2012_inner_galaxy')}.ecsv",
+        output:
+            pdf="results/validation/gev_anchor.pdf",
+            json="results/validation/gev_anchor.json",
+        params:
+            energies_GeV=GEV_ANCHOR.get("energies_GeV", [1.0, 10.0, 100.0]),
+            printed_of=PRINTED_OF,
+        log:
+            "logs/validation/gev_anchor.log",
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        conda:
+            CONDA_ENV
+        script:
+            "../workflow/scripts/gev_anchor.py"
+
+
 rule headline:
     input:
         **printed_spectra(HEADLINE["model"], HEADLINE["region"]),

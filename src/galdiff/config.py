@@ -107,6 +107,8 @@ def _references(config: dict):
     fermi = spectra.get("extra_fit", {}).get("fermi_lat") or {}
     if fermi:
         yield "spectra.extra_fit.fermi_lat.region", fermi.get("region", "lhaaso_inner"), "regions"
+    if "gev_anchor" in spectra:
+        yield "spectra.gev_anchor.region", spectra["gev_anchor"].get("region", "fermi_inner_galaxy"), "regions"
     if "headline" in spectra:
         yield "spectra.headline.model", spectra["headline"].get("model", "dr_low"), "models"
         yield "spectra.headline.region", spectra["headline"].get("region", "all_sky"), "regions"

@@ -43,7 +43,7 @@ def _title(spectra_table, panel: str | None = None) -> str:
 
 def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float = 2.7, energy_range_GeV=(1.0, 1.0e7),
                         title: str | None = None, width_in: float = COLUMN_WIDTH_IN * 1.15, height_in: float = 2.9,
-                        printed_table=None):
+                        printed_table=None, note: str = ""):
     """One region's gamma-ray spectrum by component, E^w weighted, with data points.
 
     Parameters
@@ -59,6 +59,8 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
     title : str, optional
     printed_table : astropy.table.Table, optional
         Region spectra of the as-printed twin of the model (drawn thin and faint).
+    note : str
+        A line under the title (e.g. which data are missing).
 
     Returns
     -------
@@ -89,7 +91,8 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
         ax.set_ylim(peak * 10**-3.5, peak * 3)
     ax.set_xlabel(r"$E_\gamma$ [GeV]")
     ax.set_ylabel(weighted_flux_label(weight_exponent))
-    ax.set_title(title if title is not None else _title(spectra_table), fontsize=7.5)
+    title = title if title is not None else _title(spectra_table)
+    ax.set_title(f"{title}\n{note}" if note else title, fontsize=7.5 if not note else 6.5)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=3)
     return fig
 
