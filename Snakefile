@@ -46,3 +46,5 @@ rule all:
         "results/fig2.pdf" if FIT else [],
         expand("results/{table}.{ext}", table=["table1", "table2", "table3"], ext=["tex", "md"]) if FIT else [],
         "results/summary.json" if FIT else [],
+        expand("results/fit/{model}/profile_{parameter}_{fit}.yaml", model=REFIT_MODELS,
+               parameter=KNEE_PROFILE.get("parameter", "nu4"), fit=KNEE_PROFILE.get("species", [])) if FIT else [],

@@ -28,6 +28,32 @@ rule fit_injection:
         "../workflow/scripts/fit_injection.py"
 
 
+KNEE_PROFILE = config.get("tables", {}).get("knee_profile", {})
+REFIT_MODELS = [m for m in MODELS if m not in PRINTED_OF]
+
+
+rule knee_profile:
+    input:
+        unpack(fit_inputs),
+    output:
+        "results/fit/{model}/profile_{parameter}_{fit}.yaml",
+    wildcard_constraints:
+        model="|".join(MODELS),
+        fit="proton|helium",
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
+        values=KNEE_PROFILE.get("values", []),
+    log:
+        "logs/fit/{model}/profile_{parameter}_{fit}.log",
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/knee_profile.py"
+
+
 rule combine_fits:
     input:
         expand("results/fit/{{model}}/injection_{fit}.yaml", fit=FIT_NAMES),

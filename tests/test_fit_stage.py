@@ -207,3 +207,18 @@ def test_injection_mode_and_species():
     assert fitting.injection_species(cfg) == {"proton": PROTON_START}
     with pytest.raises(ValueError, match="as_printed"):
         fitting.injection_mode({"injection": {"mode": "printed"}})
+
+
+def test_profile_is_lowest_at_the_index_the_data_were_made_with(monkeypatch):
+    ek = np.geomspace(2.0, 1e7, 40)
+    nucleus = fitting.NucleusModel(PROTON, GRID, leaky_box(GRID), PROTON_START)
+    _, data = _data_from_shape(nucleus, "proton", ek, 3.0, 0.03, 1.0)
+    monkeypatch.setattr(fitting, "prepare_datasets", lambda tables, selection: [data])
+    model_cfg = {"knee_dataset": "icetop", "injection": {"proton": {**PROTON_START, "fixed": ["R3_GV", "R4_GV"]}}}
+    profile = fitting.profile_nucleus_fit("proton", model_cfg, (GRID, leaky_box(GRID)), {}, "nu4", [1.98, 2.18, 2.38])
+    chi2 = [point["chi2"] for point in profile]
+    assert chi2[1] < 1e-3 and min(chi2[0], chi2[2]) > 1.0  # the data were made with nu4 = 2.18
+    assert profile[1]["chi2_by_dataset"] == {"synthetic_proton": pytest.approx(chi2[1])}
+    assert "nu4" not in profile[0]["params"] and profile[0]["ndof"] == ek.size - 9  # 12 parameters, R3, R4 and nu4 held
+    with pytest.raises(KeyError, match="nu9"):
+        fitting.profile_nucleus_fit("proton", model_cfg, (GRID, leaky_box(GRID)), {}, "nu9", [2.0])

@@ -118,6 +118,7 @@ __all__ = [
     "injection_species",
     "as_printed_fixed",
     "fit_nucleus_injection",
+    "profile_nucleus_fit",
     "fit_lepton_injection",
     "fit_model_injection",
     "fitted_injection",
@@ -1380,6 +1381,52 @@ def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, 
     injection = model_cfg["injection"][species_name]
     model = NucleusModel(kin.get_species(species_name), ek, green, injection)
     return _fit_in_mode(model, prepare_datasets(tables, selection), configured_fixed(injection), model_cfg), model
+
+
+def profile_nucleus_fit(species_name: str, model_cfg: Mapping, greens: tuple, tables: Mapping, parameter: str,
+                        values: Sequence[float], selection: Mapping | None = None) -> list[dict]:
+    """chi2 profile of a refit in one parameter: refit with ``parameter`` held at each of ``values``.
+
+    Every other parameter is free as in :func:`fit_nucleus_injection` (the configured ``fixed`` stay
+    held), so the chi2 difference to the best fit measures how strongly the data place it, and the
+    per-data-set chi2 says which data do.
+
+    Parameters
+    ----------
+    species_name, model_cfg, greens, tables, selection
+        As for :func:`fit_nucleus_injection`.
+    parameter : str
+        A reported name, e.g. ``nu4`` or ``Rc_GV``.
+    values : sequence of float
+
+    Returns
+    -------
+    list of dict
+        Per value: ``value``, ``chi2``, ``ndof``, ``chi2_by_dataset``, ``params`` (the other best-fit
+        values), ``valid``.
+    """
+    if selection is None:
+        selection = default_data_selection(model_cfg.get("knee_dataset", "icetop"))[species_name]
+    ek, green = greens
+    injection = injection_species(model_cfg)[species_name]
+    base = NucleusModel(kin.get_species(species_name), ek, green, injection)
+    if parameter not in {p.name for p in base.params}:
+        raise KeyError(f"profile: unknown parameter {parameter!r}; parameters are {[p.name for p in base.params]}")
+    datasets = prepare_datasets(tables, selection)
+    fixed = sorted(set(configured_fixed(injection)) | {parameter})
+    out = []
+    for value in values:
+        model = copy.copy(base)
+        model.params = [copy.copy(p) for p in base.params]
+        held = next(p for p in model.params if p.name == parameter)
+        held.start = float(value)
+        if held.limits is not None and not held.limits[0] <= held.start <= held.limits[1]:
+            held.limits = (min(held.limits[0], held.start), max(held.limits[1], held.start))
+        result = fit(model, datasets, fixed=fixed)
+        out.append({"value": float(value), "chi2": float(result.chi2), "ndof": int(result.ndof),
+                    "chi2_by_dataset": _plain(result.chi2_by_dataset), "valid": bool(result.valid),
+                    "params": _plain({k: v for k, v in result.params.items() if k != parameter})})
+    return out
 
 
 def _fit_in_mode(model: NucleusModel, datasets: Sequence[FitDataset], fixed: Sequence[str],
