@@ -136,8 +136,9 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
         ``{as-printed model: its refit model}``: drawn thin dashed in the refit's colour
         (:func:`galdiff.plotting.style.model_line_style`).
     inset_below_GeV : float or None
-        Data sets entirely below this abscissa (Voyager 1) go to an inset with their own range;
-        the main panels' vertical range is set by the data above it. None: one panel for all.
+        Data sets entirely below this kinetic energy per nucleon [GeV/n] (Voyager 1) go to an inset
+        with their own range; the main panels start there and their vertical range is set by the
+        other data. None: one panel for all.
 
     Returns
     -------
@@ -165,7 +166,8 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
         kin_species = get_species(name)
         tables, low_tables = [], []
         for table in data_tables.get(name, []):
-            energy = to_axis(flux_vs_ek_per_n(table).ek_GeV_per_n, np.ones(len(table)), kin_species, energy_axis)[0]
+            # by kinetic energy per nucleon, whatever the axis: Voyager 1 is below 1 GeV/n
+            energy = flux_vs_ek_per_n(table).ek_GeV_per_n
             is_low = inset_below_GeV is not None and float(np.max(energy)) < inset_below_GeV
             (low_tables if is_low else tables).append(table)
         inset = ax.inset_axes([0.62, 0.08, 0.35, 0.36]) if low_tables else None
