@@ -170,7 +170,7 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
             energy = flux_vs_ek_per_n(table).ek_GeV_per_n
             is_low = inset_below_GeV is not None and float(np.max(energy)) < inset_below_GeV
             (low_tables if is_low else tables).append(table)
-        inset = ax.inset_axes([0.62, 0.08, 0.35, 0.36]) if low_tables else None
+        inset = ax.inset_axes([0.07, 0.07, 0.3, 0.34]) if low_tables else None
         for model, curve in curves.items():
             energy, flux = to_axis(curve["ek_GeV_per_n"], curve["flux_toa"], kin_species, energy_axis)
             weight = energy**weight_exponent
@@ -207,9 +207,10 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
             ax_ratio.set_ylabel(f"/ {model_label(reference_model, printed_of)}", fontsize=6)
         ax.set_ylabel(rf"$E^{{{weight_exponent:g}}} J$ [{unit}$^{{{weight_exponent - 1:g}}}$ cm$^{{-2}}$ s$^{{-1}}$ sr$^{{-1}}$]")
         if data_range is not None:  # the data above the inset set the vertical range; models may run off it
-            ax.set_ylim(data_range[0] / 2.0, data_range[1] * 2.0)
-        ax.text(0.5, 0.06, _SPECIES_LABELS.get(name, name), transform=ax.transAxes, ha="center")
-        ax.legend(loc="upper left", ncol=2, fontsize=5.5)
+            # (room above the data for the legend)
+            ax.set_ylim(data_range[0] / 2.0, data_range[1] * 10.0)
+        ax.text(0.97, 0.06, _SPECIES_LABELS.get(name, name), transform=ax.transAxes, ha="right")
+        ax.legend(loc="upper center", ncol=3, fontsize=4.8, frameon=False, columnspacing=0.8, handlelength=1.8)
     axes[-1].set_xlabel(_axis_label(energy_axis, species[-1]))
     if xlim is not None:
         axes[-1].set_xlim(*xlim)
