@@ -17,7 +17,6 @@ Tables II-III) is drawn thin and faint in the same colours and styles.
 
 from __future__ import annotations
 
-import numpy as np
 from astropy import units as u
 
 from ..region_spectra import spectrum_columns
