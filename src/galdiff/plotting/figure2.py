@@ -56,6 +56,7 @@ def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exp
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.8))
     ax.set_xscale("log")
     ax.set_yscale("log")
+    peak = 0.0
     for model, arrays in model_components.items():
         energy = np.asarray(arrays["energy_GeV"], dtype=float)
         weight = energy**weight_exponent
@@ -66,17 +67,23 @@ def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exp
             style = model_line_style(model, printed_of)
             if linestyle is not None:
                 style.update(ls=linestyle, lw=0.7 * style["lw"])
-            ax.plot(energy, weight * np.asarray(arrays[component], dtype=float),
-                    label=f"{model_label(model, printed_of)} {label}", **style)
+            values = weight * np.asarray(arrays[component], dtype=float)
+            ax.plot(energy, np.where(values > 0, values, np.nan), label=f"{model_label(model, printed_of)} {label}",
+                    **style)
+            finite = np.isfinite(values)
+            peak = max(peak, float(values[finite].max())) if finite.any() else peak
     for table in data_tables:
-        draw_cr_data(ax, table, weight_exponent, "ek_per_n")
+        container = draw_cr_data(ax, table, weight_exponent, "ek_per_n")
+        drawn = np.asarray(container.lines[0].get_ydata(), dtype=float)
+        peak = max(peak, float(np.nanmax(drawn))) if drawn.size else peak
     ax.set_xlabel(r"$E$ [GeV]")
     ax.set_ylabel(rf"$E^{{{weight_exponent:g}}} J_{{e^+ + e^-}}$ [GeV$^{{{weight_exponent - 1:g}}}$ cm$^{{-2}}$ "
                   r"s$^{-1}$ sr$^{-1}$]")
     if xlim is not None:
         ax.set_xlim(*xlim)
     # four decades below the peak: the model tails beyond the data would otherwise squash the data
-    top = ax.get_ylim()[1]
-    ax.set_ylim(top * 1e-4, top)
-    ax.legend(loc="lower center", ncol=2, fontsize=6)
+    # (from the drawn values: zeros or NaN at the grid's ends would spoil the log autoscale)
+    if peak > 0:
+        ax.set_ylim(peak * 3e-4, peak * 3.0)
+    ax.legend(loc="lower center", ncol=2, fontsize=5, frameon=False)
     return fig
