@@ -37,7 +37,7 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
     rules = ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "greens", "fit_injection",
              "propagate_nucleus", "secondary_leptons", "propagate_leptons", "combine_fits", "local_spectra",
              "emissivity", "sky_maps", "fig6", "lhaaso_mask", "region_spectra", "fitted_maps", "icecube_kra_band",
-             "headline", "table4", "fig4", "fig5", "fig7", "fig8")
+             "headline", "table4", "fig4", "fig5", "fig7", "fig8", "gev_anchor", "knee_profile")
     for rule in rules:
         assert rule in output
 
