@@ -161,6 +161,27 @@ def lhaaso_rows(results: Path) -> list[str]:
     return lines
 
 
+def verdict_lines(results: Path) -> list[str]:
+    """The paper's LHAASO conclusions, tested for the refit and the printed parameters (p-values)."""
+    from scipy.stats import chi2 as chi2_dist
+
+    p_min = json.loads((results / "table4.json").read_text())["settings"].get("gamma_p_value_min", 0.01)
+    lines = []
+    for model in ("dr_high", "dr_high_paper"):
+        row = next(line for line in lhaaso_rows(results) if line.startswith(f"| {LABELS[model]} |"))
+        chi2_text, n_text = row.split("|")[4].split(",")[0].strip().split("/")
+        p_value = float(chi2_dist.sf(float(chi2_text), int(n_text)))
+        lines.append(f"- DR-high alone above 60 TeV ({LABELS[model]}): chi2 = {chi2_text}/{n_text} points, p = "
+                     f"{p_value:.2g}: {'consistent' if p_value >= p_min else 'not consistent'} (paper: consistent).")
+    for model, name in (("dr_high", "Model 1"), ("dr_high_paper", "Model 1"), ("dr_low", "Model 2"),
+                        ("dr_low_paper", "Model 2")):
+        fit = _yaml(results / "spectra" / model / "extra_fit.yaml")
+        verdict = "fits" if fit["p_value"] >= p_min else "does not fit"
+        lines.append(f"- {name} ({LABELS[model]}) {verdict} LHAASO-KM2A: chi2/ndof = {fit['chi2']:.1f}/{fit['ndof']}, "
+                     f"p = {fit['p_value']:.2g} (threshold {p_min:g}; paper: fits).")
+    return lines
+
+
 def table4_rows(results: Path) -> list[str]:
     table4 = json.loads((results / "table4.json").read_text())
     lines = ["| origin | column | ours (every model) | paper |", "|---|---|---|---|"]
@@ -218,6 +239,7 @@ def main(argv=None):
         "Green's matrices):", "", *printed_with_free_phi_rows(fit_results, Path(args.config)), "",
         "**The knee: chi2 profile in nu4** (every other parameter refitted):", "", *profile_rows(fit_results),
         "**LHAASO-KM2A** (EXTRA fits; chi2 with the error on the model's side):", "", *lhaaso_rows(results), "",
+        *verdict_lines(results), "",
         "**Galactic share of IceCube's total astrophysical flux** (Model 2, all sky):", "", *headline_rows(results), "",
         "**GeV anchor without mask** (|l|<80, |b|<8, Fermi-LAT total intensity incl. sources and isotropic):", "",
         *anchor_rows(results), "",
