@@ -76,7 +76,7 @@ def plot_gev_anchor(spectra_by_model: Mapping, fermi_table, *, printed_of: Mappi
     ax.set_title(r"$|l|<80^\circ$, $|b|<8^\circ$, no mask (Fermi-LAT: sources and isotropic included)", fontsize=6.5)
     ax.legend(loc="lower center", fontsize=5, ncol=2)
     ax_ratio.axhline(1.0, color="black", lw=0.6)
-    ax_ratio.set_ylim(0.0, 1.6)
+    ax_ratio.set_ylim(0.0, 2.5)
     ax_ratio.set_ylabel("model / Fermi-LAT", fontsize=6.5)
     ax_ratio.set_xlabel(r"$E_\gamma$ [GeV]")
     return fig
