@@ -421,7 +421,9 @@ def test_result_yaml_and_summary(tmp_path):
     lower, upper = content["minos_errors"]["nu1"]
     assert lower < 0 < upper
     summary = result.summary_dict()["proton"]
-    assert set(summary) == {"params", "errors", "chi2", "ndof"}
+    assert set(summary) == {"params", "errors", "chi2", "ndof", "chi2_by_dataset", "injection_mode"}
+    assert summary["chi2_by_dataset"] == pytest.approx(content["chi2_by_dataset"])
+    assert summary["injection_mode"] == "fit"  # fit() alone; fit_nucleus_injection records the model's mode
     assert {"nu0", "nu4", "R1_GV", "R4_GV", "Rc_GV", "Phi_GV"} <= set(summary["params"])
     config = result.injection_config()["proton"]
     assert config["breaks_GV"][3] == pytest.approx(1e5) and len(config["nu"]) == 5
