@@ -41,6 +41,7 @@ rule all:
         expand("results/spectra/{model}/{region}.ecsv", model=MODELS, region=REGIONS),
         expand("results/maps_fitted/{model}/{component}.fits", model=MODELS, component=FITTED_MAPS),
         "results/spectra/headline.json",
+        ["results/validation/gev_anchor.pdf", "results/validation/gev_anchor.json"] if GEV_ANCHOR else [],
         expand("results/fig4{panel}.pdf", panel=FIG4["panels"]),
         "results/fig5.pdf",
         expand("results/fig7{panel}.pdf", panel=FIG7["panels"]),
@@ -53,3 +54,5 @@ rule all:
         "results/fig2.pdf" if FIT else [],
         expand("results/{table}.{ext}", table=["table1", "table2", "table3"], ext=["tex", "md"]) if FIT else [],
         "results/summary.json" if FIT else [],
+        expand("results/fit/{model}/profile_{parameter}_{fit}.yaml", model=REFIT_MODELS,
+               parameter=KNEE_PROFILE.get("parameter", "nu4"), fit=KNEE_PROFILE.get("species", [])) if FIT else [],

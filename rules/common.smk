@@ -26,6 +26,21 @@ MODELS = list(config["models"])
 # With Green's functions the injections are fitted and the best fit is propagated; without them
 # (propagation.greens: false) nothing is fitted and each species is scaled to a reference data set.
 FIT = bool(PROP.get("greens", True))
+#: {as-printed model: the refit model it is drawn beside} (``models.<m>.refit_model``, injection.mode as_printed)
+PRINTED_OF = {m: config["models"][m]["refit_model"] for m in MODELS if config["models"][m].get("refit_model")}
+
+
+def as_printed_twin(model):
+    """The as-printed model drawn beside refit ``model`` (None if it has none)."""
+    return next((printed for printed, refit in PRINTED_OF.items() if refit == model), None)
+
+
+def printed_spectra(model, region):
+    """``{"printed": region spectra of the as-printed twin of model}``, or ``{}`` (figure inputs)."""
+    twin = as_printed_twin(model)
+    return {"printed": f"results/spectra/{twin}/{region}.ecsv"} if twin else {}
+
+
 ISRF_FILE = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
 
 
@@ -145,9 +160,30 @@ SPECTRUM_COMPONENTS = [
 ]
 
 
+def extra_fit_data():
+    """``{region: [tidy tables]}`` the EXTRA norms are fitted to: spectra.extra_fit.data, plus the
+    Fermi-LAT table of spectra.extra_fit.fermi_lat where its ``include`` is true."""
+    extra_fit = config.get("spectra", {}).get("extra_fit", {})
+    data = {region: list(names) for region, names in (extra_fit.get("data") or {}).items()}
+    fermi = extra_fit.get("fermi_lat") or {}
+    if fermi.get("include", False):
+        names = data.setdefault(fermi.get("region", "lhaaso_inner"), [])
+        if fermi.get("dataset", "fermi_lat_lhaaso_inner") not in names:
+            names.append(fermi.get("dataset", "fermi_lat_lhaaso_inner"))
+    return data
+
+
+def extra_fit_dataset_ranges():
+    """``{dataset: [min, max] GeV}`` replacing spectra.extra_fit.energy_range_GeV (the included Fermi-LAT table)."""
+    fermi = config.get("spectra", {}).get("extra_fit", {}).get("fermi_lat") or {}
+    if not fermi.get("include", False):
+        return {}
+    return {fermi.get("dataset", "fermi_lat_lhaaso_inner"): list(fermi.get("energy_range_GeV", [1.0, 1.0e3]))}
+
+
 def extra_fit_tables(wildcards):
     """Tidy tables the EXTRA norms are fitted to (all models use the same)."""
-    data = config.get("spectra", {}).get("extra_fit", {}).get("data") or {}
+    data = extra_fit_data()
     return expand("results/data/{dataset}.ecsv", dataset=sorted({d for names in data.values() for d in names}))
 
 

@@ -53,6 +53,7 @@ FIG8 = config["figures"]["fig8"]
 
 rule fig4:
     input:
+        unpack(lambda wc: printed_spectra(FIG4["panels"][wc.panel]["model"], FIG4["panels"][wc.panel]["region"])),
         spectra=lambda wc: "results/spectra/{model}/{region}.ecsv".format(**FIG4["panels"][wc.panel]),
         data=lambda wc: expand("results/data/{dataset}.ecsv", dataset=FIG4["panels"][wc.panel].get("datasets", [])),
     output:
@@ -62,6 +63,7 @@ rule fig4:
         panel="|".join(FIG4["panels"]),
     params:
         panel=lambda wc: wc.panel,
+        note=lambda wc: FIG4["panels"][wc.panel].get("note", ""),
         weight_exponent=FIG4.get("weight_exponent", 2.7),
         energy_range_GeV=FIG4.get("energy_range_GeV", [1.0, 1.0e7]),
     log:
@@ -77,6 +79,7 @@ rule fig4:
 
 rule fig5:
     input:
+        **printed_spectra(FIG5["model"], FIG5["region"]),
         spectra=f"results/spectra/{FIG5['model']}/{FIG5['region']}.ecsv",
         data=expand("results/data/{dataset}.ecsv", dataset=FIG5.get("datasets", [])),
     output:
@@ -100,6 +103,7 @@ rule fig5:
 rule fig7:
     input:
         unpack(lambda wc: neutrino_bands(FIG7["panels"][wc.panel])),
+        unpack(lambda wc: printed_spectra(FIG7["model"], FIG7["panels"][wc.panel])),
         spectra=lambda wc: f"results/spectra/{FIG7['model']}/{FIG7['panels'][wc.panel]}.ecsv",
     output:
         report("results/fig7{panel}.pdf", caption="../workflow/report/fig7.rst", category="Figures",
@@ -123,6 +127,7 @@ rule fig7:
 rule fig8:
     input:
         **neutrino_bands(FIG8["region"]),
+        **printed_spectra(FIG8["model"], FIG8["region"]),
         spectra=f"results/spectra/{FIG8['model']}/{FIG8['region']}.ecsv",
     output:
         report("results/fig8.pdf", caption="../workflow/report/fig8.rst", category="Figures",

@@ -28,6 +28,32 @@ rule fit_injection:
         "../workflow/scripts/fit_injection.py"
 
 
+KNEE_PROFILE = config.get("tables", {}).get("knee_profile", {})
+REFIT_MODELS = [m for m in MODELS if m not in PRINTED_OF]
+
+
+rule knee_profile:
+    input:
+        unpack(fit_inputs),
+    output:
+        "results/fit/{model}/profile_{parameter}_{fit}.yaml",
+    wildcard_constraints:
+        model="|".join(MODELS),
+        fit="proton|helium",
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
+        values=KNEE_PROFILE.get("values", []),
+    log:
+        "logs/fit/{model}/profile_{parameter}_{fit}.log",
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/knee_profile.py"
+
+
 rule combine_fits:
     input:
         expand("results/fit/{{model}}/injection_{fit}.yaml", fit=FIT_NAMES),
@@ -74,6 +100,8 @@ rule fig1:
     output:
         report("results/fig1.pdf", caption="../workflow/report/fig1.rst", category="Figures", subcategory="Cosmic rays",
                labels={"figure": "1"}),
+    params:
+        printed_of=PRINTED_OF,
     log:
         "logs/figures/fig1.log",
     resources:
@@ -92,6 +120,8 @@ rule fig2:
     output:
         report("results/fig2.pdf", caption="../workflow/report/fig2.rst", category="Figures", subcategory="Cosmic rays",
                labels={"figure": "2"}),
+    params:
+        printed_of=PRINTED_OF,
     log:
         "logs/figures/fig2.log",
     resources:
@@ -111,6 +141,7 @@ rule summary:
         mask="results/masks/lhaaso.fits",
         headline="results/spectra/headline.json",
         table4="results/table4.json",
+        gev_anchor="results/validation/gev_anchor.json" if GEV_ANCHOR else [],
     output:
         report("results/summary.json", caption="../workflow/report/summary.rst", category="Headline numbers"),
     log:

@@ -46,8 +46,9 @@ rule region_spectra:
         model="|".join(MODELS),
     params:
         regions=config["regions"],
-        fit_data=EXTRA_FIT.get("data") or {},
+        fit_data=extra_fit_data(),
         energy_range_GeV=EXTRA_FIT.get("energy_range_GeV"),
+        dataset_energy_ranges_GeV=extra_fit_dataset_ranges(),
         extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
         fine_nside=MASK_CFG.get("fine_nside", 1024),
     log:
@@ -109,8 +110,37 @@ rule icecube_kra_band:
         "../workflow/scripts/icecube_kra_band.py"
 
 
+GEV_ANCHOR = SPECTRA.get("gev_anchor", {})
+
+
+# the GeV anchor without mask: every model against Fermi-LAT's inner Galaxy (galdiff.validation)
+if GEV_ANCHOR:
+
+    rule gev_anchor:
+        input:
+            spectra=expand("results/spectra/{model}/{region}.ecsv", model=MODELS,
+                           region=GEV_ANCHOR.get("region", "fermi_inner_galaxy")),
+            fermi=f"results/data/{GEV_ANCHOR.get('dataset', 'fermi_lat_ackermann2012_inner_galaxy')}.ecsv",
+        output:
+            pdf="results/validation/gev_anchor.pdf",
+            json="results/validation/gev_anchor.json",
+        params:
+            energies_GeV=GEV_ANCHOR.get("energies_GeV", [1.0, 10.0, 100.0]),
+            printed_of=PRINTED_OF,
+        log:
+            "logs/validation/gev_anchor.log",
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        conda:
+            CONDA_ENV
+        script:
+            "../workflow/scripts/gev_anchor.py"
+
+
 rule headline:
     input:
+        **printed_spectra(HEADLINE["model"], HEADLINE["region"]),
         spectra=f"results/spectra/{HEADLINE['model']}/{HEADLINE['region']}.ecsv",
         icecube_total="results/data/icecube_cascades_6yr.ecsv",
     output:

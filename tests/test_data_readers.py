@@ -270,6 +270,34 @@ def test_fermi_fig17_from_mev(mirror_dir):
     assert len(table) == 14
 
 
+def test_fermi_lhaaso_region_from_tev_units(mirror_dir):
+    table = readers.read_fermi_lhaaso_region(mirror_dir / "gamma" / "fermi_data_lhaaso_region.txt")
+    # last row "0.3988471118935224 5.889995222594295e-10 6.9696703448459e-10": E [TeV], E^2.7 dN/dE in
+    # TeV^1.7 cm^-2 s^-1 sr^-1 and the upper end of its error bar
+    e_tev, y, y_hi = 0.3988471118935224, 5.889995222594295e-10, 6.9696703448459e-10
+    assert len(table) == 15 and table["energy"].unit == u.GeV
+    assert_allclose(table["energy"][-1], e_tev * 1e3)
+    assert_allclose(table["flux"][-1], y / e_tev**2.7 * 1e-3, rtol=1e-12)  # per TeV -> per GeV
+    # the same point E^2.7-weighted in GeV units: y x (1e3)^1.7
+    assert_allclose(table["energy"][-1] ** 2.7 * table["flux"][-1], y * 1e3**1.7, rtol=1e-12)
+    assert_allclose([table["flux_lo_err"][-1], table["flux_hi_err"][-1]], [(y_hi - y) / e_tev**2.7 * 1e-3] * 2)
+    assert 1.2 < table["energy"].min() < table["energy"].max() < 400.0
+
+
+def test_fermi_lhaaso_region_dataset_carries_its_caveat(mirror_dir):
+    from galdiff.data.datasets import build_dataset
+
+    table = build_dataset("fermi_lat_lhaaso_inner", mirror_dir)
+    assert "not verified" in table.meta["caveat"].lower() and "mask" in table.meta["caveat"]
+    assert "unverified" in table.meta["plot_label"]
+    assert table.meta["region"]["l_min_deg"] == 15.0 and table.meta["region"]["b_max_deg"] == 5.0
+    # it joins LHAASO-KM2A inner: E^2.7 dN/dE at 0.4 TeV within 20 % of KM2A's at 12.6 TeV
+    km2a = build_dataset("lhaaso_km2a_inner", mirror_dir)
+    fermi_end = table["energy"][-1] ** 2.7 * table["flux"][-1]
+    km2a_start = km2a["energy"][0] ** 2.7 * km2a["flux"][0]
+    assert 0.8 < float(fermi_end / km2a_start) < 1.2
+
+
 def test_cascade_band_matches_derived_file(built, mirror_dir):
     table = built["icecube_cascades_6yr"]
     oracle = _oracle_csv(mirror_dir / "neutrino" / "icecube_cascades6yr_spl_band.csv")
@@ -342,7 +370,7 @@ CR_AXES = {
     "voyager_proton": "kinetic_energy_per_nucleon", "voyager_helium": "kinetic_energy_per_nucleon",
 }
 GAMMA = ["lhaaso_km2a_inner", "lhaaso_km2a_outer", "tibet_asg_region_a", "tibet_asg_region_b",
-         "fermi_lat_ackermann2012_inner_galaxy"]
+         "fermi_lat_ackermann2012_inner_galaxy", "fermi_lat_lhaaso_inner"]
 
 
 def test_dataset_names_are_exactly_the_agreed_ones():

@@ -136,3 +136,89 @@ def test_configured_fixed_names_follow_the_fit_parameters():
     assert fitting.configured_fixed({"nu": [2.0]}) == []
     assert fitting.configured_fixed({"fixed": ["nu1", "R1_GV", "Rc_GV", "Phi_GV", "c_eplus"]}, positron=True) == [
         "nu1_eplus", "R1_eplus_GV", "Rc_eplus_GV", "Phi_eplus_GV", "c_eplus"]
+
+
+def _data_from_shape(model, species, ek, amplitude, rel_err, wiggle):
+    """Points = ``amplitude`` x the unit-norm start model at Earth x a wiggle, symmetric errors."""
+    values = {p.name: p.start for p in model.params}
+    values[fitting.NORM_PARAM] = 1.0
+    lis = model.components(values)["lis"]
+    shape = sum(fitting.lis_at_earth(ek, model.grid_ek_GeV_per_n, lis[n][0], lis[n][2], lis[n][1])
+                for n in model.data_components(species))
+    flux = amplitude * shape * wiggle
+    return shape, fitting.FitDataset("synthetic_proton", "X", species, ek, flux, rel_err * flux, rel_err * flux, False)
+
+
+def test_as_printed_fit_holds_table2_and_fits_the_closed_form_amplitude(monkeypatch):
+    """injection.mode as_printed: Table II stays as printed and only the normalisation is fitted.
+
+    With symmetric errors chi2(a) = sum((d - a m)^2 / s^2) is quadratic in the one free amplitude:
+    its minimum is a = sum(d m / s^2) / sum(m^2 / s^2), and chi2 and ndof follow.
+    """
+    ek = np.geomspace(2.0, 1e4, 30)
+    nucleus = fitting.NucleusModel(PROTON, GRID, leaky_box(GRID), PROTON_START)
+    wiggle = 1.0 + 0.05 * np.sin(np.arange(ek.size))
+    shape, data = _data_from_shape(nucleus, "proton", ek, 3.0, 0.02, wiggle)
+    monkeypatch.setattr(fitting, "prepare_datasets", lambda tables, selection: [data])
+    model_cfg = {"knee_dataset": "icetop", "injection": {"mode": "as_printed", "proton": {**PROTON_START, "fixed": ["R4_GV"]}}}
+    result, _ = fitting.fit_nucleus_injection("proton", model_cfg, (GRID, leaky_box(GRID)), {})
+    assert result.derived["injection_mode"] == "as_printed"
+    assert result.summary_dict()["proton"]["injection_mode"] == "as_printed"
+    assert set(result.fixed) == {p.name for p in nucleus.params} - {fitting.NORM_PARAM}
+    for i, nu in enumerate(PROTON_START["nu"]):
+        assert result.params[f"nu{i}"] == nu
+    for i, rigidity in enumerate(PROTON_START["breaks_GV"]):
+        assert result.params[f"R{i + 1}_GV"] == pytest.approx(rigidity, rel=1e-12)
+    assert result.params["Rc_GV"] == pytest.approx(PROTON_START["cutoff_GV"], rel=1e-12)
+    assert result.params["Phi_GV"] == PROTON_START["phi_GV"]
+    sigma = data.err_hi
+    amplitude = np.sum(data.flux * shape / sigma**2) / np.sum(shape**2 / sigma**2)
+    # MIGRAD stops within its EDM tolerance: a few per cent of the amplitude's error, ~1e-4 in chi2
+    error = 1.0 / np.sqrt(np.sum(shape**2 / sigma**2))
+    assert result.errors[fitting.NORM_PARAM] == pytest.approx(error, rel=1e-2)
+    assert abs(result.params[fitting.NORM_PARAM] - amplitude) < 0.05 * error
+    assert result.chi2 == pytest.approx(np.sum((data.flux - amplitude * shape) ** 2 / sigma**2), abs=1e-3)
+    assert result.ndof == ek.size - 1
+    # the refit of the same data frees the spectrum: never a worse chi2
+    refit, _ = fitting.fit_nucleus_injection("proton", dict(model_cfg, injection={"proton": PROTON_START}),
+                                             (GRID, leaky_box(GRID)), {})
+    assert refit.derived["injection_mode"] == "fit" and refit.chi2 <= result.chi2 + 1e-9
+
+
+def test_as_printed_lepton_fit_frees_only_the_two_amplitudes(monkeypatch):
+    model = lepton_model()
+    ek = np.geomspace(5.0, 1e3, 20)
+    _, data = _data_from_shape(model, "electron+positron", ek, 2.0, 0.03, 1.0)
+    monkeypatch.setattr(fitting, "prepare_datasets", lambda tables, selection: [data])
+    secondary = dict(model.secondary_lis)
+    model_cfg = {"injection": {"mode": "as_printed", "electron": ELECTRON_START, "positron": POSITRON_START}}
+    result, _ = fitting.fit_lepton_injection(model_cfg, (LEPTON_GRID, leaky_box(LEPTON_GRID)), secondary, {})
+    free = {p.name for p in model.params} - set(result.fixed)
+    assert free == {fitting.NORM_PARAM, fitting.EXTRA_NORM_PARAM}
+    assert result.params["c_eplus"] == pytest.approx(1.0, rel=1e-12)  # Table III's c_e+
+    assert result.params["R3_GV"] == pytest.approx(ELECTRON_START["breaks_GV"][2], rel=1e-12)
+    assert result.ndof == ek.size - 2
+
+
+def test_injection_mode_and_species():
+    assert fitting.injection_mode({"injection": {"proton": PROTON_START}}) == "fit"
+    cfg = {"injection": {"mode": "as_printed", "proton": PROTON_START}}
+    assert fitting.injection_mode(cfg) == "as_printed"
+    assert fitting.injection_species(cfg) == {"proton": PROTON_START}
+    with pytest.raises(ValueError, match="as_printed"):
+        fitting.injection_mode({"injection": {"mode": "printed"}})
+
+
+def test_profile_is_lowest_at_the_index_the_data_were_made_with(monkeypatch):
+    ek = np.geomspace(2.0, 1e7, 40)
+    nucleus = fitting.NucleusModel(PROTON, GRID, leaky_box(GRID), PROTON_START)
+    _, data = _data_from_shape(nucleus, "proton", ek, 3.0, 0.03, 1.0)
+    monkeypatch.setattr(fitting, "prepare_datasets", lambda tables, selection: [data])
+    model_cfg = {"knee_dataset": "icetop", "injection": {"proton": {**PROTON_START, "fixed": ["R3_GV", "R4_GV"]}}}
+    profile = fitting.profile_nucleus_fit("proton", model_cfg, (GRID, leaky_box(GRID)), {}, "nu4", [1.98, 2.18, 2.38])
+    chi2 = [point["chi2"] for point in profile]
+    assert chi2[1] < 1e-3 and min(chi2[0], chi2[2]) > 1.0  # the data were made with nu4 = 2.18
+    assert profile[1]["chi2_by_dataset"] == {"synthetic_proton": pytest.approx(chi2[1])}
+    assert "nu4" not in profile[0]["params"] and profile[0]["ndof"] == ek.size - 9  # 12 parameters, R3, R4 and nu4 held
+    with pytest.raises(KeyError, match="nu9"):
+        fitting.profile_nucleus_fit("proton", model_cfg, (GRID, leaky_box(GRID)), {}, "nu9", [2.0])

@@ -421,7 +421,9 @@ def test_result_yaml_and_summary(tmp_path):
     lower, upper = content["minos_errors"]["nu1"]
     assert lower < 0 < upper
     summary = result.summary_dict()["proton"]
-    assert set(summary) == {"params", "errors", "chi2", "ndof"}
+    assert set(summary) == {"params", "errors", "chi2", "ndof", "chi2_by_dataset", "injection_mode"}
+    assert summary["chi2_by_dataset"] == pytest.approx(content["chi2_by_dataset"])
+    assert summary["injection_mode"] == "fit"  # fit() alone; fit_nucleus_injection records the model's mode
     assert {"nu0", "nu4", "R1_GV", "R4_GV", "Rc_GV", "Phi_GV"} <= set(summary["params"])
     config = result.injection_config()["proton"]
     assert config["breaks_GV"][3] == pytest.approx(1e5) and len(config["nu"]) == 5
@@ -533,25 +535,37 @@ def test_figure1_artists(mirror_dir):
 
     data = {s: [build_dataset(f"{e}_{s}", mirror_dir) for e in ("voyager", "ams02", "dampe", "icetop", "kascade")]
             for s in ("proton", "helium")}
-    curves = {s: {"dr_low": _model_curve(1.0), "dr_high": _model_curve(1.1)} for s in ("proton", "helium")}
+    curves = {s: {"dr_low": _model_curve(1.0), "dr_high": _model_curve(1.1), "dr_low_paper": _model_curve(1.05)}
+              for s in ("proton", "helium")}
+    printed_of = {"dr_low_paper": "dr_low"}
     for axis in ("ek_per_n", "total_energy"):
-        fig = plot_figure1(curves, data, energy_axis=axis, show_lis=True)
+        fig = plot_figure1(curves, data, energy_axis=axis, show_lis=True, printed_of=printed_of)
         assert len(fig.axes) == 4  # p, p ratio, He, He ratio
         top = fig.axes[0]
-        styles = {line.get_label(): line.get_linestyle() for line in top.get_lines()}
-        assert styles["DR-low"] == "-" and styles["DR-high"] == "--" and "DR-low LIS" in styles
+        inset, = top.child_axes  # Voyager 1 with the LIS curves
+        styles = {line.get_label(): (line.get_color(), line.get_linestyle(), line.get_linewidth())
+                  for line in top.get_lines()}
+        # refit solid, as printed thin dashed in the same colour; DR-high its own colour
+        assert styles["DR-low refit"][:2] == ("tab:blue", "-") and styles["DR-high"][:2] == ("tab:red", "-")
+        assert styles["DR-low as printed"][:2] == ("tab:blue", "--")
+        assert styles["DR-low as printed"][2] < styles["DR-low refit"][2] and "DR-low refit LIS" in styles
         labels = {c.get_label() for c in top.containers if isinstance(c, ErrorbarContainer)}
-        assert {"Voyager 1", "AMS-02", "DAMPE", "IceTop+IceCube", "KASCADE"} <= labels
+        assert {"AMS-02", "DAMPE", "IceTop+IceCube", "KASCADE"} <= labels and "Voyager 1" not in labels
+        assert "Voyager 1" in {c.get_label() for c in inset.containers if isinstance(c, ErrorbarContainer)}
+        # the y range comes from the data above 1 GeV/n (AMS-02 to the knee): about 2 decades, not 7
+        low, high = top.get_ylim()
+        assert 1.0 < np.log10(high / low) < 3.5 and top.get_xlim()[0] == pytest.approx(1.0)
         # total energy per particle for helium: E = 4 T_n + M, flux / 4 (compare the DR-low curve)
-        he_curve = next(line for line in fig.axes[2].get_lines() if line.get_label() == "DR-low")
+        he_curve = next(line for line in fig.axes[2].get_lines() if line.get_label() == "DR-low refit")
         ek = curves["helium"]["dr_low"]["ek_GeV_per_n"]
         expected_x = ek if axis == "ek_per_n" else 4 * ek + HELIUM.mass_GeV
         np.testing.assert_allclose(he_curve.get_xdata(), expected_x)
         expected_flux = ek ** (-2.7) / (1 if axis == "ek_per_n" else 4)
         np.testing.assert_allclose(he_curve.get_ydata(), expected_x**2.7 * expected_flux)
-        # ratio panel: DR-high / DR-low = 1.1 everywhere
-        ratio = [line for line in fig.axes[1].get_lines() if line.get_linestyle() == "--"][0]
-        np.testing.assert_allclose(ratio.get_ydata(), 1.1, rtol=1e-9)
+        # ratio panel: DR-high / DR-low = 1.1, as printed / refit = 1.05 everywhere
+        ratios = sorted(float(np.median(line.get_ydata())) for line in fig.axes[1].get_lines()
+                        if len(line.get_ydata()) > 2 and line.get_linestyle() in ("-", "--"))
+        np.testing.assert_allclose(ratios, [1.05, 1.1], rtol=1e-9)
         plt.close(fig)
 
 

@@ -220,3 +220,20 @@ def test_fit_points_from_tidy_tables_respects_the_energy_range():
     assert len(points) == 2 and list(points.region) == ["inner", "inner"]
     assert points.is_upper_limit.tolist() == [False, True]
     assert points.err_hi[1] == 1.0  # a limit without an upper error uses the limit itself
+
+
+def test_fit_points_take_a_dataset_its_own_energy_range():
+    """A GeV table (Fermi-LAT) in the fit beside TeV-PeV ones keeps its points in its own window."""
+    unit = u.Unit("GeV-1 cm-2 s-1 sr-1")
+
+    def table(name, energies):
+        n = len(energies)
+        return Table({"energy": energies * u.GeV, "flux": np.ones(n) * unit, "flux_lo_err": 0.1 * np.ones(n) * unit,
+                      "flux_hi_err": 0.1 * np.ones(n) * unit, "is_upper_limit": np.zeros(n, bool)},
+                     meta={"dataset": name})
+
+    tables = {"inner": [table("fermi", np.array([1.0, 10.0, 400.0])), table("km2a", np.array([1e4, 1e5]))]}
+    points = fit_points_from_tables(tables, energy_range_GeV=[1e3, 1e7], dataset_energy_ranges_GeV={"fermi": [2.0, 1e3]})
+    assert points.dataset.tolist() == ["fermi", "fermi", "km2a", "km2a"]
+    assert points.energy_GeV.tolist() == [10.0, 400.0, 1e4, 1e5]
+    assert len(fit_points_from_tables(tables, energy_range_GeV=[1e3, 1e7])) == 2

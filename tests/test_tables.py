@@ -135,3 +135,25 @@ def test_table1_rows_and_write(tmp_path):
     tex, md = tables.write_table(rendered, tmp_path / "out" / "table1")
     assert tex.read_text() == rendered.latex and md.read_text() == rendered.markdown
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["table1.md", "table1.tex"]
+
+
+def test_chi2_of_the_printed_parameters_stands_beside_the_refit():
+    refit = {"dr_high": {"proton": {"params": {"nu0": 2.07}, "errors": {"nu0": 0.01}, "chi2": 197.0, "ndof": 117,
+                                    "chi2_by_dataset": {"ams02_proton": 40.0, "icetop_proton": 5.5}}}}
+    printed = {"dr_high": {"proton": {"params": {"nu0": 2.06}, "errors": {"nu0": 0.0}, "chi2": 900.0, "ndof": 126,
+                                      "chi2_by_dataset": {"ams02_proton": 700.0, "icetop_proton": 31.25}}}}
+    header, rows = parse_markdown(tables.table2(refit, models=("dr_high",), species=("proton",),
+                                                printed_fits=printed).markdown)
+    this_work, paper = header[1:].index("p DR-high (IceTop) this work"), header[1:].index("p DR-high paper")
+    assert rows["chi2/ndof"][this_work] == "197.0/117" and rows["chi2/ndof"][paper] == "900.0/126"
+    assert rows["chi2 icetop_proton"][this_work] == "5.5" and rows["chi2 icetop_proton"][paper] == "31.2"
+    assert rows["chi2 ams02_proton"][paper] == "700.0"
+    leptons = {"electron": {"params": {"nu0": 2.3}, "errors": {"nu0": 0.1}, "chi2": 218.0, "ndof": 200,
+                            "chi2_by_dataset": {"dampe_electron_positron": 20.0}}}
+    printed_leptons = {"electron": {"params": {"nu0": 2.33}, "errors": {"nu0": 0.0}, "chi2": 600.0, "ndof": 205,
+                                    "chi2_by_dataset": {"dampe_electron_positron": 80.0}}}
+    header, rows = parse_markdown(tables.table3({"dr_high": leptons}, models=("dr_high",),
+                                                printed_fits={"dr_high": printed_leptons}).markdown)
+    assert header == ["Parameter", "DR-high this work", "DR-high as printed", "paper"]
+    assert rows["nu0-"][1] == "2.33" and rows["chi2/ndof"][:2] == ["218.0/200", "600.0/205"]
+    assert rows["chi2 dampe_electron_positron"][:2] == ["20.0", "80.0"]

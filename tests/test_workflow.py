@@ -37,7 +37,7 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
     rules = ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "greens", "fit_injection",
              "propagate_nucleus", "secondary_leptons", "propagate_leptons", "combine_fits", "local_spectra",
              "emissivity", "sky_maps", "fig6", "lhaaso_mask", "region_spectra", "fitted_maps", "icecube_kra_band",
-             "headline", "table4", "fig4", "fig5", "fig7", "fig8")
+             "headline", "table4", "fig4", "fig5", "fig7", "fig8", "gev_anchor", "knee_profile")
     for rule in rules:
         assert rule in output
 
@@ -57,14 +57,16 @@ def job_counts(output):
 
 
 def test_greens_are_shared_by_models_with_the_same_transport(project_root, tmp_path):
-    """dr_high and dr_low share Table I: one Green's job per species; a model with other transport adds its own."""
+    """dr_high, dr_low and their as-printed twins share Table I: one Green's job per species; a model
+    with other transport adds its own."""
+    with open(project_root / "config.yaml") as handle:
+        models = yaml.safe_load(handle)["models"]
+    assert {"dr_high", "dr_low", "dr_high_paper", "dr_low_paper"} <= set(models)
     result = run_snakemake(project_root, tmp_path / "work", "-n", "all")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
     assert counts["greens"] == 3  # proton, helium, electron
-    assert counts["fit_injection"] == 3 * 2 and counts["propagate_nucleus"] == 2 * 2
-    with open(project_root / "config.yaml") as handle:
-        models = yaml.safe_load(handle)["models"]
+    assert counts["fit_injection"] == 3 * len(models) and counts["propagate_nucleus"] == 2 * len(models)
     other = dict(models["dr_high"], propagation=dict(models["dr_high"]["propagation"], D0_1e28_cm2_per_s=5.0))
     extra = tmp_path / "extra.yaml"
     extra.write_text(yaml.safe_dump({"models": {"dr_other": other}}))
@@ -78,7 +80,7 @@ def test_greens_are_shared_by_models_with_the_same_transport(project_root, tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
     assert not {"greens", "fit_injection", "combine_fits", "tables", "summary"} & set(counts)
-    assert counts["propagate_nucleus"] == 4 and counts["emissivity"] == 2
+    assert counts["propagate_nucleus"] == 2 * len(models) and counts["emissivity"] == len(models)
 
 
 def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
@@ -180,7 +182,44 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
         fitted = read_healpix_cube(results / "maps_fitted" / model / "extra1.fits").data
         np.testing.assert_allclose(fitted, scale * read_healpix_cube(results / "maps" / model / "extra1.fits").data,
                                    rtol=1e-12)
+    # the paper's models as printed (injection.mode as_printed): Tables II-III kept, only the
+    # normalisations fitted, through the same Green's matrices, and run through the whole chain
+    with open(project_root / "config.yaml") as handle:
+        default_models = yaml.safe_load(handle)["models"]
+    for printed, refit in (("dr_high_paper", "dr_high"), ("dr_low_paper", "dr_low")):
+        entry = summary["models"][printed]
+        assert entry["injection_mode"] == "as_printed" and summary["models"][refit]["injection_mode"] == "fit"
+        table2_values = default_models[printed]["injection"]["proton"]
+        params = entry["fit"]["proton"]["params"]
+        assert [params[f"nu{i}"] for i in range(5)] == table2_values["nu"]
+        assert params["Rc_GV"] == pytest.approx(table2_values["cutoff_GV"], rel=1e-12)
+        assert params["Phi_GV"] == table2_values["phi_GV"]
+        assert entry["fit"]["positron"]["params"]["c_eplus"] == pytest.approx(1.0, rel=1e-12)
+        fit = yaml.safe_load((results / "fit" / printed / "injection.yaml").read_text())["fits"]
+        for name, free in (("proton", 1), ("helium", 1), ("leptons", 2)):
+            n_params = len(fit[name]["params"]) - sum(k.startswith("scale_") for k in fit[name]["params"])
+            free_model = [k for k in fit[name]["params"] if k not in fit[name]["fixed"] and not k.startswith("scale_")]
+            assert len(free_model) == free, (printed, name, free_model)
+            assert n_params > free
+        assert set(fit["proton"]["chi2_by_dataset"]) == set(summary["models"][refit]["fit"]["proton"]["chi2_by_dataset"])
+        assert (results / "spectra" / printed / "lhaaso_inner.ecsv").exists()
+        assert (results / "maps_fitted" / printed / "gamma_total.fits").exists()
+        assert "extra" in entry and "gev_anchor" in entry
+    assert "| chi2 icetop_proton |" in table2 and "| chi2 kascade_proton |" in table2
+    assert "as printed" in (results / "table3.md").read_text()
+    assert "Model 1 as printed" in (results / "table4.md").read_text()
+    # the GeV anchor: every model against Fermi-LAT in |l|<80, |b|<8, no mask
+    anchor = json.loads((results / "validation" / "gev_anchor.json").read_text())["models"]
+    assert set(anchor) == set(summary["models"]) and (results / "validation" / "gev_anchor.pdf").exists()
+    assert set(summary["models"]["dr_low"]["gev_anchor"]["ratio_total"]) == {"1GeV", "10GeV", "100GeV"}
+    # Fermi-LAT in the LHAASO inner region, with its caveat, drawn in Figures 3 and 4a/4c
+    fermi = read_dataset(results / "data" / "fermi_lat_lhaaso_inner.ecsv")
+    assert len(fermi) == 15 and "not verified" in fermi.meta["caveat"].lower()
+    fermi_hash = sha256_of_file(results / "data" / "fermi_lat_lhaaso_inner.ecsv").encode()
+    for figure in ("fig4a", "fig4c"):
+        assert fermi_hash in (results / f"{figure}.pdf").read_bytes()
     headline = json.loads((results / "spectra" / "headline.json").read_text())
+    assert headline["as_printed"]["model"] == "dr_low_paper" and headline["as_printed"]["ours"]["share_20TeV"] > 0
     assert headline["paper"]["share_20TeV"] == 0.09 and headline["ours"]["share_20TeV"] > 0
     table4 = (results / "table4.md").read_text()
     assert "| leptonic |" in table4 and "| hadronic |" in table4 and "hadron-less" in table4

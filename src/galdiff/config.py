@@ -57,8 +57,11 @@ def check_cross_key_rules(config: dict) -> None:
     ``{min, max}``) increases; every region is well defined (:func:`check_region`); every model,
     region, data set and map component that a key names exists.
     """
-    for model_name, model in config.get("models", {}).items():
+    models = config.get("models", {})
+    for model_name, model in models.items():
         for species, inj in model.get("injection", {}).items():
+            if species == "mode":
+                continue
             key = f"models.{model_name}.injection.{species}"
             nu, breaks = inj["nu"], inj["breaks_GV"]
             if len(nu) != len(breaks) + 1:
@@ -69,6 +72,7 @@ def check_cross_key_rules(config: dict) -> None:
             if any(b2 <= b1 for b1, b2 in zip(breaks, breaks[1:])):
                 raise ConfigError(f"config key '{key}.breaks_GV': break rigidities must increase, got {breaks}")
             _check_fixed(key, species, inj)
+        _check_refit_model(models, model_name)
     for name, region in config.get("regions", {}).items():
         check_region(f"regions.{name}", region)
     for key, low, high in _ranges(config):
@@ -133,6 +137,29 @@ def _ranges(config: dict, prefix: str = ""):
                 yield from _ranges(value, f"{key}.")
 
 
+def _check_refit_model(models: dict, model_name: str) -> None:
+    """An as-printed model names the refit it is drawn beside; both must share transport and data."""
+    model = models[model_name]
+    mode = (model.get("injection") or {}).get("mode", "fit")
+    refit = model.get("refit_model")
+    key = f"models.{model_name}.refit_model"
+    if refit is None:
+        return
+    if mode != "as_printed":
+        raise ConfigError(f"config key '{key}': only a model with injection.mode 'as_printed' names a refit "
+                          f"model (this one has mode {mode!r})")
+    if refit not in models:
+        raise ConfigError(f"config key '{key}': model {refit!r} is not defined under 'models' "
+                          f"(defined: {sorted(models)})")
+    other = models[refit]
+    if (other.get("injection") or {}).get("mode", "fit") != "fit":
+        raise ConfigError(f"config key '{key}': model {refit!r} must have injection.mode 'fit'")
+    for part in ("propagation", "knee_dataset"):
+        if model.get(part) != other.get(part):
+            raise ConfigError(f"config key 'models.{model_name}.{part}': must equal that of its refit model "
+                              f"{refit!r} (same transport and data, so the two differ only by the fit)")
+
+
 def _references(config: dict):
     """(dotted key, value, kind) of every name a key refers to: models, regions, data sets, map components."""
     yield from ((f"data.datasets[{i}]", name, "datasets") for i, name in enumerate(config.get("data", {}).get("datasets", [])))
@@ -170,6 +197,11 @@ def _references(config: dict):
             yield f"spectra.extra_fit.data.{region}[{i}]", name, "datasets"
     for i, name in enumerate(spectra.get("fitted_maps", []) or []):
         yield f"spectra.fitted_maps[{i}]", name, "components"
+    fermi = spectra.get("extra_fit", {}).get("fermi_lat") or {}
+    if fermi:
+        yield "spectra.extra_fit.fermi_lat.region", fermi.get("region", "lhaaso_inner"), "regions"
+    if "gev_anchor" in spectra:
+        yield "spectra.gev_anchor.region", spectra["gev_anchor"].get("region", "fermi_inner_galaxy"), "regions"
     if "headline" in spectra:
         yield "spectra.headline.model", spectra["headline"].get("model", "dr_low"), "models"
         yield "spectra.headline.region", spectra["headline"].get("region", "all_sky"), "regions"

@@ -65,20 +65,24 @@ class FitPoints:
         return int(np.asarray(self.energy_GeV).size)
 
 
-def fit_points_from_tables(tables_by_region: dict, energy_range_GeV=None) -> FitPoints:
+def fit_points_from_tables(tables_by_region: dict, energy_range_GeV=None,
+                           dataset_energy_ranges_GeV: dict | None = None) -> FitPoints:
     """Collect the points of tidy gamma-ray tables, ``{region: [Table, ...]}``.
 
     Tidy tables carry ``energy``, ``flux``, ``flux_lo_err``, ``flux_hi_err`` (stat and sys in
     quadrature) and ``is_upper_limit`` (:mod:`galdiff.data.datasets`). ``energy_range_GeV``
-    (optional ``[min, max]``) selects points.
+    (optional ``[min, max]``) selects points; ``dataset_energy_ranges_GeV`` (``{dataset: [min, max]}``,
+    by ``meta["dataset"]``) replaces it for the tables it names (e.g. a GeV Fermi-LAT table beside
+    the TeV-PeV LHAASO ones).
     """
     columns = {name: [] for name in ("region", "dataset", "energy_GeV", "flux", "err_lo", "err_hi", "is_upper_limit")}
     for region, tables in tables_by_region.items():
         for table in tables:
             energy = table["energy"].quantity.to_value(u.GeV)
             keep = np.ones(energy.size, dtype=bool)
-            if energy_range_GeV is not None:
-                keep = (energy >= energy_range_GeV[0]) & (energy <= energy_range_GeV[1])
+            window = (dataset_energy_ranges_GeV or {}).get(str(table.meta.get("dataset", "")), energy_range_GeV)
+            if window is not None:
+                keep = (energy >= window[0]) & (energy <= window[1])
             upper = (np.asarray(table["is_upper_limit"], dtype=bool) if "is_upper_limit" in table.colnames
                      else np.zeros(energy.size, dtype=bool))
             columns["region"] += [region] * int(keep.sum())

@@ -113,7 +113,12 @@ __all__ = [
     "FitResult",
     "fit",
     "configured_fixed",
+    "INJECTION_MODES",
+    "injection_mode",
+    "injection_species",
+    "as_printed_fixed",
     "fit_nucleus_injection",
+    "profile_nucleus_fit",
     "fit_lepton_injection",
     "fit_model_injection",
     "fitted_injection",
@@ -1038,7 +1043,8 @@ class FitResult:
         out = {}
         for species, (params, errors) in self.split.items():
             out[species] = {"params": _plain(params), "errors": _plain(errors), "chi2": float(self.chi2),
-                            "ndof": int(self.ndof)}
+                            "ndof": int(self.ndof), "chi2_by_dataset": _plain(self.chi2_by_dataset),
+                            "injection_mode": self.derived.get("injection_mode", "fit")}
         return out
 
     def as_dict(self) -> dict:
@@ -1334,6 +1340,36 @@ def configured_fixed(injection_cfg: Mapping, positron: bool = False) -> list[str
             for name in names]
 
 
+#: ``models.<model>.injection.mode``: ``fit`` refits Eq. 3 and Phi to the data (start values Tables II-III);
+#: ``as_printed`` keeps Tables II-III as given and fits only the per-species normalisation(s)
+INJECTION_MODES = ("fit", "as_printed")
+
+
+def injection_mode(model_cfg: Mapping) -> str:
+    """The model's injection mode (:data:`INJECTION_MODES`), ``fit`` when not given."""
+    mode = (model_cfg.get("injection") or {}).get("mode", "fit")
+    if mode not in INJECTION_MODES:
+        raise ValueError(f"models.<model>.injection.mode: expected one of {INJECTION_MODES}, got {mode!r}")
+    return mode
+
+
+def injection_species(model_cfg: Mapping) -> dict:
+    """``{species: injection entry}`` of a model's ``injection`` section (its ``mode`` key left out)."""
+    return {name: entry for name, entry in (model_cfg.get("injection") or {}).items() if name != "mode"}
+
+
+def as_printed_fixed(model: NucleusModel) -> list[str]:
+    """Every spectral and modulation parameter of ``model``: all but its normalisation(s) are held.
+
+    The as-printed mode keeps the paper's Tables II-III (breaks, indices, cutoffs, Phi and c_e+)
+    and fits only the amplitudes the paper does not print: :data:`NORM_PARAM` (and, for leptons,
+    :data:`EXTRA_NORM_PARAM` of the extra positrons). Nuisance scales of the data (``scale_*``,
+    with their priors) stay free: they belong to the data's error model, which is the same as the
+    refit's, so the chi2 of both modes is defined alike.
+    """
+    return [p.name for p in model.params if p.name not in (NORM_PARAM, EXTRA_NORM_PARAM)]
+
+
 def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, tables: Mapping,
                           selection: Mapping | None = None) -> tuple:
     """Fit the injection of protons or helium of one model with its Green's matrix.
@@ -1342,7 +1378,8 @@ def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, 
     ----------
     species_name : {"proton", "helium"}
     model_cfg : mapping
-        ``models.<model>`` config: ``injection.<species>`` start values (Table II) and
+        ``models.<model>`` config: ``injection.<species>`` start values (Table II),
+        ``injection.mode`` (:func:`injection_mode`; ``as_printed`` fits only the normalisation) and
         ``knee_dataset``.
     greens : tuple
         ``(ek_GeV_per_n, G[E_out, E_in])`` of the species (G in cm sr^-1).
@@ -1363,7 +1400,64 @@ def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, 
     ek, green = greens
     injection = model_cfg["injection"][species_name]
     model = NucleusModel(kin.get_species(species_name), ek, green, injection)
-    return fit(model, prepare_datasets(tables, selection), fixed=configured_fixed(injection)), model
+    return _fit_in_mode(model, prepare_datasets(tables, selection), configured_fixed(injection), model_cfg), model
+
+
+def profile_nucleus_fit(species_name: str, model_cfg: Mapping, greens: tuple, tables: Mapping, parameter: str,
+                        values: Sequence[float], selection: Mapping | None = None) -> list[dict]:
+    """chi2 profile of a refit in one parameter: refit with ``parameter`` held at each of ``values``.
+
+    Every other parameter is free as in :func:`fit_nucleus_injection` (the configured ``fixed`` stay
+    held), so the chi2 difference to the best fit measures how strongly the data place it, and the
+    per-data-set chi2 says which data do.
+
+    Parameters
+    ----------
+    species_name, model_cfg, greens, tables, selection
+        As for :func:`fit_nucleus_injection`.
+    parameter : str
+        A reported name, e.g. ``nu4`` or ``Rc_GV``.
+    values : sequence of float
+
+    Returns
+    -------
+    list of dict
+        Per value: ``value``, ``chi2``, ``ndof``, ``chi2_by_dataset``, ``params`` (the other best-fit
+        values), ``valid``.
+    """
+    if selection is None:
+        selection = default_data_selection(model_cfg.get("knee_dataset", "icetop"))[species_name]
+    ek, green = greens
+    injection = injection_species(model_cfg)[species_name]
+    base = NucleusModel(kin.get_species(species_name), ek, green, injection)
+    if parameter not in {p.name for p in base.params}:
+        raise KeyError(f"profile: unknown parameter {parameter!r}; parameters are {[p.name for p in base.params]}")
+    datasets = prepare_datasets(tables, selection)
+    fixed = sorted(set(configured_fixed(injection)) | {parameter})
+    out = []
+    for value in values:
+        model = copy.copy(base)
+        model.params = [copy.copy(p) for p in base.params]
+        held = next(p for p in model.params if p.name == parameter)
+        held.start = float(value)
+        if held.limits is not None and not held.limits[0] <= held.start <= held.limits[1]:
+            held.limits = (min(held.limits[0], held.start), max(held.limits[1], held.start))
+        result = fit(model, datasets, fixed=fixed)
+        out.append({"value": float(value), "chi2": float(result.chi2), "ndof": int(result.ndof),
+                    "chi2_by_dataset": _plain(result.chi2_by_dataset), "valid": bool(result.valid),
+                    "params": _plain({k: v for k, v in result.params.items() if k != parameter})})
+    return out
+
+
+def _fit_in_mode(model: NucleusModel, datasets: Sequence[FitDataset], fixed: Sequence[str],
+                 model_cfg: Mapping) -> FitResult:
+    """:func:`fit` with the parameters the model's injection mode holds; the mode is recorded in ``derived``."""
+    mode = injection_mode(model_cfg)
+    if mode == "as_printed":
+        fixed = as_printed_fixed(model)
+    result = fit(model, datasets, fixed=fixed)
+    result.derived["injection_mode"] = mode
+    return result
 
 
 def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_lis: Mapping, tables: Mapping,
@@ -1374,7 +1468,7 @@ def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_l
     ----------
     model_cfg : mapping
         ``models.<model>`` config: ``injection.electron`` and ``injection.positron`` start values
-        (Table III).
+        (Table III) and ``injection.mode`` (``as_printed``: only the e- and extra-e+ normalisations free).
     greens_electron : tuple
         ``(ek_GeV_per_n, G)`` of electrons (also used for the extra positrons: same transport).
     secondary_lis : mapping
@@ -1401,7 +1495,7 @@ def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_l
     model = LeptonModel(ek, green, {"electron": injection["electron"], "positron": injection["positron"]},
                         secondary_lis=secondary_lis, c_eplus_start=float(injection["positron"].get("c_eplus", 1.0)))
     fixed = configured_fixed(injection["electron"]) + configured_fixed(injection["positron"], positron=True)
-    return fit(model, prepare_datasets(tables, selection), fixed=fixed), model
+    return _fit_in_mode(model, prepare_datasets(tables, selection), fixed, model_cfg), model
 
 
 def fit_model_injection(model_cfg: Mapping, greens: Mapping, secondary_lis: Mapping, tables: Mapping,

@@ -331,7 +331,8 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
 
 
 def _model_label(model: str) -> str:
-    return {"dr_high": "Model 1 (DR-high)", "dr_low": "Model 2 (DR-low)"}.get(model, model)
+    return {"dr_high": "Model 1 (DR-high)", "dr_low": "Model 2 (DR-low)",
+            "dr_high_paper": "Model 1 as printed", "dr_low_paper": "Model 2 as printed"}.get(model, model)
 
 
 _COLUMNS = (("p", "p (CR protons)"), ("nu", "nu (IceCube template)"), ("gamma", "gamma (LHAASO fit)"))

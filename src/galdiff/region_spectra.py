@@ -179,7 +179,8 @@ def unmasked_solid_angle_sr(weights: np.ndarray) -> float:
 
 def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_nside: int | None = None,
                          fit_data: dict | None = None, fit_energy_range_GeV=None, extras_maps: dict | None = None,
-                         fit_names=None, flavour_fractions: dict | None = None, meta: dict | None = None):
+                         fit_names=None, flavour_fractions: dict | None = None, meta: dict | None = None,
+                         fit_dataset_energy_ranges_GeV: dict | None = None):
     """Region spectra of one model with the EXTRA normalisation fit applied (the spectra stage).
 
     Parameters
@@ -195,6 +196,8 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
     fit_data : dict, optional
         ``{region: [tidy gamma-ray tables]}``; no fit without it.
     fit_energy_range_GeV : (float, float), optional
+    fit_dataset_energy_ranges_GeV : dict, optional
+        ``{dataset: (min, max)}`` replacing ``fit_energy_range_GeV`` for those tables.
     extras_maps : dict, optional
         Norms the maps were made with (:func:`galdiff.extra_fit.extras_from_emissivity`).
     fit_names : sequence of str, optional
@@ -227,7 +230,7 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
         unknown = [region for region in fit_data if region not in spectra]
         if unknown:
             raise KeyError(f"EXTRA fit data given for region(s) {unknown} that are not configured regions")
-        points = fit_points_from_tables(fit_data, fit_energy_range_GeV)
+        points = fit_points_from_tables(fit_data, fit_energy_range_GeV, fit_dataset_energy_ranges_GeV)
         base, components = {}, {name: {} for name in fit_names}
         for region in fit_data:
             region_spectra = spectra[region]

@@ -204,6 +204,40 @@ def _chi2_cell(entry: Mapping | None, latex: bool) -> str:
     return f"${text}$" if latex else text
 
 
+def _dataset_chi2_cell(entry: Mapping | None, dataset: str, latex: bool) -> str:
+    parts = (entry or {}).get("chi2_by_dataset") or {}
+    if dataset not in parts:
+        return MISSING
+    text = f"{parts[dataset]:.1f}"
+    return f"${text}$" if latex else text
+
+
+def _chi2_rows(columns, entry_of, printed_of) -> tuple[list, list]:
+    """chi2/ndof and chi2 per data set: the refit's in "this work" columns, the printed parameters' in "paper".
+
+    ``columns`` are the table's column keys, ``entry_of(key)`` and ``printed_of(key)`` their summary
+    entries (:meth:`galdiff.fitting.FitResult.summary_dict`) of the refit and of the as-printed model.
+    """
+    rows_latex = [[r"$\chi^2/N_\mathrm{dof}$"]]
+    rows_md = [["chi2/ndof"]]
+    for key in columns:
+        for latex, row in ((True, rows_latex[0]), (False, rows_md[0])):
+            row += [_chi2_cell(entry_of(key), latex), _chi2_cell(printed_of(key), latex)]
+    datasets = []
+    for key in columns:
+        for entry in (entry_of(key), printed_of(key)):
+            datasets += [d for d in ((entry or {}).get("chi2_by_dataset") or {}) if d not in datasets]
+    for dataset in datasets:
+        row_latex = [rf"$\chi^2$ {_latex_escape(dataset)}"]
+        row_md = [f"chi2 {dataset}"]
+        for key in columns:
+            row_latex += [_dataset_chi2_cell(entry_of(key), dataset, True), _dataset_chi2_cell(printed_of(key), dataset, True)]
+            row_md += [_dataset_chi2_cell(entry_of(key), dataset, False), _dataset_chi2_cell(printed_of(key), dataset, False)]
+        rows_latex.append(row_latex)
+        rows_md.append(row_md)
+    return rows_latex, rows_md
+
+
 def paper_values_from_config(config: Mapping) -> dict:
     """The paper's Table II values as held by the configuration's injection start values.
 
@@ -214,6 +248,8 @@ def paper_values_from_config(config: Mapping) -> dict:
     out: dict = {}
     for model, spec in config.get("models", {}).items():
         for species, injection in (spec.get("injection") or {}).items():
+            if species == "mode":
+                continue
             params = {f"nu{i}": float(v) for i, v in enumerate(injection["nu"])}
             params.update({f"R{i + 1}_GV": float(v) for i, v in enumerate(injection["breaks_GV"])})
             params.update(Rc_GV=float(injection["cutoff_GV"]), Phi_GV=float(injection["phi_GV"]))
@@ -250,7 +286,8 @@ def table1(propagation_by_model: Mapping, paper_values: Mapping | None = None) -
 
 
 def table2(fits: Mapping, paper_values: Mapping | None = None,
-           models: Sequence[str] = ("dr_high", "dr_low"), species: Sequence[str] = ("proton", "helium")) -> RenderedTable:
+           models: Sequence[str] = ("dr_high", "dr_low"), species: Sequence[str] = ("proton", "helium"),
+           printed_fits: Mapping | None = None) -> RenderedTable:
     """Table II: fitted p and He injection and modulation parameters, each beside the paper's value.
 
     Parameters
@@ -262,12 +299,17 @@ def table2(fits: Mapping, paper_values: Mapping | None = None,
         ``{model: {species: {name: value_in_GV}}}``, e.g. :func:`paper_values_from_config`.
     models, species : sequence of str
         Column order.
+    printed_fits : mapping, optional
+        ``{model: {species: summary entry}}`` of each model's as-printed twin (the paper's
+        parameters, only the normalisation fitted to the same data): its chi2 goes in the "paper"
+        column of the chi2 rows.
 
     Returns
     -------
     RenderedTable
-        Rows nu0..nu4, R1 [GV], R2..R4 [TV], Rc [PV], Phi [GV], chi2/ndof; for each (species, model)
-        a "this work" column (value ± HESSE error) and a "paper" column.
+        Rows nu0..nu4, R1 [GV], R2..R4 [TV], Rc [PV], Phi [GV], chi2/ndof and chi2 per data set; for
+        each (species, model) a "this work" column (value ± HESSE error; the refit's chi2) and a
+        "paper" column (the printed value; the printed parameters' chi2 on our data).
     """
     paper_values = paper_values or {}
     columns = [(s, m) for s in species for m in models]
@@ -287,20 +329,20 @@ def table2(fits: Mapping, paper_values: Mapping | None = None,
             row_md += [_cell(entry, name, scale, False), _paper_cell(paper, name, scale, False)]
         rows_latex.append(row_latex)
         rows_md.append(row_md)
-    chi2_latex, chi2_md = [r"$\chi^2/N_\mathrm{dof}$"], ["chi2/ndof"]
-    for s, m in columns:
-        entry = fits.get(m, {}).get(s)
-        chi2_latex += [_chi2_cell(entry, True), MISSING]
-        chi2_md += [_chi2_cell(entry, False), MISSING]
-    rows_latex.append(chi2_latex)
-    rows_md.append(chi2_md)
+    printed_fits = printed_fits or {}
+    chi2_latex, chi2_md = _chi2_rows(columns, lambda key: fits.get(key[1], {}).get(key[0]),
+                                     lambda key: printed_fits.get(key[1], {}).get(key[0]))
+    rows_latex += chi2_latex
+    rows_md += chi2_md
     caption = (r"Injection (Eq.~3) and solar-modulation parameters of protons and helium: this work "
-               r"(best fit $\pm$ HESSE error) beside the paper's values.")
+               r"(best fit $\pm$ HESSE error) beside the paper's values. $\chi^2$ rows: the refit's in "
+               r"the columns of this work, the paper's parameters as printed (normalisation fitted to the same "
+               r"data through the same Green's matrix) in the paper's columns.")
     return _render(header_latex, header_md, rows_latex, rows_md, caption, "tab:injection_nuclei")
 
 
 def table3(fits: Mapping, paper_values: Mapping | None = None,
-           models: Sequence[str] = ("dr_high", "dr_low")) -> RenderedTable:
+           models: Sequence[str] = ("dr_high", "dr_low"), printed_fits: Mapping | None = None) -> RenderedTable:
     """Table III: primary electron and extra primary positron parameters, per model and the paper's.
 
     Parameters
@@ -311,31 +353,50 @@ def table3(fits: Mapping, paper_values: Mapping | None = None,
     paper_values : mapping, optional
         ``{"electron": {...}, "positron": {...}}`` in GV; default :data:`PAPER_TABLE3`.
     models : sequence of str
+    printed_fits : mapping, optional
+        ``{model: {"electron": summary entry, ...}}`` of each model's as-printed twin: with it, every
+        model gets an "as printed" column in the chi2 rows (the paper's Table III on our data, the
+        e- and extra-e+ normalisations fitted).
 
     Returns
     -------
     RenderedTable
         Rows nu0-..nu3-, R1-..R3- [GV], Rc- [TV], Phi- [GV], c_e+, nu1+, nu2+, R1+ [GV], Rc+ [TV],
-        Phi+ [GV], chi2/ndof; columns one per model ("this work") and "paper".
+        Phi+ [GV], chi2/ndof and chi2 per data set; columns one per model ("this work"; then, with
+        ``printed_fits``, one per model "as printed") and "paper".
     """
     paper_values = PAPER_TABLE3 if paper_values is None else paper_values
-    header_latex = ["Parameter"] + [MODEL_LABELS.get(m, m) for m in models] + ["paper"]
-    header_md = ["Parameter"] + [f"{MODEL_LABELS.get(m, m)} this work" for m in models] + ["paper"]
+    printed = [m for m in models if m in (printed_fits or {})]
+    header_latex = (["Parameter"] + [MODEL_LABELS.get(m, m) for m in models]
+                    + [f"{MODEL_LABELS.get(m, m)} as printed" for m in printed] + ["paper"])
+    header_md = (["Parameter"] + [f"{MODEL_LABELS.get(m, m)} this work" for m in models]
+                 + [f"{MODEL_LABELS.get(m, m)} as printed" for m in printed] + ["paper"])
     rows_latex, rows_md = [], []
     for species, rows in (("electron", _ELECTRON_ROWS), ("positron", _POSITRON_ROWS)):
         for name, label_latex, label_md, scale in rows:
             entries = [fits.get(m, {}).get(species) for m in models]
+            printed_entries = [printed_fits[m].get(species) for m in printed]
             paper = paper_values.get(species)
             rows_latex.append([label_latex] + [_cell(e, name, scale, True) for e in entries]
+                              + [_cell(e, name, scale, True, with_error=False) for e in printed_entries]
                               + [_paper_cell(paper, name, scale, True)])
             rows_md.append([label_md] + [_cell(e, name, scale, False) for e in entries]
+                           + [_cell(e, name, scale, False, with_error=False) for e in printed_entries]
                            + [_paper_cell(paper, name, scale, False)])
-    entries = [fits.get(m, {}).get("electron") for m in models]
+    entries = [fits.get(m, {}).get("electron") for m in models] + [printed_fits[m].get("electron") for m in printed]
     rows_latex.append([r"$\chi^2/N_\mathrm{dof}$"] + [_chi2_cell(e, True) for e in entries] + [MISSING])
     rows_md.append(["chi2/ndof"] + [_chi2_cell(e, False) for e in entries] + [MISSING])
+    datasets = []
+    for entry in entries:
+        datasets += [d for d in ((entry or {}).get("chi2_by_dataset") or {}) if d not in datasets]
+    for dataset in datasets:
+        rows_latex.append([rf"$\chi^2$ {_latex_escape(dataset)}"] + [_dataset_chi2_cell(e, dataset, True) for e in entries]
+                          + [MISSING])
+        rows_md.append([f"chi2 {dataset}"] + [_dataset_chi2_cell(e, dataset, False) for e in entries] + [MISSING])
     caption = (r"Injection and modulation parameters of primary electrons (three breaks) and of the extra "
                r"primary positron component; $c_{e^+}$ scales the secondary positrons from p and He "
-               r"(our reading, the convention of Lin, Yuan \& Bi 2015; the paper does not define it).")
+               r"(our reading, the convention of Lin, Yuan \& Bi 2015; the paper does not define it). "
+               r"As printed: the paper's values on our data, only the e$^-$ and extra e$^+$ normalisations fitted.")
     return _render(header_latex, header_md, rows_latex, rows_md, caption, "tab:injection_leptons")
 
 

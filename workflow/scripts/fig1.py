@@ -12,7 +12,7 @@ from galdiff.plotting.style import save_figure  # noqa: E402
 from galdiff.provenance import provenance_meta  # noqa: E402
 
 
-def main(curve_paths, table_paths, output_path, log_path):
+def main(curve_paths, table_paths, output_path, log_path, printed_of=None):
     log = setup_logging(log_path)
     curves = {}
     for path in curve_paths:
@@ -28,10 +28,11 @@ def main(curve_paths, table_paths, output_path, log_path):
         table = read_dataset(path)
         data.setdefault(table.meta["species"], []).append(table)
     # Voyager 1 measured beyond the heliopause: compare it with the interstellar (unmodulated) curves
-    fig = plot_figure1(curves, data, show_lis=True)
+    fig = plot_figure1(curves, data, show_lis=True, printed_of=printed_of)
     save_figure(fig, output_path, provenance=provenance_meta(inputs={Path(p).name: p for p in curve_paths}))
     log.info("wrote %s", output_path)
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input.curves), list(snakemake.input.tables), snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(list(snakemake.input.curves), list(snakemake.input.tables), snakemake.output[0], snakemake.log[0],  # noqa: F821
+         dict(snakemake.params.printed_of))  # noqa: F821

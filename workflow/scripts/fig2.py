@@ -14,7 +14,7 @@ from galdiff.provenance import provenance_meta  # noqa: E402
 COMPONENTS = ("total", "secondary", "electron_primary", "positron_primary")
 
 
-def main(curve_paths, table_paths, output_path, log_path):
+def main(curve_paths, table_paths, output_path, log_path, printed_of=None):
     log = setup_logging(log_path)
     components = {}
     for path in curve_paths:
@@ -22,10 +22,11 @@ def main(curve_paths, table_paths, output_path, log_path):
         entry = {"energy_GeV": table["ek_GeV_per_n"].value}
         entry.update({name: table[f"{name}_toa"].value for name in COMPONENTS if f"{name}_toa" in table.colnames})
         components[Path(path).parent.name] = entry
-    fig = plot_figure2(components, [read_dataset(p) for p in table_paths])
+    fig = plot_figure2(components, [read_dataset(p) for p in table_paths], printed_of=printed_of)
     save_figure(fig, output_path, provenance=provenance_meta(inputs={Path(p).name: p for p in curve_paths}))
     log.info("wrote %s", output_path)
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input.curves), list(snakemake.input.tables), snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(list(snakemake.input.curves), list(snakemake.input.tables), snakemake.output[0], snakemake.log[0],  # noqa: F821
+         dict(snakemake.params.printed_of))  # noqa: F821

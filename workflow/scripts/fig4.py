@@ -12,14 +12,16 @@ from galdiff.plotting.style import save_figure  # noqa: E402
 from galdiff.provenance import provenance_meta  # noqa: E402
 
 
-def main(spectra_path, data_paths, panel, weight_exponent, energy_range_GeV, output_path, log_path):
+def main(spectra_path, data_paths, panel, weight_exponent, energy_range_GeV, output_path, log_path,
+         printed_path=None, note=""):
     log = setup_logging(log_path)
     spectra = read_dataset(spectra_path)
     data = [read_dataset(p) for p in data_paths]
-    kwargs = dict(weight_exponent=weight_exponent, energy_range_GeV=energy_range_GeV)
+    printed = read_dataset(printed_path) if printed_path else None
+    kwargs = dict(weight_exponent=weight_exponent, energy_range_GeV=energy_range_GeV, printed_table=printed, note=note)
     fig = plot_figure4(spectra, data, panel, **kwargs) if panel else plot_figure5(spectra, data, **kwargs)
-    inputs = {f"{Path(spectra_path).parent.name}/{Path(spectra_path).name}": spectra_path,
-              **{Path(p).name: p for p in data_paths}}
+    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p for p in (spectra_path, printed_path) if p}
+    inputs.update({Path(p).name: p for p in data_paths})
     save_figure(fig, output_path, provenance=provenance_meta(inputs))
     log.info("wrote %s", output_path)
 
@@ -27,4 +29,5 @@ def main(spectra_path, data_paths, panel, weight_exponent, energy_range_GeV, out
 if __name__ == "__main__":
     main(snakemake.input.spectra, list(snakemake.input.data), snakemake.params.panel,  # noqa: F821
          float(snakemake.params.weight_exponent), snakemake.params.energy_range_GeV,  # noqa: F821
-         snakemake.output[0], snakemake.log[0])  # noqa: F821
+         snakemake.output[0], snakemake.log[0], snakemake.input.get("printed"),  # noqa: F821
+         snakemake.params.get("note", ""))  # noqa: F821

@@ -18,7 +18,7 @@ from galdiff.skymaps.cube import read_healpix_cube  # noqa: E402
 
 
 def main(map_paths, emissivity_path, mask_path, data_paths, regions_cfg, fit_data, energy_range_GeV, extra_cfg,
-         fine_nside, model, outputs, log_path):
+         fine_nside, model, outputs, log_path, dataset_energy_ranges_GeV=None):
     log = setup_logging(log_path)
     cubes = {}
     for path in map_paths:
@@ -37,7 +37,7 @@ def main(map_paths, emissivity_path, mask_path, data_paths, regions_cfg, fit_dat
     tables, summary, result = model_region_spectra(
         cubes, regions, model=model, mask=read_mask_fits(mask_path) if mask_path else None, fine_nside=fine_nside,
         fit_data=fit_tables, fit_energy_range_GeV=energy_range_GeV, extras_maps=extras_maps, fit_names=fit_names,
-        flavour_fractions=fractions, meta=meta)
+        flavour_fractions=fractions, meta=meta, fit_dataset_energy_ranges_GeV=dataset_energy_ranges_GeV)
     for region, path in zip(regions_cfg, outputs["spectra"]):
         write_dataset(tables[region], path)
         log.info("wrote %s (masked fraction %.3f)", path, tables[region].meta["masked_fraction"])
@@ -60,4 +60,5 @@ if __name__ == "__main__":
          dict(snakemake.params.fit_data), snakemake.params.energy_range_GeV, dict(snakemake.params.extra_cfg),  # noqa: F821
          int(snakemake.params.fine_nside), snakemake.wildcards.model,  # noqa: F821
          {"spectra": list(snakemake.output.spectra), "fit": snakemake.output.fit,  # noqa: F821
-          "points": snakemake.output.points}, snakemake.log[0])  # noqa: F821
+          "points": snakemake.output.points}, snakemake.log[0],  # noqa: F821
+         dict(snakemake.params.dataset_energy_ranges_GeV))  # noqa: F821

@@ -12,15 +12,20 @@ import yaml  # noqa: E402
 from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
 
 
-def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headline_path=None, table4_path=None):
+def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headline_path=None, table4_path=None,
+         gev_anchor_path=None):
     log = setup_logging(log_path)
     inputs = {Path(p).parent.name: p for p in fit_paths}
     inputs.update({f"{Path(p).parent.name}/extra_fit": p for p in extra_paths})
-    inputs.update({name: p for name, p in (("mask", mask_path), ("headline", headline_path), ("table4", table4_path)) if p})
+    inputs.update({name: p for name, p in (("mask", mask_path), ("headline", headline_path), ("table4", table4_path),
+                                           ("gev_anchor", gev_anchor_path)) if p})
     summary = {**provenance_meta(inputs=inputs), "models": {}}
     for path in fit_paths:
         content = yaml.safe_load(Path(path).read_text())
-        summary["models"].setdefault(content["model"], {})["fit"] = content["summary"]
+        entry = summary["models"].setdefault(content["model"], {})
+        entry["fit"] = content["summary"]
+        # fit: refitted to our data; as_printed: the paper's Tables II-III, only normalisations fitted
+        entry["injection_mode"] = next(iter(content["summary"].values()), {}).get("injection_mode", "fit")
     for path in extra_paths:  # EXTRA normalisation fits (spectra stage)
         content = yaml.safe_load(Path(path).read_text())
         content.pop("provenance", None)
@@ -31,10 +36,14 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
         summary["masks"] = {"lhaaso": read_mask_fractions(mask_path)}
     if headline_path:
         headline = json.loads(Path(headline_path).read_text())
-        summary["headline"] = {key: headline[key] for key in ("model", "region", "definition", "ours", "paper")}
+        summary["headline"] = {key: headline[key] for key in ("model", "region", "definition", "ours", "paper",
+                                                              "as_printed") if key in headline}
     if table4_path:
         table4 = json.loads(Path(table4_path).read_text())
         summary["table4"] = table4["rows"]
+    if gev_anchor_path:  # model / Fermi-LAT in |l|<80, |b|<8 without mask, per model
+        for model, entry in json.loads(Path(gev_anchor_path).read_text())["models"].items():
+            summary["models"].setdefault(model, {})["gev_anchor"] = entry
     with atomic_path(output_path) as tmp:
         tmp.write_text(json.dumps(summary, indent=2))
     log.info("wrote %s", output_path)
@@ -42,4 +51,5 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
 
 if __name__ == "__main__":
     main(list(snakemake.input.fits), snakemake.output[0], snakemake.log[0], list(snakemake.input.extra),  # noqa: F821
-         snakemake.input.mask, snakemake.input.headline, snakemake.input.table4)  # noqa: F821
+         snakemake.input.mask, snakemake.input.headline, snakemake.input.table4,  # noqa: F821
+         snakemake.input.get("gev_anchor") or None)  # noqa: F821

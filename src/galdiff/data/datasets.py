@@ -42,6 +42,11 @@ from .readers import ENERGY_AXES
 AMS02_PHYSREP2021 = "M. Aguilar et al. (AMS Coll.), Phys. Rep. 894 (2021) 1, doi:10.1016/j.physrep.2020.09.003"
 ICETOP2019 = "M. G. Aartsen et al. (IceCube Coll.), PRD 100 (2019) 082002, doi:10.1103/PhysRevD.100.082002"
 LHAASO2023 = "Z. Cao et al. (LHAASO Coll.), PRL 131 (2023) 151001, arXiv:2305.05372"
+#: the Fermi-LAT table of the LHAASO inner region comes from a school's hands-on repository that names no paper
+FERMI_LHAASO_REGION_CITATION = ("probably R. Zhang, X. Huang, Z.-H. Xu, S. Zhao, Q. Yuan (2023), arXiv:2305.06948 "
+                                "(not verified); file from tospines/hands-on_DRAGON_School")
+FERMI_LHAASO_REGION_CAVEAT = ("Provenance not verified: the source repository names no paper (likely Zhang et al. "
+                              "2023) and does not say whether the LHAASO mask was applied.")
 TIBET2021 = "M. Amenomori et al. (Tibet ASgamma Coll.), PRL 126 (2021) 141101, arXiv:2104.05181"
 CASCADES2020 = "M. G. Aartsen et al. (IceCube Coll.), PRL 125 (2020) 121104, arXiv:2001.09520"
 ICECUBE_GP2023 = "IceCube Collaboration, Science 380 (2023) 1338, arXiv:2307.04427"
@@ -257,6 +262,15 @@ DATASETS: dict[str, DatasetSpec] = {
                     ("gamma/raw_icecube_dnncascade_plotb_TibetData.csv",), "Tibet ASgamma", TIBET2021,
                     messenger="gamma", notes="As tibet_asg_region_a, region B.",
                     extra_meta={"region": _region(50, 200, 5, _TIBET_MASK)}),
+        DatasetSpec("fermi_lat_lhaaso_inner", "gamma", _first(readers.read_fermi_lhaaso_region),
+                    ("gamma/fermi_data_lhaaso_region.txt",), "Fermi-LAT",
+                    FERMI_LHAASO_REGION_CITATION, messenger="gamma",
+                    notes=f"{FERMI_LHAASO_REGION_CAVEAT} E^2.7-weighted in TeV units in the file; symmetric error "
+                          "= upper bar end - value (total; stat/sys split unknown, NaN). No bin edges.",
+                    extra_meta={"region": _region(15, 125, 5, "not stated by the source (the LHAASO mask is "
+                                                             "applied in Zhang et al. 2023, the likely origin)"),
+                                "caveat": FERMI_LHAASO_REGION_CAVEAT,
+                                "plot_label": "Fermi-LAT (source unverified, likely Zhang+23; mask not stated)"}),
         DatasetSpec("fermi_lat_ackermann2012_inner_galaxy", "gamma", _first(readers.read_fermi_fig17),
                     ("gamma/Ackermann2012_diffuse_Fig17.txt",), "Fermi-LAT",
                     "M. Ackermann et al. (Fermi-LAT Coll.), ApJ 750 (2012) 3, Fig. 17 (digitised by a third party)",

@@ -438,6 +438,29 @@ def read_fermi_fig17(path) -> Table:
     return table
 
 
+def read_fermi_lhaaso_region(path) -> Table:
+    """Fermi-LAT diffuse spectrum of the LHAASO inner region: ``E[TeV] y y_hi``, no header.
+
+    ``y`` = E^2.7 dN/dE [TeV^1.7 cm^-2 s^-1 sr^-1] with E in TeV, ``y_hi`` the upper end of the
+    1-sigma bar (same unit); the error is taken as symmetric, y_hi - y (total; stat/sys split
+    unknown, NaN). dN/dE = y / E_TeV^2.7 per TeV -> per GeV (x 1e-3); energies TeV -> GeV.
+    """
+    data = _loadtxt(path, 3)
+    if np.any(data[:, 2] < data[:, 1]):
+        raise ValueError(f"{path}: third column must be the upper end of the error bar (>= the value)")
+    energy_TeV = data[:, 0]
+    per_GeV = 1e-3 / energy_TeV**2.7
+    flux = data[:, 1] * per_GeV
+    error = (data[:, 2] - data[:, 1]) * per_GeV
+    nan = np.full(len(energy_TeV), np.nan)
+    table = gamma_table(energy_TeV * 1e3, nan, nan, flux, nan, nan, nan, nan,
+                        meta={"energy_definition": "point energy as given; no bin edges"})
+    table["flux_lo_err"] = error * FLUX_PER_GEV
+    table["flux_hi_err"] = error * FLUX_PER_GEV
+    e2_columns(table, ("flux_lo_err", "flux_hi_err"))
+    return table
+
+
 # ----------------------------------------------------------------------------------------------
 # neutrinos
 # ----------------------------------------------------------------------------------------------

@@ -1,8 +1,12 @@
 """Figure 1: best-fit proton (top) and helium (bottom) spectra with the CR data (PAPER.md, Fig. 1).
 
-DR-low is drawn solid and DR-high dashed; the flux is weighted by E^2.7 (E the abscissa: kinetic
-energy per nucleon, or total energy per particle as air-shower experiments quote it). Each
-species has a residual panel: data and the other model divided by a reference model.
+Each model has its colour (DR-low blue, DR-high red): the refit solid, the paper's parameters as
+printed (Table II) thin dashed in the same colour. The flux is weighted by E^2.7 (E the abscissa:
+kinetic energy per nucleon, or total energy per particle as air-shower experiments quote it). The
+vertical range is set by the data above ``inset_below_GeV`` (AMS-02 to the knee), so the features
+the fit is about (R1 hardening, R2, R3 softening, the knees) fill the panel; Voyager 1 sits in an
+inset with the interstellar curves. Each species has a residual panel: data and the other
+models divided by a reference model.
 """
 
 from __future__ import annotations
@@ -16,12 +20,10 @@ from ..data.datasets import flux_vs_ek_per_n, species_of
 from ..spectra import loglog_interp
 from ..units import Species, get_species
 from .spectra import experiment_style
-from .style import COLUMN_WIDTH_IN, apply_style
+from .style import COLUMN_WIDTH_IN, apply_style, model_label, model_line_style
 
-__all__ = ["MODEL_LINESTYLES", "MODEL_LABELS", "to_axis", "draw_cr_data", "plot_figure1"]
+__all__ = ["to_axis", "draw_cr_data", "plot_figure1"]
 
-MODEL_LINESTYLES = {"dr_low": "-", "dr_high": "--"}
-MODEL_LABELS = {"dr_low": "DR-low", "dr_high": "DR-high"}
 _SPECIES_LABELS = {"proton": "protons", "helium": "helium", "electron": r"$e^-$", "positron": r"$e^+$"}
 
 
@@ -105,7 +107,7 @@ def _extend_range(current, values):
 def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: str = "ek_per_n",
                  weight_exponent: float = 2.7, species: Sequence[str] = ("proton", "helium"),
                  reference_model: str = "dr_low", residuals: bool = True, show_lis: bool = False,
-                 xlim=None):
+                 xlim=None, printed_of: Mapping | None = None, inset_below_GeV: float | None = 1.0):
     """Draw Figure 1.
 
     Parameters
@@ -113,7 +115,6 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
     model_curves : mapping
         ``{species: {model: {"ek_GeV_per_n": array, "flux_toa": array, "flux_lis": array (optional)}}}``:
         the best-fit modulated intensity at Earth (and the LIS) per (GeV/n) [cm^-2 s^-1 sr^-1 (GeV/n)^-1].
-        Models ``dr_low`` (solid) and ``dr_high`` (dashed); others get dash-dot.
     data_tables : mapping
         ``{species: [tidy tables]}`` (Voyager 1, AMS-02, DAMPE, IceTop, KASCADE).
     energy_axis : {"ek_per_n", "total_energy"}
@@ -127,21 +128,34 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
     residuals : bool
         Add a (data or model)/reference panel under each species.
     show_lis : bool
-        Also draw the unmodulated LIS (thin dotted) where given.
+        Also draw the unmodulated LIS (thin dotted) of the refit models where given (in the inset
+        too, where Voyager 1 measures it).
     xlim : (float, float), optional
+        Abscissa of the main panels (default: ``inset_below_GeV`` to the last model energy).
+    printed_of : mapping, optional
+        ``{as-printed model: its refit model}``: drawn thin dashed in the refit's colour
+        (:func:`galdiff.plotting.style.model_line_style`).
+    inset_below_GeV : float or None
+        Data sets entirely below this kinetic energy per nucleon [GeV/n] (Voyager 1) go to an inset
+        with their own range; the main panels start there and their vertical range is set by the
+        other data. None: one panel for all.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Axes in ``fig.axes``: per species the spectrum panel then (with ``residuals``) its ratio panel.
+        Axes in ``fig.axes``: per species the spectrum panel then (with ``residuals``) its ratio
+        panel; then the insets.
     """
     apply_style()
+    printed_of = dict(printed_of or {})
     n_rows = len(species) * (2 if residuals else 1)
     ratios = [3, 1] * len(species) if residuals else [1] * len(species)
-    fig, axes = plt.subplots(n_rows, 1, figsize=(COLUMN_WIDTH_IN * 1.25, 2.6 * len(species) + 0.8 * residuals),
+    fig, axes = plt.subplots(n_rows, 1, figsize=(COLUMN_WIDTH_IN * 1.25, 2.9 * len(species) + 0.8 * residuals),
                              sharex=True, gridspec_kw={"height_ratios": ratios, "hspace": 0.06})
     axes = np.atleast_1d(axes)
     unit = "GeV/n" if energy_axis == "ek_per_n" else "GeV"
+    insets = []
+    x_max = None
     for row, name in enumerate(species):
         ax = axes[2 * row] if residuals else axes[row]
         ax_ratio = axes[2 * row + 1] if residuals else None
@@ -149,23 +163,36 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
         ax.set_yscale("log")
         curves = model_curves.get(name, {})
         reference = None
-        tables = list(data_tables.get(name, []))
         kin_species = get_species(name)
+        tables, low_tables = [], []
+        for table in data_tables.get(name, []):
+            # by kinetic energy per nucleon, whatever the axis: Voyager 1 is below 1 GeV/n
+            energy = flux_vs_ek_per_n(table).ek_GeV_per_n
+            is_low = inset_below_GeV is not None and float(np.max(energy)) < inset_below_GeV
+            (low_tables if is_low else tables).append(table)
+        inset = ax.inset_axes([0.07, 0.07, 0.3, 0.34]) if low_tables else None
         for model, curve in curves.items():
             energy, flux = to_axis(curve["ek_GeV_per_n"], curve["flux_toa"], kin_species, energy_axis)
             weight = energy**weight_exponent
-            style = dict(color="black", ls=MODEL_LINESTYLES.get(model, "-."), lw=1.1)
-            ax.plot(energy, weight * flux, label=MODEL_LABELS.get(model, model), **style)
+            style = model_line_style(model, printed_of)
+            label = model_label(model, printed_of)
+            x_max = float(energy.max()) if x_max is None else max(x_max, float(energy.max()))
+            ax.plot(energy, weight * flux, label=label, **style)
             if show_lis and curve.get("flux_lis") is not None:
                 _, lis = to_axis(curve["ek_GeV_per_n"], curve["flux_lis"], kin_species, energy_axis)
-                ax.plot(energy, weight * lis, color="gray", ls=":", lw=0.8,
-                        label=f"{MODEL_LABELS.get(model, model)} LIS")
+                if model not in printed_of:
+                    ax.plot(energy, weight * lis, color=style["color"], ls=":", lw=0.8, label=f"{label} LIS")
+                if inset is not None:  # Voyager 1 measures the LIS: the inset draws the LIS of every model
+                    inset.plot(energy, weight * lis, **style)
             if model == reference_model:
                 reference = (energy, flux)
         data_range = None
         for table in tables:
             container = draw_cr_data(ax, table, weight_exponent, energy_axis, reference, ax_ratio)
             data_range = _extend_range(data_range, np.asarray(container.lines[0].get_ydata(), dtype=float))
+        if inset is not None:
+            _draw_inset(inset, low_tables, weight_exponent, energy_axis, inset_below_GeV)
+            insets.append(inset)
         if ax_ratio is not None and reference is not None:
             for model, curve in curves.items():
                 if model == reference_model:
@@ -173,17 +200,37 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
                 energy, flux = to_axis(curve["ek_GeV_per_n"], curve["flux_toa"], kin_species, energy_axis)
                 inside = (energy >= reference[0][0]) & (energy <= reference[0][-1])
                 ax_ratio.plot(energy[inside], flux[inside] / loglog_interp(energy[inside], *reference),
-                              color="black", ls=MODEL_LINESTYLES.get(model, "-."), lw=1.0)
+                              **model_line_style(model, printed_of))
             ax_ratio.axhline(1.0, color="black", lw=0.6)
             ax_ratio.set_xscale("log")
             ax_ratio.set_ylim(0.5, 1.5)
-            ax_ratio.set_ylabel(f"/ {MODEL_LABELS.get(reference_model, reference_model)}")
+            ax_ratio.set_ylabel(f"/ {model_label(reference_model, printed_of)}", fontsize=6)
         ax.set_ylabel(rf"$E^{{{weight_exponent:g}}} J$ [{unit}$^{{{weight_exponent - 1:g}}}$ cm$^{{-2}}$ s$^{{-1}}$ sr$^{{-1}}$]")
-        if data_range is not None:  # the data set the vertical range; models may run off it
-            ax.set_ylim(data_range[0] / 4.0, data_range[1] * 4.0)
-        ax.text(0.5, 0.06, _SPECIES_LABELS.get(name, name), transform=ax.transAxes, ha="center")
-        ax.legend(loc="upper left", ncol=2, fontsize=6)
+        if data_range is not None:  # the data above the inset set the vertical range; models may run off it
+            # (room above the data for the legend)
+            ax.set_ylim(data_range[0] / 2.0, data_range[1] * 10.0)
+        ax.text(0.97, 0.06, _SPECIES_LABELS.get(name, name), transform=ax.transAxes, ha="right")
+        ax.legend(loc="upper center", ncol=3, fontsize=4.8, frameon=False, columnspacing=0.8, handlelength=1.8)
     axes[-1].set_xlabel(_axis_label(energy_axis, species[-1]))
     if xlim is not None:
         axes[-1].set_xlim(*xlim)
+    elif inset_below_GeV is not None and x_max is not None:
+        axes[-1].set_xlim(inset_below_GeV, x_max)
     return fig
+
+
+def _draw_inset(inset, tables, weight_exponent: float, energy_axis: str, upper_GeV: float) -> None:
+    """Low-energy inset (Voyager 1 beyond the heliopause, with the curves): its own ranges."""
+    data_range, x_range = None, None
+    for table in tables:
+        container = draw_cr_data(inset, table, weight_exponent, energy_axis)
+        data_range = _extend_range(data_range, np.asarray(container.lines[0].get_ydata(), dtype=float))
+        x_range = _extend_range(x_range, np.asarray(container.lines[0].get_xdata(), dtype=float))
+    inset.set_xscale("log")
+    inset.set_yscale("log")
+    if x_range is not None:
+        inset.set_xlim(x_range[0] / 2.0, max(upper_GeV, x_range[1] * 2.0))
+    if data_range is not None:
+        inset.set_ylim(data_range[0] / 3.0, data_range[1] * 3.0)
+    inset.tick_params(labelsize=5, which="both")
+    inset.set_title("Voyager 1 (LIS)", fontsize=5.5, pad=1.5)

@@ -1,8 +1,9 @@
 """Figure 2: best-fit e+ + e- spectrum with AMS-02 and DAMPE data (PAPER.md, Fig. 2).
 
 The total (primary e-, extra primary e+, secondary e- and e+, each modulated at Earth) is drawn
-per model (DR-low solid, DR-high dashed) with its secondary contribution (dotted) and, optionally,
-the primary components; the flux is weighted by E^3, as is usual for leptons.
+per model in its colour (DR-low blue, DR-high red; the refit solid, the paper's Table III as printed
+thin dashed in the same colour) with its secondary contribution (dotted) and, optionally, the
+primary components (dash-dotted); the flux is weighted by E^3, as is usual for leptons.
 """
 
 from __future__ import annotations
@@ -12,22 +13,22 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .figure1 import MODEL_LABELS, MODEL_LINESTYLES, draw_cr_data
-from .style import COLUMN_WIDTH_IN, apply_style
+from .figure1 import draw_cr_data
+from .style import COLUMN_WIDTH_IN, apply_style, model_label, model_line_style
 
 __all__ = ["COMPONENT_STYLES", "plot_figure2"]
 
-#: Drawn components: key in ``model_components`` -> (label, colour, line style; None: the model's)
+#: Drawn components: key in ``model_components`` -> (label, line style; None: the model's), in the model's colour
 COMPONENT_STYLES = {
-    "total": ("total", "black", None),
-    "secondary": (r"secondary $e^\pm$", "tab:green", ":"),
-    "electron_primary": (r"primary $e^-$", "tab:blue", "-."),
-    "positron_primary": (r"extra primary $e^+$", "tab:red", "-."),
+    "total": ("total", None),
+    "secondary": (r"secondary $e^\pm$", ":"),
+    "electron_primary": (r"primary $e^-$", "-."),
+    "positron_primary": (r"extra primary $e^+$", (0, (3, 1, 1, 1, 1, 1))),
 }
 
 
 def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exponent: float = 3.0,
-                 components: Sequence[str] = ("total", "secondary"), xlim=None):
+                 components: Sequence[str] = ("total", "secondary"), xlim=None, printed_of: Mapping | None = None):
     """Draw Figure 2.
 
     Parameters
@@ -44,6 +45,8 @@ def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exp
     components : sequence of str
         Which components to draw (keys of :data:`COMPONENT_STYLES`).
     xlim : (float, float), optional
+    printed_of : mapping, optional
+        ``{as-printed model: its refit model}`` (thin, in the refit's colour).
 
     Returns
     -------
@@ -53,26 +56,34 @@ def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exp
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.8))
     ax.set_xscale("log")
     ax.set_yscale("log")
+    peak = 0.0
     for model, arrays in model_components.items():
         energy = np.asarray(arrays["energy_GeV"], dtype=float)
         weight = energy**weight_exponent
         for component in components:
             if component not in arrays or component not in COMPONENT_STYLES:
                 continue
-            label, color, linestyle = COMPONENT_STYLES[component]
-            linestyle = linestyle or MODEL_LINESTYLES.get(model, "-.")
-            model_label = MODEL_LABELS.get(model, model)
-            ax.plot(energy, weight * np.asarray(arrays[component], dtype=float), color=color, ls=linestyle,
-                    lw=1.1 if component == "total" else 0.8, label=f"{model_label} {label}")
+            label, linestyle = COMPONENT_STYLES[component]
+            style = model_line_style(model, printed_of)
+            if linestyle is not None:
+                style.update(ls=linestyle, lw=0.7 * style["lw"])
+            values = weight * np.asarray(arrays[component], dtype=float)
+            ax.plot(energy, np.where(values > 0, values, np.nan), label=f"{model_label(model, printed_of)} {label}",
+                    **style)
+            finite = np.isfinite(values)
+            peak = max(peak, float(values[finite].max())) if finite.any() else peak
     for table in data_tables:
-        draw_cr_data(ax, table, weight_exponent, "ek_per_n")
+        container = draw_cr_data(ax, table, weight_exponent, "ek_per_n")
+        drawn = np.asarray(container.lines[0].get_ydata(), dtype=float)
+        peak = max(peak, float(np.nanmax(drawn))) if drawn.size else peak
     ax.set_xlabel(r"$E$ [GeV]")
     ax.set_ylabel(rf"$E^{{{weight_exponent:g}}} J_{{e^+ + e^-}}$ [GeV$^{{{weight_exponent - 1:g}}}$ cm$^{{-2}}$ "
                   r"s$^{-1}$ sr$^{-1}$]")
     if xlim is not None:
         ax.set_xlim(*xlim)
     # four decades below the peak: the model tails beyond the data would otherwise squash the data
-    top = ax.get_ylim()[1]
-    ax.set_ylim(top * 1e-4, top)
-    ax.legend(loc="lower center", ncol=2, fontsize=6)
+    # (from the drawn values: zeros or NaN at the grid's ends would spoil the log autoscale)
+    if peak > 0:
+        ax.set_ylim(peak * 3e-4, peak * 3.0)
+    ax.legend(loc="lower center", ncol=2, fontsize=5, frameon=False)
     return fig

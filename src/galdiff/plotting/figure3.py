@@ -47,6 +47,8 @@ def plot_figure3(gamma_tables, icecube_total_band, icecube_pi0_band, energy_rang
     for table in gamma_tables:
         region = region_label(table.meta.get("region", {}))
         experiment = table.meta.get("experiment", "").replace("ASgamma", r"AS$\gamma$")
+        # a table whose provenance needs a caveat carries it in its legend label (meta plot_label)
+        experiment = table.meta.get("plot_label", experiment)
         plot_e2_points(ax, table, label=rf"{experiment} $\gamma$ ({region})")
     energy, best, lo, hi = _band_columns(icecube_total_band)
     plot_band(ax, energy, lo, hi, best, color="tab:blue", label=r"IceCube total $\nu$ (per flavour, 6-yr cascades)")

@@ -6,7 +6,9 @@ exists; none is available here). Fig. 5: DR-low in 25 < l < 100, |b| < 5 without
 ASgamma region A. Line styles follow the paper's captions: IC green dot-dashed, bremsstrahlung pink
 dotted, pi0 decay blue dashed, EXTRA1 red dotted, EXTRA2 red dot-dashed, total black solid. The
 curves are the region spectra of the spectra stage (``results/spectra/<model>/<region>.ecsv``) with
-the fitted EXTRA normalisations.
+the fitted EXTRA normalisations. Where the panel's model has an as-printed twin (the paper's Tables
+II-III, ``models.<m>.refit_model``), its components are drawn thin and faint in the same colours and
+styles, with its own fitted EXTRA norms.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..region_spectra import spectrum_columns
-from .spectra import plot_weighted_points, weighted_flux_label
-from .style import COLUMN_WIDTH_IN, log_log_axes
+from .spectra import plot_component_curves, plot_weighted_points, weighted_flux_label
+from .style import COLUMN_WIDTH_IN, MODEL_NAMES, log_log_axes
 
 __all__ = ["GAMMA_COMPONENT_STYLES", "MODEL_NAMES", "plot_gamma_spectrum", "plot_figure4", "plot_figure5"]
 
@@ -28,7 +30,6 @@ GAMMA_COMPONENT_STYLES = {
     "extra2": ("EXTRA2", "tab:red", "-."),
     "gamma_total": ("total", "black", "-"),
 }
-MODEL_NAMES = {"dr_low": "DR-low", "dr_high": "DR-high"}
 
 
 def _title(spectra_table, panel: str | None = None) -> str:
@@ -41,7 +42,8 @@ def _title(spectra_table, panel: str | None = None) -> str:
 
 
 def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float = 2.7, energy_range_GeV=(1.0, 1.0e7),
-                        title: str | None = None, width_in: float = COLUMN_WIDTH_IN * 1.15, height_in: float = 2.9):
+                        title: str | None = None, width_in: float = COLUMN_WIDTH_IN * 1.15, height_in: float = 2.9,
+                        printed_table=None, note: str = ""):
     """One region's gamma-ray spectrum by component, E^w weighted, with data points.
 
     Parameters
@@ -55,6 +57,10 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
         w of E^w dN/dE.
     energy_range_GeV : (float, float)
     title : str, optional
+    printed_table : astropy.table.Table, optional
+        Region spectra of the as-printed twin of the model (drawn thin and faint).
+    note : str
+        A line under the title (e.g. which data are missing).
 
     Returns
     -------
@@ -66,20 +72,18 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
     weight = energy**weight_exponent
     in_range = (energy >= energy_range_GeV[0]) & (energy <= energy_range_GeV[1])
     fitted = spectra_table.meta.get("extra_fit", {})
-    peak = 0.0
-    for component, (label, color, linestyle) in GAMMA_COMPONENT_STYLES.items():
-        if component not in columns or not np.any(columns[component] > 0):
-            continue  # e.g. EXTRA2 of DR-high
-        values = weight * columns[component]
-        if component in fitted:
-            label = f"{label} (fitted x{fitted[component]['scale']:.2g})"
-        ax.plot(energy, np.where(values > 0, values, np.nan), color=color, ls=linestyle,
-                lw=1.3 if component == "gamma_total" else 1.0, label=label)
-        if component == "gamma_total":
-            peak = max(peak, float(values[in_range].max()))
+    scales = {name: entry["scale"] for name, entry in fitted.items()}
+    peak = plot_component_curves(ax, energy, columns, GAMMA_COMPONENT_STYLES, weight, total="gamma_total",
+                                 in_range=in_range, scales=scales)
+    if printed_table is not None:
+        printed = spectrum_columns(printed_table, [c for c in GAMMA_COMPONENT_STYLES if c in printed_table.colnames])
+        e_printed = printed["energy_GeV"]
+        plot_component_curves(ax, e_printed, printed, GAMMA_COMPONENT_STYLES, e_printed**weight_exponent,
+                              total="gamma_total", as_printed=True)
     for table in data_tables:
         experiment = table.meta.get("experiment", "").replace("ASgamma", r"AS$\gamma$")
-        plot_weighted_points(ax, table, weight_exponent, label=experiment)
+        # a table whose provenance needs a caveat carries its legend label (meta plot_label)
+        plot_weighted_points(ax, table, weight_exponent, label=table.meta.get("plot_label", experiment))
         e = table["energy"].quantity.to_value("GeV")
         peak = max(peak, float(np.max(e**weight_exponent * table["flux"].quantity.to_value("GeV-1 cm-2 s-1 sr-1"))))
     ax.set_xlim(*energy_range_GeV)
@@ -87,7 +91,8 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
         ax.set_ylim(peak * 10**-3.5, peak * 3)
     ax.set_xlabel(r"$E_\gamma$ [GeV]")
     ax.set_ylabel(weighted_flux_label(weight_exponent))
-    ax.set_title(title if title is not None else _title(spectra_table), fontsize=7.5)
+    title = title if title is not None else _title(spectra_table)
+    ax.set_title(f"{title}\n{note}" if note else title, fontsize=7.5 if not note else 6.5)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=3)
     return fig
 

@@ -11,17 +11,17 @@ band was turned into an intensity in the region is in its table's ``conversion``
 the legend: the total flux is isotropic (the same per sr everywhere); the pi0 fit is converted with
 IceCube's own template (region-specific); the KRA-gamma fits are sky-integrated spectra whose maps
 are not available, so they are exact only for the all-sky panel and drawn with a morphology proxy
-(or as the all-sky average) elsewhere, marked "proxy".
+(or as the all-sky average) elsewhere, marked "proxy". An as-printed twin of the model (the paper's
+Tables II-III) is drawn thin and faint in the same colours and styles.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from astropy import units as u
 
 from ..region_spectra import spectrum_columns
 from .figure4 import MODEL_NAMES
-from .spectra import E2_FLUX_UNIT
+from .spectra import E2_FLUX_UNIT, plot_component_curves
 from .style import COLUMN_WIDTH_IN, log_log_axes
 
 __all__ = ["NEUTRINO_COMPONENT_STYLES", "plot_neutrino_spectrum", "plot_figure7", "plot_figure8"]
@@ -42,7 +42,7 @@ def _band(table):
 
 def plot_neutrino_spectrum(spectra_table, icecube_total=None, icecube_pi0=None, kra_gamma_5=None, kra_gamma_50=None, *,
                            energy_range_GeV=(1.0e3, 1.0e7), title: str | None = None,
-                           width_in: float = COLUMN_WIDTH_IN * 1.15, height_in: float = 2.9):
+                           width_in: float = COLUMN_WIDTH_IN * 1.15, height_in: float = 2.9, printed_table=None):
     """Per-flavour E^2 neutrino spectra of one region by component, with IceCube's bands.
 
     Parameters
@@ -53,6 +53,8 @@ def plot_neutrino_spectrum(spectra_table, icecube_total=None, icecube_pi0=None, 
         Band tables (``energy``, ``e2flux_best``, ``e2flux_lo``, ``e2flux_hi``; per flavour, per sr).
     energy_range_GeV : (float, float)
     title : str, optional
+    printed_table : astropy.table.Table, optional
+        Region spectra of the model's as-printed twin (drawn thin and faint).
 
     Returns
     -------
@@ -77,14 +79,13 @@ def plot_neutrino_spectrum(spectra_table, icecube_total=None, icecube_pi0=None, 
     columns = spectrum_columns(spectra_table, [c for c in NEUTRINO_COMPONENT_STYLES if c in spectra_table.colnames])
     energy = columns["energy_GeV"]
     in_range = (energy >= energy_range_GeV[0]) & (energy <= energy_range_GeV[1])
-    peak = 0.0
-    for component, (label, color, linestyle) in NEUTRINO_COMPONENT_STYLES.items():
-        if component not in columns or not np.any(columns[component] > 0):
-            continue  # leptonic or absent extras emit no neutrinos
-        values = energy**2 * columns[component] / 3.0
-        ax.plot(energy, np.where(values > 0, values, np.nan), color=color, ls=linestyle,
-                lw=1.3 if component == "neutrino_total" else 1.0, label=label.format(model=model))
-        peak = max(peak, float(values[in_range].max()))
+    peak = plot_component_curves(ax, energy, columns, NEUTRINO_COMPONENT_STYLES, energy**2 / 3.0, total="neutrino_total",
+                                 in_range=in_range, name_of=lambda label: label.format(model=model))
+    if printed_table is not None:
+        printed = spectrum_columns(printed_table, [c for c in NEUTRINO_COMPONENT_STYLES if c in printed_table.colnames])
+        plot_component_curves(ax, printed["energy_GeV"], printed, NEUTRINO_COMPONENT_STYLES,
+                              printed["energy_GeV"]**2 / 3.0, total="neutrino_total", as_printed=True,
+                              name_of=lambda label: label.format(model=model))
     ax.set_xlim(*energy_range_GeV)
     if peak > 0:
         ax.set_ylim(peak * 1e-3, peak * 30)

@@ -91,3 +91,52 @@ def weighted_flux_label(weight_exponent: float, quantity: str = r"\mathrm{d}N/\m
         return rf"$E^2\,{quantity}$ [GeV cm$^{{-2}}$ s$^{{-1}}$ sr$^{{-1}}$]"
     return (rf"$E^{{{weight_exponent:g}}}\,{quantity}$ [GeV$^{{{weight_exponent - 1:g}}}$ cm$^{{-2}}$ s$^{{-1}}$ "
             r"sr$^{-1}$]")
+
+
+#: line weight and opacity of the as-printed twin's components beside the refit's (same colour and style)
+AS_PRINTED_COMPONENT_LW, AS_PRINTED_ALPHA = 0.6, 0.6
+
+
+def plot_component_curves(ax, energy_GeV, columns, styles, weight, *, total: str, in_range=None,
+                          scales=None, as_printed: bool = False, name_of=None) -> float:
+    """Draw each non-zero component of one model (weighted); return the peak of its total in ``in_range``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    energy_GeV : array
+    columns : mapping
+        component -> intensity array on ``energy_GeV``.
+    styles : mapping
+        component -> (label, colour, line style), in drawing order.
+    weight : array
+        Factor on the intensities (E^w, or E^2 / 3 for per-flavour neutrinos).
+    total : str
+        The total's component name (drawn heavier).
+    in_range : array of bool, optional
+    scales : mapping, optional
+        component -> fitted EXTRA scale, added to the label.
+    as_printed : bool
+        The paper's parameters as printed: thin and faint in the same colour and style, and only the
+        total labelled ("... as printed"), so the refit and the printed model read at one glance.
+    name_of : callable, optional
+        Formats a label (e.g. fills in the model name).
+    """
+    peak = 0.0
+    in_range = np.ones(len(energy_GeV), dtype=bool) if in_range is None else in_range
+    for component, (label, color, linestyle) in styles.items():
+        if component not in columns or not np.any(np.asarray(columns[component]) > 0):
+            continue  # e.g. EXTRA2 of DR-high, a leptonic extra's neutrinos
+        values = weight * columns[component]
+        label = name_of(label) if name_of else label
+        if scales and component in scales:
+            label = f"{label} (fitted x{scales[component]:.2g})"
+        if as_printed:
+            style = dict(lw=AS_PRINTED_COMPONENT_LW * (1.3 if component == total else 1.0), alpha=AS_PRINTED_ALPHA)
+            label = f"{label}, as printed" if component == total else None
+        else:
+            style = dict(lw=1.3 if component == total else 1.0)
+        ax.plot(energy_GeV, np.where(values > 0, values, np.nan), color=color, ls=linestyle, label=label, **style)
+        if component == total and np.any(in_range):
+            peak = max(peak, float(values[in_range].max()))
+    return peak

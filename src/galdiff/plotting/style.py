@@ -53,6 +53,33 @@ E2_FLUX_LABEL = r"$E^2\,\mathrm{d}N/\mathrm{d}E$ [GeV cm$^{-2}$ s$^{-1}$ sr$^{-1
 ENERGY_LABEL_GEV = r"$E$ [GeV]"
 
 
+#: colour of each refit model; its as-printed twin (``models.<m>.refit_model``) is drawn in the same colour
+MODEL_COLOURS = {"dr_low": "tab:blue", "dr_high": "tab:red"}
+MODEL_NAMES = {"dr_low": "DR-low", "dr_high": "DR-high"}
+#: line weight of a refit model's curves, and of its as-printed twin's (thin dashed, same colour)
+REFIT_LW, AS_PRINTED_LW = 1.2, 0.8
+
+
+def model_label(model: str, printed_of: dict | None = None) -> str:
+    """Legend name of a model: ``DR-high refit`` or, for an as-printed model, ``DR-high as printed``."""
+    refit = (printed_of or {}).get(model)
+    if refit is not None:
+        return f"{MODEL_NAMES.get(refit, refit)} as printed"
+    return f"{MODEL_NAMES.get(model, model)}" + (" refit" if model in (printed_of or {}).values() else "")
+
+
+def model_line_style(model: str, printed_of: dict | None = None) -> dict:
+    """Colour, line style and weight of a model's curve: refits solid, as-printed twins thin dashed.
+
+    ``printed_of`` maps each as-printed model to the refit it mirrors (``models.<m>.refit_model``), so
+    that one glance at a figure shows both in the same colour.
+    """
+    refit = (printed_of or {}).get(model)
+    if refit is not None:
+        return {"color": MODEL_COLOURS.get(refit, "gray"), "ls": "--", "lw": AS_PRINTED_LW}
+    return {"color": MODEL_COLOURS.get(model, "black"), "ls": "-", "lw": REFIT_LW}
+
+
 def apply_style() -> None:
     """Set the shared matplotlib rc parameters."""
     plt.rcParams.update(RC_PARAMS)
