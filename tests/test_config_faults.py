@@ -77,7 +77,7 @@ FAULTS = [
     (lambda c: c["maps"]["fig6"].update(component="neutrinos"),
      r"config key 'maps\.fig6\.component': map component 'neutrinos' is not defined; .*'neutrino_diffuse'"),
     (lambda c: c["maps"]["fig6"].update(model="dr_mid"),
-     r"config key 'maps\.fig6\.model': model 'dr_mid' is not defined; defined under 'models': \['dr_high', 'dr_low'\]"),
+     r"config key 'maps\.fig6\.model': model 'dr_mid' is not defined; defined under 'models': \['dr_high', 'dr_high_paper', 'dr_low', 'dr_low_paper'\]"),
     (lambda c: c["figures"]["fig5"].update(region="tibet"),
      r"config key 'figures\.fig5\.region': region 'tibet' is not defined"),
     # 1e9 in YAML 1.1 is a string
