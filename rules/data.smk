@@ -12,6 +12,8 @@ rule download_raw:
         project_root=str(PROJECT_ROOT),
     log:
         "logs/download/{folder}/{filename}.log",
+    benchmark:
+        "logs/benchmarks/download_raw/{folder}_{filename}.tsv",
     resources:
         mem_mb=500,
         runtime=10,
@@ -30,6 +32,8 @@ rule tidy_dataset:
         dataset="|".join(sorted(DATASETS)),
     log:
         "logs/data/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/tidy_dataset/{dataset}.tsv",
     resources:
         mem_mb=1000,
         runtime=10,

@@ -1,5 +1,6 @@
-# Emission and sky maps: emissivities on the (r, z, E) grid, HEALPix map cubes, Figure 6.
-# Library: galdiff.emission, galdiff.skymaps.
+# Emission and sky maps: emissivities on the (r, z, E) grid, line-of-sight operators (once per
+# geometry, shared by the models), HEALPix map cubes, Figure 6.
+# Library: galdiff.emission, galdiff.los_setups, galdiff.skymaps.
 
 MAPS = config["maps"]
 MAP_COMPONENTS = [
@@ -26,6 +27,8 @@ rule emissivity:
         extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
     log:
         "logs/emission/{model}.log",
+    benchmark:
+        "logs/benchmarks/emissivity/{model}.tsv",
     threads: 2
     resources:
         mem_mb=6000,
@@ -36,9 +39,32 @@ rule emissivity:
         "../workflow/scripts/emissivity.py"
 
 
+rule los_operators:
+    output:
+        gas="results/los/{key}/gas.npz",
+        path="results/los/{key}/path.npz",
+    wildcard_constraints:
+        key="[0-9a-f]{16}",
+    params:
+        setup=los_setup_of,
+    log:
+        "logs/los/{key}.log",
+    benchmark:
+        "logs/benchmarks/los_operators/{key}.tsv",
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/los_operators.py"
+
+
 rule sky_maps:
     input:
-        "results/emission/{model}/emissivity.h5",
+        unpack(los_files),
+        emissivity="results/emission/{model}/emissivity.h5",
     output:
         **{name: f"results/maps/{{model}}/{name}.fits" for name in MAP_COMPONENTS},
     wildcard_constraints:
@@ -49,6 +75,8 @@ rule sky_maps:
         model_propagation=lambda wc: config["models"][wc.model]["propagation"],
     log:
         "logs/maps/{model}.log",
+    benchmark:
+        "logs/benchmarks/sky_maps/{model}.tsv",
     threads: 2
     resources:
         mem_mb=8000,
@@ -68,6 +96,8 @@ rule fig6:
         energy_range_GeV=MAPS["fig6"]["energy_range_GeV"],
     log:
         "logs/figures/fig6.log",
+    benchmark:
+        "logs/benchmarks/fig6.tsv",
     resources:
         mem_mb=2000,
         runtime=10,

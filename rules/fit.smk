@@ -19,6 +19,8 @@ rule fit_injection:
         model_cfg=lambda wc: config["models"][wc.model],
     log:
         "logs/fit/{model}/{fit}.log",
+    benchmark:
+        "logs/benchmarks/fit_injection/{model}_{fit}.tsv",
     resources:
         mem_mb=2000,
         runtime=30,
@@ -37,6 +39,8 @@ rule combine_fits:
         model="|".join(MODELS),
     log:
         "logs/fit/{model}/combine.log",
+    benchmark:
+        "logs/benchmarks/combine_fits/{model}.tsv",
     resources:
         mem_mb=500,
         runtime=5,
@@ -55,6 +59,8 @@ rule tables:
         config=config,
     log:
         "logs/tables.log",
+    benchmark:
+        "logs/benchmarks/tables.tsv",
     resources:
         mem_mb=500,
         runtime=5,
@@ -73,6 +79,8 @@ rule fig1:
         "results/fig1.pdf",
     log:
         "logs/figures/fig1.log",
+    benchmark:
+        "logs/benchmarks/fig1.tsv",
     resources:
         mem_mb=1000,
         runtime=5,
@@ -90,6 +98,8 @@ rule fig2:
         "results/fig2.pdf",
     log:
         "logs/figures/fig2.log",
+    benchmark:
+        "logs/benchmarks/fig2.tsv",
     resources:
         mem_mb=1000,
         runtime=5,
@@ -111,6 +121,8 @@ rule summary:
         "results/summary.json",
     log:
         "logs/summary.log",
+    benchmark:
+        "logs/benchmarks/summary.tsv",
     resources:
         mem_mb=500,
         runtime=5,
