@@ -14,6 +14,7 @@ better measure of what a job adds to the machine).
 
     python benchmarks/rule_table.py                          # table of ./logs/benchmarks
     python benchmarks/rule_table.py --benchmarks /run/logs/benchmarks --write --title "..."
+    python benchmarks/rule_table.py --benchmarks after/logs/benchmarks --baseline before/logs/benchmarks
 """
 
 from __future__ import annotations
@@ -117,16 +118,40 @@ def markdown_table(records: dict[str, RuleRecord]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def comparison_table(before: dict[str, RuleRecord], after: dict[str, RuleRecord]) -> str:
+    """Per-rule CPU seconds and largest RSS of two runs (a rule missing from one run shows '-')."""
+    rules = sorted(set(before) | set(after), key=lambda r: -max(getattr(before.get(r), "cpu_s", 0.0),
+                                                                 getattr(after.get(r), "cpu_s", 0.0)))
+    lines = ["| rule | jobs before / after | CPU before [s] | CPU after [s] | max RSS before [GiB] | max RSS after [GiB] |",
+             "|---|---|---|---|---|---|"]
+    missing = RuleRecord("-", max_rss_mib=math.nan, cpu_s=math.nan)
+    for rule in rules:
+        b, a = before.get(rule, missing), after.get(rule, missing)
+        lines.append(f"| {rule} | {b.jobs} / {a.jobs} | {_fmt_s(b.cpu_s)} | {_fmt_s(a.cpu_s)} "
+                     f"| {_fmt_gib(b.max_rss_mib)} | {_fmt_gib(a.max_rss_mib)} |")
+    total_b = sum(r.cpu_s for r in before.values())
+    total_a = sum(r.cpu_s for r in after.values())
+    lines.append(f"| **all rules** | {sum(r.jobs for r in before.values())} / {sum(r.jobs for r in after.values())} "
+                 f"| {_fmt_s(total_b)} | {_fmt_s(total_a)} | | |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--benchmarks", default="logs/benchmarks", help="folder of the run's benchmark files")
+    parser.add_argument("--baseline", default=None,
+                        help="benchmark folder of an earlier run: print CPU and memory per rule before/after instead")
     parser.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
     parser.add_argument("--output", default=str(Path(__file__).with_name("RESULTS.md")))
     parser.add_argument("--title", default="Per-rule time and memory of a workflow run",
                         help="heading of the section (say machine, date, configuration)")
     parser.add_argument("--note", default="", help="paragraph under the heading (machine, load, command)")
     args = parser.parse_args(argv)
-    table = markdown_table(read_benchmarks(Path(args.benchmarks)))
+    records = read_benchmarks(Path(args.benchmarks))
+    if args.baseline:
+        table = comparison_table(read_benchmarks(Path(args.baseline)), records)
+    else:
+        table = markdown_table(records)
     if not args.write:
         print(table, end="")
         return
