@@ -36,7 +36,7 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
     output = result.stdout + result.stderr
     rules = ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "greens", "fit_injection",
              "propagate_nucleus", "secondary_leptons", "propagate_leptons", "combine_fits", "local_spectra",
-             "emissivity", "sky_maps", "fig6", "lhaaso_mask", "region_spectra", "fitted_maps", "icecube_kra_band",
+             "emissivity", "los_operators", "sky_maps", "fig6", "lhaaso_mask", "region_spectra", "fitted_maps", "icecube_kra_band",
              "headline", "table4", "fig4", "fig5", "fig7", "fig8")
     for rule in rules:
         assert rule in output
@@ -62,6 +62,7 @@ def test_greens_are_shared_by_models_with_the_same_transport(project_root, tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
     assert counts["greens"] == 3  # proton, helium, electron
+    assert counts["los_operators"] == 1 and counts["sky_maps"] == 2  # one geometry, two models
     assert counts["fit_injection"] == 3 * 2 and counts["propagate_nucleus"] == 2 * 2
     with open(project_root / "config.yaml") as handle:
         models = yaml.safe_load(handle)["models"]
