@@ -9,7 +9,7 @@ from _logging import setup_logging  # noqa: E402
 
 from galdiff.los_setups import los_key  # noqa: E402
 from galdiff.provenance import provenance_meta  # noqa: E402
-from galdiff.skymaps.model_maps import setup_operators  # noqa: E402
+from galdiff.skymaps.model_maps import setup_operator  # noqa: E402
 from galdiff.skymaps.operator import save_operator  # noqa: E402
 
 
@@ -19,11 +19,12 @@ def main(key, setup, outputs, log_path):
         raise ValueError(f"line-of-sight set-up of key {key} hashes to {los_key(setup)}: the workflow's key "
                          f"helper and the library disagree")
     log.info("line-of-sight operators for set-up %s: %s", key, json.dumps(setup))
-    with_gas, path = setup_operators(setup)
     provenance = {**provenance_meta(config=setup), "setup_key": key, "setup_json": json.dumps(setup, sort_keys=True)}
-    for name, operator in (("gas", with_gas), ("path", path)):
+    for name, with_gas in (("gas", True), ("path", False)):  # one at a time: half the memory of both
+        operator = setup_operator(setup, with_gas)
         save_operator(outputs[name], operator, provenance=provenance)
         log.info("wrote %s (%d x %d, %d nonzeros)", outputs[name], *operator.matrix.shape, operator.matrix.nnz)
+        del operator
 
 
 if __name__ == "__main__":

@@ -48,27 +48,38 @@ def gas_density_callable(gas_r_sun_kpc: float = 8.5, x_co: float = 1.9e20):
     )
 
 
-def build_operators(nside: int, r_kpc, z_kpc, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None):
-    """The gas-weighted and the path-length line-of-sight operators of a grid."""
+def build_operator(nside: int, r_kpc, z_kpc, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None,
+                   with_gas: bool = True):
+    """The gas-weighted (``with_gas``) or the path-length line-of-sight operator of a grid."""
     cfg = dict(galaxy_cfg or {})
     grid = RZGrid(np.asarray(r_kpc), np.asarray(z_kpc))
+    if not with_gas:
+        return build_los_operator(nside, grid, geometry)
     density = gas_density_callable(float(cfg.get("gas_r_sun_kpc", 8.5)), float(cfg.get("x_co", 1.9e20)))
-    with_gas = build_los_operator(nside, grid, geometry, density, gas_coordinates="rz")
-    path = build_los_operator(nside, grid, geometry)
-    return with_gas, path
+    return build_los_operator(nside, grid, geometry, density, gas_coordinates="rz")
 
 
-def setup_operators(setup: dict):
-    """The (gas, path) operators of a :func:`galdiff.los_setups.los_setup` mapping.
+def build_operators(nside: int, r_kpc, z_kpc, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None):
+    """The gas-weighted and the path-length line-of-sight operators of a grid."""
+    return tuple(build_operator(nside, r_kpc, z_kpc, geometry, galaxy_cfg, with_gas) for with_gas in (True, False))
 
-    The same operators as :func:`build_operators` on the emissivity grid of a model with that
+
+def setup_operator(setup: dict, with_gas: bool):
+    """The gas-weighted or path-length operator of a :func:`galdiff.los_setups.los_setup` mapping.
+
+    The same operator as :func:`build_operator` on the emissivity grid of a model with that
     set-up (its (r, z) nodes follow from the grid spacings, r_max and z_h).
     """
     r_kpc, z_kpc = spatial_nodes_kpc(setup["grid"])
     model_propagation = {"r_max_kpc": setup["grid"]["r_max_kpc"], "zh_kpc": setup["grid"]["zh_kpc"]}
     galaxy = setup["galaxy"]
     geometry = map_geometry(setup["maps"], model_propagation, float(galaxy["r_sun_kpc"]))
-    return build_operators(int(setup["nside"]), r_kpc, z_kpc, geometry, galaxy)
+    return build_operator(int(setup["nside"]), r_kpc, z_kpc, geometry, galaxy, with_gas)
+
+
+def setup_operators(setup: dict):
+    """The (gas, path) operators of a line-of-sight set-up (:func:`setup_operator`)."""
+    return setup_operator(setup, True), setup_operator(setup, False)
 
 
 def load_operators(gas_path, path_path, emissivity, geometry: LineOfSightGeometry, nside: int):
