@@ -14,6 +14,7 @@ from galdiff.config import validate_config
 from galdiff.data.registry import load_registry
 from galdiff.data.datasets import DATASETS
 from galdiff.fitting import default_data_selection
+from galdiff.los_setups import los_key, los_setup
 from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
 from galdiff.skymaps.model_maps import MAP_COMPONENTS as galdiff_map_components
 
@@ -112,6 +113,36 @@ def greens_setup(wildcards):
         known = sorted(f"{key}/greens_{species}.h5" for key, species in GREENS_SETUPS)
         raise ValueError(f"no model of the configuration has the {wildcards.species} set-up {wildcards.key}; "
                          f"known: {known}") from None
+
+
+def _los_setups():
+    """``{key: set-up}`` and ``{model: key}`` of every model's line-of-sight operators."""
+    setups, keys = {}, {}
+    for model in MODELS:
+        setup = los_setup(config["maps"], config["models"][model]["propagation"], PROP)
+        keys[model] = los_key(setup)
+        setups[keys[model]] = setup
+    return setups, keys
+
+
+# Line-of-sight operators are cached by the hash of what they depend on (galdiff.los_setups):
+# models with the same geometry and gas share results/los/<key>/{gas,path}.npz.
+LOS_SETUPS, LOS_KEYS = _los_setups()
+
+
+def los_files(wildcards):
+    """The gas-weighted and path-length operator files of a model (rule sky_maps)."""
+    key = LOS_KEYS[wildcards.model]
+    return {"los_gas": f"results/los/{key}/gas.npz", "los_path": f"results/los/{key}/path.npz"}
+
+
+def los_setup_of(wildcards):
+    """Line-of-sight set-up of a requested operator folder (rule los_operators)."""
+    try:
+        return LOS_SETUPS[wildcards.key]
+    except KeyError:
+        raise ValueError(f"no model of the configuration has the line-of-sight set-up {wildcards.key}; "
+                         f"known: {sorted(LOS_SETUPS)}") from None
 
 
 # Input functions of the propagation and fit rules

@@ -12,6 +12,8 @@ rule download_raw:
         folder="|".join(sorted({e.folder for e in REGISTRY.values() if e.kind != "transcribed"})),
     log:
         "logs/download/{folder}/{filename}.log",
+    benchmark:
+        "logs/benchmarks/download_raw/{folder}_{filename}.tsv",
     resources:
         mem_mb=500,
         runtime=10,
@@ -31,6 +33,8 @@ rule tidy_dataset:
         dataset="|".join(sorted(DATASETS)),
     log:
         "logs/data/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/tidy_dataset/{dataset}.tsv",
     resources:
         mem_mb=1000,
         runtime=10,

@@ -1,5 +1,6 @@
-# Emission and sky maps: emissivities on the (r, z, E) grid, HEALPix map cubes, Figure 6.
-# Library: galdiff.emission, galdiff.skymaps.
+# Emission and sky maps: emissivities on the (r, z, E) grid, line-of-sight operators (once per
+# geometry, shared by the models), HEALPix map cubes, Figure 6.
+# Library: galdiff.emission, galdiff.los_setups, galdiff.skymaps.
 
 MAPS = config["maps"]
 MAP_COMPONENTS = list(galdiff_map_components)  # galdiff.skymaps.model_maps.MAP_COMPONENTS
@@ -22,9 +23,8 @@ rule emissivity:
         extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
     log:
         "logs/emission/{model}.log",
-    # wall-clock time and memory of the job (timings never go into data files: byte-identical outputs)
     benchmark:
-        "logs/benchmarks/emission/{model}.tsv"
+        "logs/benchmarks/emissivity/{model}.tsv",
     threads: 2
     resources:
         mem_mb=6000,
@@ -35,9 +35,32 @@ rule emissivity:
         "../workflow/scripts/emissivity.py"
 
 
+rule los_operators:
+    output:
+        gas="results/los/{key}/gas.npz",
+        path="results/los/{key}/path.npz",
+    wildcard_constraints:
+        key="[0-9a-f]{16}",
+    params:
+        setup=los_setup_of,
+    log:
+        "logs/los/{key}.log",
+    benchmark:
+        "logs/benchmarks/los_operators/{key}.tsv",
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/los_operators.py"
+
+
 rule sky_maps:
     input:
-        "results/emission/{model}/emissivity.h5",
+        unpack(los_files),
+        emissivity="results/emission/{model}/emissivity.h5",
     output:
         **{name: f"results/maps/{{model}}/{name}.fits" for name in MAP_COMPONENTS},
     wildcard_constraints:
@@ -49,7 +72,7 @@ rule sky_maps:
     log:
         "logs/maps/{model}.log",
     benchmark:
-        "logs/benchmarks/maps/{model}.tsv"
+        "logs/benchmarks/sky_maps/{model}.tsv",
     threads: 2
     resources:
         mem_mb=8000,
@@ -70,6 +93,8 @@ rule fig6:
         energy_range_GeV=MAPS["fig6"]["energy_range_GeV"],
     log:
         "logs/figures/fig6.log",
+    benchmark:
+        "logs/benchmarks/fig6.tsv",
     resources:
         mem_mb=2000,
         runtime=10,

@@ -14,6 +14,8 @@ rule icecube_pi0_band:
         index=FIG3.get("icecube_pi0_index", 2.7),
     log:
         "logs/data/icecube_gp2023_pi0_band_{region}.log",
+    benchmark:
+        "logs/benchmarks/icecube_pi0_band/{region}.tsv",
     resources:
         mem_mb=1000,
         runtime=10,
@@ -35,6 +37,8 @@ rule fig3:
         energy_range_GeV=FIG3.get("energy_range_GeV", [1.0e2, 1.0e7]),
     log:
         "logs/figures/fig3.log",
+    benchmark:
+        "logs/benchmarks/fig3.tsv",
     resources:
         mem_mb=1000,
         runtime=10,
@@ -68,6 +72,8 @@ rule fig4:
         energy_range_GeV=FIG4.get("energy_range_GeV", [1.0, 1.0e7]),
     log:
         "logs/figures/fig4{panel}.log",
+    benchmark:
+        "logs/benchmarks/fig4/{panel}.tsv",
     resources:
         mem_mb=1000,
         runtime=5,
@@ -91,6 +97,8 @@ rule fig5:
         energy_range_GeV=FIG5.get("energy_range_GeV", [1.0, 1.0e7]),
     log:
         "logs/figures/fig5.log",
+    benchmark:
+        "logs/benchmarks/fig5.tsv",
     resources:
         mem_mb=1000,
         runtime=5,
@@ -115,6 +123,8 @@ rule fig7:
         energy_range_GeV=FIG7.get("energy_range_GeV", [1.0e3, 1.0e7]),
     log:
         "logs/figures/fig7{panel}.log",
+    benchmark:
+        "logs/benchmarks/fig7/{panel}.tsv",
     resources:
         mem_mb=1000,
         runtime=5,
@@ -137,6 +147,8 @@ rule fig8:
         energy_range_GeV=FIG8.get("energy_range_GeV", [1.0e3, 1.0e7]),
     log:
         "logs/figures/fig8.log",
+    benchmark:
+        "logs/benchmarks/fig8.tsv",
     resources:
         mem_mb=1000,
         runtime=5,

@@ -19,6 +19,8 @@ rule fit_injection:
         model_cfg=lambda wc: config["models"][wc.model],
     log:
         "logs/fit/{model}/{fit}.log",
+    benchmark:
+        "logs/benchmarks/fit_injection/{model}_{fit}.tsv",
     resources:
         mem_mb=2000,
         runtime=30,
@@ -45,6 +47,8 @@ rule knee_profile:
         values=KNEE_PROFILE.get("values", []),
     log:
         "logs/fit/{model}/profile_{parameter}_{fit}.log",
+    benchmark:
+        "logs/benchmarks/knee_profile/{model}_{parameter}_{fit}.tsv",
     resources:
         mem_mb=2000,
         runtime=30,
@@ -63,6 +67,8 @@ rule combine_fits:
         model="|".join(MODELS),
     log:
         "logs/fit/{model}/combine.log",
+    benchmark:
+        "logs/benchmarks/combine_fits/{model}.tsv",
     resources:
         mem_mb=500,
         runtime=5,
@@ -83,6 +89,8 @@ rule tables:
         config={"models": config["models"]},
     log:
         "logs/tables.log",
+    benchmark:
+        "logs/benchmarks/tables.tsv",
     resources:
         mem_mb=500,
         runtime=5,
@@ -104,6 +112,8 @@ rule fig1:
         printed_of=PRINTED_OF,
     log:
         "logs/figures/fig1.log",
+    benchmark:
+        "logs/benchmarks/fig1.tsv",
     resources:
         mem_mb=1000,
         runtime=5,
@@ -124,6 +134,8 @@ rule fig2:
         printed_of=PRINTED_OF,
     log:
         "logs/figures/fig2.log",
+    benchmark:
+        "logs/benchmarks/fig2.tsv",
     resources:
         mem_mb=1000,
         runtime=5,
@@ -146,6 +158,8 @@ rule summary:
         report("results/summary.json", caption="../workflow/report/summary.rst", category="Headline numbers"),
     log:
         "logs/summary.log",
+    benchmark:
+        "logs/benchmarks/summary.tsv",
     resources:
         mem_mb=500,
         runtime=5,

@@ -21,6 +21,8 @@ if FIT:
             "results/paper/numbers.tex",
         log:
             "logs/paper/numbers.log",
+        benchmark:
+            "logs/benchmarks/paper_macros.tsv",
         resources:
             mem_mb=500,
             runtime=5,
@@ -42,6 +44,8 @@ if FIT:
             build_dir="results/paper/build",
         log:
             "logs/paper/latexmk.log",
+        benchmark:
+            "logs/benchmarks/paper.tsv",
         resources:
             mem_mb=1000,
             runtime=10,
@@ -57,6 +61,8 @@ if FIT:
             "results/readme_numbers.md",
         log:
             "logs/paper/readme_numbers.log",
+        benchmark:
+            "logs/benchmarks/readme_numbers.tsv",
         resources:
             mem_mb=500,
             runtime=5,

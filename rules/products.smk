@@ -22,6 +22,8 @@ rule car_cube:
         binsz_deg=CUBES.get("binsz_deg", 0.5),
     log:
         "logs/cubes/{model}_{component}.log",
+    benchmark:
+        "logs/benchmarks/car_cube/{model}_{component}.tsv",
     resources:
         mem_mb=3000,
         runtime=10,

@@ -22,6 +22,8 @@ rule greens:
         setup=greens_setup,
     log:
         "logs/greens/{key}/{species}.log",
+    benchmark:
+        "logs/benchmarks/greens/{key}_{species}.tsv",
     threads: 2
     resources:
         # measured peak of the job, parent and both workers (benchmarks/RESULTS.md): p 3.9 GiB,
@@ -47,6 +49,8 @@ rule propagate_nucleus:
         propagation_cfg=PROP,
     log:
         "logs/propagation/{model}/{species}.log",
+    benchmark:
+        "logs/benchmarks/propagate_nucleus/{model}_{species}.tsv",
     threads: 2
     resources:
         mem_mb=4000,
@@ -72,6 +76,8 @@ rule secondary_leptons:
         propagation_cfg=PROP,
     log:
         "logs/propagation/{model}/secondary_leptons.log",
+    benchmark:
+        "logs/benchmarks/secondary_leptons/{model}.tsv",
     threads: 2
     resources:
         mem_mb=6000,
@@ -94,6 +100,8 @@ rule propagate_leptons:
         propagation_cfg=PROP,
     log:
         "logs/propagation/{model}/leptons.log",
+    benchmark:
+        "logs/benchmarks/propagate_leptons/{model}.tsv",
     threads: 2
     resources:
         mem_mb=6000,
@@ -119,6 +127,8 @@ rule local_spectra:
         injection=lambda wc: config["models"][wc.model]["injection"],
     log:
         "logs/propagation/{model}/local_spectra.log",
+    benchmark:
+        "logs/benchmarks/local_spectra/{model}.tsv",
     resources:
         mem_mb=2000,
         runtime=10,

@@ -26,6 +26,8 @@ rule lhaaso_mask:
         regions=config["regions"],
     log:
         "logs/masks/lhaaso.log",
+    benchmark:
+        "logs/benchmarks/lhaaso_mask.tsv",
     resources:
         mem_mb=3000,
         runtime=10,
@@ -53,6 +55,8 @@ rule region_spectra:
         fine_nside=MASK_CFG.get("fine_nside", 1024),
     log:
         "logs/spectra/{model}.log",
+    benchmark:
+        "logs/benchmarks/region_spectra/{model}.tsv",
     resources:
         mem_mb=4000,
         runtime=15,
@@ -77,6 +81,8 @@ if FITTED_MAPS:
             model="|".join(MODELS),
         log:
             "logs/spectra/fitted_maps_{model}.log",
+        benchmark:
+            "logs/benchmarks/fitted_maps/{model}.tsv",
         resources:
             mem_mb=6000,
             runtime=15,
@@ -101,6 +107,8 @@ rule icecube_kra_band:
         morphology=config["figures"].get("neutrino_bands", {}).get("kra_region_morphology", "pi0_template"),
     log:
         "logs/data/icecube_gp2023_{template}_band_{region}.log",
+    benchmark:
+        "logs/benchmarks/icecube_kra_band/{template}_{region}.tsv",
     resources:
         mem_mb=1000,
         runtime=10,
@@ -129,6 +137,8 @@ if GEV_ANCHOR:
             printed_of=PRINTED_OF,
         log:
             "logs/validation/gev_anchor.log",
+        benchmark:
+            "logs/benchmarks/gev_anchor.tsv",
         resources:
             mem_mb=1000,
             runtime=5,
@@ -149,6 +159,8 @@ rule headline:
         energies_GeV=HEADLINE.get("energies_GeV", [2.0e4, 1.0e6]),
     log:
         "logs/spectra/headline.log",
+    benchmark:
+        "logs/benchmarks/headline.tsv",
     resources:
         mem_mb=500,
         runtime=5,
@@ -170,6 +182,8 @@ rule table4:
         galaxy_cfg=PROP.get("galaxy", {}),
     log:
         "logs/table4.log",
+    benchmark:
+        "logs/benchmarks/table4.tsv",
     resources:
         mem_mb=1500,
         runtime=10,

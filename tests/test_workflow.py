@@ -36,8 +36,8 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
     output = result.stdout + result.stderr
     rules = ("download_raw", "tidy_dataset", "icecube_pi0_band", "fig3", "greens", "fit_injection",
              "propagate_nucleus", "secondary_leptons", "propagate_leptons", "combine_fits", "local_spectra",
-             "emissivity", "sky_maps", "fig6", "lhaaso_mask", "region_spectra", "fitted_maps", "icecube_kra_band",
-             "headline", "table4", "fig4", "fig5", "fig7", "fig8", "gev_anchor", "knee_profile")
+             "emissivity", "los_operators", "sky_maps", "fig6", "lhaaso_mask", "region_spectra", "fitted_maps",
+             "icecube_kra_band", "headline", "table4", "fig4", "fig5", "fig7", "fig8", "gev_anchor", "knee_profile")
     for rule in rules:
         assert rule in output
 
@@ -66,6 +66,7 @@ def test_greens_are_shared_by_models_with_the_same_transport(project_root, tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
     assert counts["greens"] == 3  # proton, helium, electron
+    assert counts["los_operators"] == 1 and counts["sky_maps"] == len(models)  # one geometry for all models
     assert counts["fit_injection"] == 3 * len(models) and counts["propagate_nucleus"] == 2 * len(models)
     other = dict(models["dr_high"], propagation=dict(models["dr_high"]["propagation"], D0_1e28_cm2_per_s=5.0))
     extra = tmp_path / "extra.yaml"

@@ -45,6 +45,18 @@ def _uniform_nodes(start: float, stop: float, step: float, key: str) -> np.ndarr
     return start + step * np.arange(n_int + 1)
 
 
+def spatial_nodes_kpc(cfg) -> tuple[np.ndarray, np.ndarray]:
+    """Radial nodes 0 ... r_max and vertical nodes -zh ... zh (kpc) of a grid config mapping.
+
+    Only ``r_max_kpc, dr_kpc, zh_kpc, dz_kpc`` are read: the (r, z) nodes that the emissivities
+    and the line-of-sight operators share.
+    """
+    r_kpc = _uniform_nodes(0.0, float(cfg["r_max_kpc"]), float(cfg["dr_kpc"]), "dr_kpc")
+    zh = float(cfg["zh_kpc"])
+    z_kpc = _uniform_nodes(-zh, zh, float(cfg["dz_kpc"]), "dz_kpc")
+    return r_kpc, z_kpc
+
+
 @dataclass(frozen=True, eq=False)
 class Grid:
     """Spatial and energy nodes of the propagation problem.
@@ -116,9 +128,7 @@ class Grid:
                 raise ValueError(f"grid config: {key} must be a positive number, got {cfg[key]!r}")
         if cfg["ek_max_GeV"] <= cfg["ek_min_GeV"]:
             raise ValueError("grid config: ek_max_GeV must exceed ek_min_GeV")
-        r_kpc = _uniform_nodes(0.0, float(cfg["r_max_kpc"]), float(cfg["dr_kpc"]), "dr_kpc")
-        zh = float(cfg["zh_kpc"])
-        z_kpc = _uniform_nodes(-zh, zh, float(cfg["dz_kpc"]), "dz_kpc")
+        r_kpc, z_kpc = spatial_nodes_kpc(cfg)
         decades = np.log10(float(cfg["ek_max_GeV"]) / float(cfg["ek_min_GeV"]))
         n_e = int(round(decades * float(cfg["bins_per_decade"]))) + 1
         ek = np.geomspace(float(cfg["ek_min_GeV"]), float(cfg["ek_max_GeV"]), n_e)

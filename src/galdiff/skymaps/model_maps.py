@@ -7,9 +7,11 @@ Components written per model (``MAP_COMPONENTS``): the gamma-ray components ``pi
 (all flavours, zero for a leptonic origin) and the per-flavour totals ``neutrino_e``,
 ``neutrino_mu``, ``neutrino_tau`` and ``neutrino_total``. Neutrino maps count nu + anti-nu.
 
-Two sparse operators are built once per model grid: one with the 3D gas n_H = n_HI + 2 n_H2 +
-n_HII folded in (for emissivities per H atom) and one of plain path lengths (for volume
-emissivities); every map is then a sparse product over all energies at once (ARCHITECTURE.md).
+Two sparse operators are built once per line-of-sight set-up (:mod:`galdiff.los_setups`, shared
+by models with the same geometry and gas; the workflow caches them in ``results/los/<key>/``):
+one with the 3D gas n_H = n_HI + 2 n_H2 + n_HII folded in (for emissivities per H atom) and one
+of plain path lengths (for volume emissivities); every map is then a sparse product over all
+energies at once (ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..galaxy import gas
+from ..propagation.grid import spatial_nodes_kpc
 from .geometry import LineOfSightGeometry, default_shell_edges_kpc
-from .operator import RZGrid, build_los_operator, hydrogen_atom_density_cm3
+from .operator import RZGrid, build_los_operator, hydrogen_atom_density_cm3, load_operator
 
 GAMMA_COMPONENTS = ("pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2")
 FLAVOURS = ("e", "mu", "tau")
@@ -48,14 +51,64 @@ def gas_density_callable(gas_r_sun_kpc: float = 8.5, x_co: float = 1.9e20):
     )
 
 
-def build_operators(nside: int, r_kpc, z_kpc, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None):
-    """The gas-weighted and the path-length line-of-sight operators of a grid."""
+def build_operator(nside: int, r_kpc, z_kpc, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None,
+                   with_gas: bool = True):
+    """The gas-weighted (``with_gas``) or the path-length line-of-sight operator of a grid."""
     cfg = dict(galaxy_cfg or {})
     grid = RZGrid(np.asarray(r_kpc), np.asarray(z_kpc))
+    if not with_gas:
+        return build_los_operator(nside, grid, geometry)
     density = gas_density_callable(float(cfg.get("gas_r_sun_kpc", 8.5)), float(cfg.get("x_co", 1.9e20)))
-    with_gas = build_los_operator(nside, grid, geometry, density, gas_coordinates="rz")
-    path = build_los_operator(nside, grid, geometry)
-    return with_gas, path
+    return build_los_operator(nside, grid, geometry, density, gas_coordinates="rz")
+
+
+def build_operators(nside: int, r_kpc, z_kpc, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None):
+    """The gas-weighted and the path-length line-of-sight operators of a grid."""
+    return tuple(build_operator(nside, r_kpc, z_kpc, geometry, galaxy_cfg, with_gas) for with_gas in (True, False))
+
+
+def setup_operator(setup: dict, with_gas: bool):
+    """The gas-weighted or path-length operator of a :func:`galdiff.los_setups.los_setup` mapping.
+
+    The same operator as :func:`build_operator` on the emissivity grid of a model with that
+    set-up (its (r, z) nodes follow from the grid spacings, r_max and z_h).
+    """
+    r_kpc, z_kpc = spatial_nodes_kpc(setup["grid"])
+    model_propagation = {"r_max_kpc": setup["grid"]["r_max_kpc"], "zh_kpc": setup["grid"]["zh_kpc"]}
+    galaxy = setup["galaxy"]
+    geometry = map_geometry(setup["maps"], model_propagation, float(galaxy["r_sun_kpc"]))
+    return build_operator(int(setup["nside"]), r_kpc, z_kpc, geometry, galaxy, with_gas)
+
+
+def setup_operators(setup: dict):
+    """The (gas, path) operators of a line-of-sight set-up (:func:`setup_operator`)."""
+    return setup_operator(setup, True), setup_operator(setup, False)
+
+
+def load_operators(gas_path, path_path, emissivity, geometry: LineOfSightGeometry, nside: int):
+    """Cached (gas, path) operators, checked against the model they are used for.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, when an operator's grid, geometry or N_side is not the model's (a stale
+        or foreign cache file).
+    """
+    grid = RZGrid(np.asarray(emissivity.r_kpc), np.asarray(emissivity.z_kpc))
+    operators = []
+    for file, includes_gas in ((gas_path, True), (path_path, False)):
+        operator = load_operator(file)
+        problems = []
+        if not operator.grid.same_as(grid):
+            problems.append(f"(r, z) grid {operator.grid.shape} != the emissivity's {grid.shape} (or other nodes)")
+        if operator.geometry != geometry:
+            problems.append(f"geometry {operator.geometry} != {geometry}")
+        if operator.nside != int(nside) or operator.includes_gas != includes_gas:
+            problems.append(f"nside {operator.nside}, gas {operator.includes_gas}; expected {nside}, {includes_gas}")
+        if problems:
+            raise ValueError(f"{file}: line-of-sight operator does not fit this model: " + "; ".join(problems))
+        operators.append(operator)
+    return tuple(operators)
 
 
 def model_map_cubes(emissivity, nside: int, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None,

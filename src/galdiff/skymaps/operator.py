@@ -38,6 +38,7 @@ row = pixel * n_shells + shell.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -590,9 +591,21 @@ def save_operator(path, operator: LineOfSightOperator, provenance: dict | None =
     if operator.distance_moment is not None:
         arrays["distance_moment"] = operator.distance_moment
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+        _write_npz_reproducibly(tmp, arrays)
     return path
+
+
+def _write_npz_reproducibly(path, arrays: dict):
+    """``np.savez`` (uncompressed, loadable by ``np.load``) without the members' write times.
+
+    ``np.savez`` stamps every member with the current time, so identical operators would give
+    different files; here every member carries the zip epoch (1980-01-01) instead.
+    """
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
 def load_operator(path) -> LineOfSightOperator:
