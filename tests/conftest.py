@@ -57,3 +57,44 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped under {REQUIRE_DATA_ENV}=1, which forbids skips: {reason}"
+
+
+REDUCED_RESULTS_ENV = "GALDIFF_REDUCED_RESULTS"
+
+
+@pytest.fixture(scope="session")
+def reduced_results(project_root, mirror_dir, tmp_path_factory) -> Path:
+    """``results/`` of the reduced configuration (tests/config/reduced.yaml), built once per session.
+
+    ``GALDIFF_REDUCED_RESULTS=/path`` reuses an existing run (its ``results/`` folder or the work
+    directory holding it) instead of building one: ``snakemake --cores 2 all --configfile
+    tests/config/reduced.yaml`` takes 3-9 min on 2 cores.
+    """
+    import subprocess
+    import sys
+
+    import yaml
+
+    given = os.environ.get(REDUCED_RESULTS_ENV)
+    if given:
+        path = Path(given)
+        path = path / "results" if (path / "results").is_dir() else path
+        if not (path / "summary.json").is_file():
+            pytest.fail(f"{REDUCED_RESULTS_ENV}={given}: no summary.json in {path} (not a finished reduced run)",
+                        pytrace=False)
+        return path
+    with open(project_root / "tests" / "config" / "reduced.yaml") as handle:
+        config = yaml.safe_load(handle)
+    config.setdefault("data", {})["mirrors"] = [str(mirror_dir)]
+    base = tmp_path_factory.mktemp("reduced")
+    config_path = base / "reduced.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    workdir = base / "work"
+    cores = os.environ.get("GALDIFF_TEST_CORES", "2")
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(project_root / "Snakefile"), "--directory",
+           str(workdir), "--cores", cores, "all", "--configfile", str(config_path)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        pytest.fail(f"reduced workflow failed (rc {result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}",
+                    pytrace=False)
+    return workdir / "results"
