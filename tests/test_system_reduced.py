@@ -215,3 +215,9 @@ def test_galactic_share_of_icecube_flux_at_20_tev_within_a_factor_2_of_the_paper
     assert 0.09 / 2 < share < 0.09 * 2, share
     # the 1 PeV shares keep their order: a hadronic EXTRA2 makes neutrinos, a leptonic one none
     assert headline["ours"]["share_1PeV_extra2_hadronic"] > headline["ours"]["share_1PeV_extra2_leptonic"] > 0
+
+
+def test_table2_prints_the_fitted_values(reduced_results, summary):
+    from result_checks import table2_mismatches
+
+    assert not table2_mismatches((reduced_results / "table2.md").read_text(), summary)
