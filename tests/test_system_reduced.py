@@ -19,6 +19,7 @@ from scipy import stats
 
 from galdiff.regions import SkyRegion, region_pixel_weights, weighted_region_average
 from galdiff.skymaps.cube import read_healpix_cube
+from result_checks import CHI2_PER_NDOF_MAX, table2_mismatches
 
 pytestmark = pytest.mark.system
 
@@ -37,15 +38,6 @@ def read_table(results, name):
 
 
 # ---- injection fits ------------------------------------------------------------------------------
-
-# chi2/ndof bounds. AMS-02 (1-3 % errors, systematics-dominated) and DAMPE errors are what a right
-# model has to meet, so an adequate fit has chi2/ndof ~ 1; what Eq. 3 cannot follow is documented
-# (README, Fits): the proton fit carries Voyager 1's shape residual (96 for 19 points, +0.7 per
-# dof over ~117 dof), helium cannot get below ~2.3 with four breaks (a fifth gives 24/106). The
-# bounds are those floors plus 0.5 for the coarse grid; the tiny grid's 7403/200 for the leptons,
-# a dropped loss term or a units error in a data reader are far above them.
-CHI2_PER_NDOF_MAX = {"proton": 1.7 + 0.5, "helium": 2.35 + 0.5, "electron": 1.1 + 0.5}
-
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("species", ["proton", "helium", "electron"])
@@ -218,6 +210,4 @@ def test_galactic_share_of_icecube_flux_at_20_tev_within_a_factor_2_of_the_paper
 
 
 def test_table2_prints_the_fitted_values(reduced_results, summary):
-    from result_checks import table2_mismatches
-
     assert not table2_mismatches((reduced_results / "table2.md").read_text(), summary)
