@@ -1,5 +1,7 @@
 """Tests of galdiff.interactions.cross_sections against EMISSION_PHYSICS.md Sec. 3.5 / GALAXY_INPUTS.md Sec. 5.5."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -61,12 +63,31 @@ def test_orth_buffington_option_scales_pp_at_same_momentum_per_nucleon():
         sigma_inel_mb(t, HELIUM, 1, nuclear="glauber")
 
 
-def test_galprop_phe_fit_values():
-    # GALPROP nucleon_cs.cc option 0 "pHe" fit, evaluated by hand from its formula
-    t = np.array([0.03, 0.1, 0.3, 1.0, 10.0])
-    np.testing.assert_allclose(sigma_inel_phe_galprop_mb(t), [45.9, 110.0, 87.9, 106.7, 111.0], atol=0.1)
-    assert sigma_inel_phe_galprop_mb(0.015) == 0.0  # the formula turns negative below ~22 MeV: clipped
-    assert he_target_ratio_ferrando1988(4) == pytest.approx(1.946, abs=1e-3)
+def galprop_phe_mb(ek_GeV):
+    """GALPROP ``nucleon_cs.cc`` (option 0, At == 4, "pHe, my fit"), as written in that source:
+    ``(Ek > 0.01) ? 111.*(1.-(1.-sin(9.72*pow(log10(Ek*1000.),0.319)-4.14))*exp(-3.84*(Ek-0.1))) : 0.``"""
+    if not ek_GeV > 0.01:
+        return 0.0
+    return 111.0 * (1.0 - (1.0 - math.sin(9.72 * math.log10(ek_GeV * 1000.0) ** 0.319 - 4.14))
+                    * math.exp(-3.84 * (ek_GeV - 0.1)))
+
+
+def test_galprop_phe_fit_follows_the_galprop_source():
+    # the GALPROP expression typed from its source, evaluated with scalar math, on a dense grid
+    t = np.geomspace(0.025, 1e3, 60)  # above ~22 MeV, where GALPROP's fit is positive
+    expected = np.array([galprop_phe_mb(x) for x in t])
+    np.testing.assert_allclose(sigma_inel_phe_galprop_mb(t), expected, rtol=1e-12)
+    # below 22 MeV GALPROP's fit turns negative; ours is clipped at zero (documented choice)
+    assert galprop_phe_mb(0.015) < 0.0 and sigma_inel_phe_galprop_mb(0.015) == 0.0
+    assert sigma_inel_phe_galprop_mb(0.005) == 0.0
+    # the high-energy plateau is 111 mb, as GALPROP's, and lies between the Letaw et al. (1983)
+    # A^0.7 law that the same GALPROP option uses for other targets (45 A^0.7 (1 + 0.016 sin(5.3 -
+    # 2.63 ln A)) = 120.7 mb for A = 4) and that law with GALPROP's He correction 0.8 (96.6 mb)
+    letaw = 45.0 * 4.0**0.7 * (1.0 + 0.016 * math.sin(5.3 - 2.63 * math.log(4.0)))
+    assert 0.8 * letaw < sigma_inel_phe_galprop_mb(100.0) < letaw
+    # Ferrando et al. (1988) sigma(A + He) / sigma(A + H) = 2.10 A^-0.055 (GALPROP He_to_H_CS.cc)
+    assert he_target_ratio_ferrando1988(4) == pytest.approx(2.10 * 4.0**-0.055, rel=1e-12)
+    assert he_target_ratio_ferrando1988(1) == pytest.approx(2.10, rel=1e-12)
 
 
 def test_helium_breakup_has_no_pion_threshold():

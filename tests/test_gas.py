@@ -143,3 +143,16 @@ def test_numba_point_kernels_match_numpy():
     for model in (1, 2, 3):
         np.testing.assert_allclose([gas.n_hii_point_cm3(a, b, model) for a, b in zip(r, z)],
                                    gas.n_hii_cm3(r, z, model=model), rtol=1e-12)
+
+
+def test_target_hydrogen_counts_two_atoms_per_molecule():
+    """n_H = n_HI + 2 n_H2 + n_HII wherever the code forms it: the gas helpers, the propagation's
+    environment (inelastic losses, secondary production) and the sky maps' gas (test_model_maps)."""
+    from galdiff.propagation.model import GalaxyEnvironment
+
+    n_hi, n_h2, n_hii = np.array([0.7, 0.0]), np.array([0.4, 0.3]), np.array([0.05, 0.0])
+    expected = np.array([0.7 + 0.8 + 0.05, 0.6])
+    np.testing.assert_allclose(gas.total_hydrogen_cm3(n_hi, n_h2, n_hii), expected, rtol=1e-15)
+    np.testing.assert_allclose(gas.neutral_hydrogen_cm3(n_hi, n_h2), expected - n_hii, rtol=1e-15)
+    env = GalaxyEnvironment(n_hi, n_h2, n_hii, np.ones(2), None, None)
+    np.testing.assert_allclose(env.n_h_total_cm3, expected, rtol=1e-15)

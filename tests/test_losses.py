@@ -1,7 +1,6 @@
 """Tests of galdiff.propagation.losses against analytic limits and the computed tables of
 EMISSION_PHYSICS.md Sec. 4.3, 4.4, 5.4 and 8."""
 
-import time
 
 import numpy as np
 import pytest
@@ -112,6 +111,38 @@ def test_loss_time_1tev(b_microG, t_loss_yr):
     rates = losses.electron_loss_rates_GeV_per_s(ek, 0.0, 0.0, 0.0, u_b, eps, dn)
     t = 1e3 / (rates["inverse_compton"][0] + rates["synchrotron"][0]) / YEAR_S
     assert t == pytest.approx(t_loss_yr, rel=0.025)
+    # without gas the total the solver uses is IC + synchrotron: the same loss time
+    assert 1e3 / rates["total"][0] / YEAR_S == pytest.approx(t_loss_yr, rel=0.025)
+
+
+def test_total_electron_loss_is_the_sum_of_every_component():
+    """The ``total`` the solver propagates with equals the sum of the component functions, called
+    one by one here (gas, B field and photon field all present), and every term matters somewhere."""
+    eps, dn_local = local_graybody_field()
+    n_hi, n_h2, n_hii = np.array([0.6, 0.05]), np.array([0.2, 0.0]), np.array([0.03, 0.01])
+    u_b = magnetic_energy_density_eV_cm3(np.array([6.0, 2.0]))
+    dn = np.stack([dn_local, 0.3 * dn_local])
+    ek = np.geomspace(1e-3, 1e5, 49)
+    rates = losses.electron_loss_rates_GeV_per_s(ek, n_hi, n_h2, n_hii, u_b, eps, dn, he_to_h=0.11)
+    n_n = n_hi + 2.0 * n_h2  # two H atoms per molecule
+    parts = {
+        "ionisation": losses.electron_ionisation_loss_rate_GeV_per_s(ek, n_n, 0.11 * n_n),
+        "coulomb": losses.electron_coulomb_loss_rate_GeV_per_s(ek, n_hii),
+        "bremsstrahlung_neutral": losses.electron_bremsstrahlung_neutral_loss_rate_GeV_per_s(ek, n_n, 0.11 * n_n),
+        "bremsstrahlung_ionised": losses.electron_bremsstrahlung_ionised_loss_rate_GeV_per_s(ek, n_hii),
+        "synchrotron": losses.synchrotron_loss_rate_GeV_per_s(ek, u_b),
+        "inverse_compton": losses.inverse_compton_loss_rate_GeV_per_s(ek, eps, dn),
+    }
+    total = sum(parts.values())
+    np.testing.assert_allclose(rates["total"], total, rtol=1e-12)
+    for name, part in parts.items():
+        np.testing.assert_allclose(rates[name], part, rtol=1e-12)
+        # each term is at least 5 % of the total at some energy in some cell, so leaving any one
+        # out of the sum would fail the comparison above by far more than its tolerance
+        assert np.max(part / total) > 0.05, name
+    # 1 TeV in the first cell: synchrotron (6 microG) and IC are comparable (EMISSION_PHYSICS 4.4)
+    k = np.argmin(np.abs(ek - 1e3))
+    assert 0.3 < parts["synchrotron"][k, 0] / rates["total"][k, 0] < 0.8
 
 
 def test_synchrotron():
@@ -209,8 +240,9 @@ def test_helium_scaling():
         losses.nucleus_loss_rates_GeV_per_n_per_s(t, ELECTRON, 1.0, 0.0, 0.1)
 
 
-def test_grid_shapes_and_speed():
-    # whole (R, z) grid: 41 x 121 cells x 120 energies with a 300-point photon field in < 5 s
+def test_grid_shapes():
+    # whole (R, z) grid: 41 x 121 cells x 120 energies with a 300-point photon field (its speed is
+    # benchmarked in benchmarks/, not asserted here: a loaded machine would fail a timed test)
     n_r, n_z, n_e = 41, 121, 120
     rng = np.random.default_rng(1)
     n_hi = rng.uniform(0.01, 1.0, (n_r, n_z))
@@ -220,11 +252,8 @@ def test_grid_shapes_and_speed():
     eps = np.geomspace(1e-6, 15, 300)
     dn = planck_number_density_per_eV(eps, 2.725)[None, None, :] * rng.uniform(0.5, 2.0, (n_r, n_z, 1))
     ek = np.geomspace(1e-3, 1e7, n_e)
-    start = time.perf_counter()
     rates = losses.electron_loss_rates_GeV_per_s(ek, n_hi, n_h2, n_hii, u_b, eps, dn)
     nuc = losses.nucleus_loss_rates_GeV_per_n_per_s(ek, PROTON, n_hi, n_h2, n_hii)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5.0
     for value in list(rates.values()) + list(nuc.values()):
         assert value.shape == (n_e, n_r, n_z)  # energy first, as the solver's coefficient arrays
         assert np.all(np.isfinite(value)) and np.all(value >= 0)

@@ -132,8 +132,38 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
             entry = summary["models"][model]["fit"][species]
             assert {"params", "errors", "chi2", "ndof"} <= set(entry)
         assert "Rc_GV" in summary["models"][model]["fit"]["proton"]["params"]
-    table2 = (workdir / "results" / "table2.md").read_text()
-    assert "| nu4 |" in table2 and "2.18" in table2 and "2.32" in table2  # paper's DR-high / DR-low nu4
+    # Table II prints the fits (its paper columns alone would pass a "contains 2.18" check)
+    from result_checks import CHI2_PER_NDOF_MAX, table2_mismatches
+
+    assert not table2_mismatches((workdir / "results" / "table2.md").read_text(), summary)
+    # what the tiny grid still determines. Protons (3 bins per decade resolve their loss-free
+    # spectra above ~1 GeV/n) fit as well as at the default grid. Helium (ionisation-dominated
+    # Voyager points) and the leptons (first-order losses on 3 bins per decade are 10-30 % off
+    # for steep loss-dominated spectra) do not: the lepton fit ends with valid = false and
+    # chi2/ndof = 37 here, from the positrons (5377 for 50 points). What it still fits is the
+    # dominant data set, the e+ + e- sum at Earth: within 10 % of AMS-02 from 10 to 300 GeV, where
+    # its 1-3 % errors carry the fit (above, the tiny fit's cutoff wanders: Rc- = 0.7 TV for DR-high).
+    from astropy.table import QTable
+
+    from galdiff.data.datasets import flux_vs_ek_per_n
+
+    ams02 = flux_vs_ek_per_n(read_dataset(workdir / "results" / "data" / "ams02_electron_positron.ecsv"))
+    inside = (ams02.ek_GeV_per_n > 10.0) & (ams02.ek_GeV_per_n < 300.0)
+    e_data, flux_data = ams02.ek_GeV_per_n[inside], ams02.flux_per_GeV_per_n[inside]
+    error = np.hypot(np.maximum(ams02.stat_lo, ams02.stat_hi), np.maximum(ams02.sys_lo, ams02.sys_hi))[inside] / flux_data
+    for model in ("dr_high", "dr_low"):
+        entry = summary["models"][model]["fit"]["proton"]
+        assert entry["chi2"] / entry["ndof"] < CHI2_PER_NDOF_MAX["proton"], (model, entry["chi2"], entry["ndof"])
+        fit_file = yaml.safe_load((workdir / "results" / "fit" / model / "injection_proton.yaml").read_text())
+        assert fit_file["fits"]["proton"]["valid"] is True, model
+        leptons = yaml.safe_load((workdir / "results" / "fit" / model / "injection_leptons.yaml").read_text())
+        assert isinstance(leptons["fits"]["leptons"]["valid"], bool)
+        curves = QTable.read(workdir / "results" / "fit" / model / "curves_leptons.ecsv")
+        model_flux = np.exp(np.interp(np.log(e_data), np.log(curves["ek_GeV_per_n"].to_value("GeV")),
+                                      np.log(curves["total_toa"].to_value("GeV-1 cm-2 s-1 sr-1"))))
+        ratio = model_flux / flux_data
+        assert np.all(np.abs(ratio - 1) < np.maximum(0.10, 2.0 * error)), (model, ratio.round(3))
+
     # one Green's matrix per species serves both models (same Table I transport) ...
     results = workdir / "results"
     greens = sorted(results.glob("greens/*/greens_*.h5"))
@@ -177,6 +207,10 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
         fit = yaml.safe_load((results / "spectra" / model / "extra_fit.yaml").read_text())
         assert [name for name, entry in fit["components"].items() if entry["fitted"]] == extras
         assert fit["ndof"] == 15 - len(extras) and fit["chi2"] >= 0
+        # the fit can only improve on the configured norms, and EXTRA1 (the 1-100 TeV excess over
+        # the CR sea, present at any resolution) is not fitted away
+        assert fit["chi2"] <= fit["prefit_chi2"] + 1e-9
+        assert not fit["components"]["extra1"]["at_lower_bound"] and fit["components"]["extra1"]["scale"] > 0.1
         assert summary_after(results)["models"][model]["extra"]["chi2"] == pytest.approx(fit["chi2"])
         # the fitted maps carry the fitted extra: its region mean is the spectra file's
         scale = fit["components"]["extra1"]["scale"]
@@ -221,7 +255,10 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
         assert fermi_hash in (results / f"{figure}.pdf").read_bytes()
     headline = json.loads((results / "spectra" / "headline.json").read_text())
     assert headline["as_printed"]["model"] == "dr_low_paper" and headline["as_printed"]["ours"]["share_20TeV"] > 0
-    assert headline["paper"]["share_20TeV"] == 0.09 and headline["ours"]["share_20TeV"] > 0
+    # the all-sky average does not need resolution (nside 8) and the 20 TeV share interpolates a
+    # smooth spectrum: within a factor 2 of the paper's 9 %, as on the reduced grid
+    # (test_system_reduced.py argues the factor)
+    assert headline["paper"]["share_20TeV"] == 0.09 and 0.045 < headline["ours"]["share_20TeV"] < 0.18
     table4 = (results / "table4.md").read_text()
     assert "| leptonic |" in table4 and "| hadronic |" in table4 and "hadron-less" in table4
     assert (results / "table4.tex").read_text().startswith("\\begin{table*}")
