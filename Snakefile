@@ -20,6 +20,7 @@ include: "rules/emission.smk"
 include: "rules/spectra.smk"
 include: "rules/fit.smk"
 include: "rules/figures.smk"
+include: "rules/scans.smk"
 
 
 rule all:
@@ -27,13 +28,13 @@ rule all:
     input:
         expand("results/data/{dataset}.ecsv", dataset=config["data"].get("datasets", [])),
         "results/fig3.pdf",
-        expand("results/propagation/{model}/local_spectra.ecsv", model=config["models"]),
-        expand("results/maps/{model}/{component}.fits", model=config["models"], component=MAP_COMPONENTS),
+        expand("results/propagation/{model}/local_spectra.ecsv", model=REPORT_MODELS),
+        expand("results/maps/{model}/{component}.fits", model=REPORT_MODELS, component=MAP_COMPONENTS),
         "results/fig6.pdf",
         # spectra stage: mask, region spectra with the EXTRA fit, fitted maps, Figures 4-5 and 7-8, Table IV
         "results/masks/lhaaso.fits",
-        expand("results/spectra/{model}/{region}.ecsv", model=MODELS, region=REGIONS),
-        expand("results/maps_fitted/{model}/{component}.fits", model=MODELS, component=FITTED_MAPS),
+        expand("results/spectra/{model}/{region}.ecsv", model=REPORT_MODELS, region=REGIONS),
+        expand("results/maps_fitted/{model}/{component}.fits", model=REPORT_MODELS, component=FITTED_MAPS),
         "results/spectra/headline.json",
         expand("results/fig4{panel}.pdf", panel=FIG4["panels"]),
         "results/fig5.pdf",
@@ -45,3 +46,5 @@ rule all:
         "results/fig2.pdf" if FIT else [],
         expand("results/{table}.{ext}", table=["table1", "table2", "table3"], ext=["tex", "md"]) if FIT else [],
         "results/summary.json" if FIT else [],
+        # parameter scans (config `scans`): one table and one figure each
+        expand("results/scans/{scan}.{ext}", scan=SCAN_POINTS, ext=["ecsv", "pdf"]),

@@ -15,13 +15,23 @@ from galdiff.data.registry import load_registry
 from galdiff.data.datasets import DATASETS
 from galdiff.fitting import default_data_selection
 from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
+from galdiff.config import load_schema
+from galdiff.scans import scan_models, scan_points
 
-validate_config(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
+CONFIG_SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+validate_config(config, CONFIG_SCHEMA)
+
+# Parameter scans (config `scans`, rules/scans.smk): every point is a model entry <scan>_<index>, merged
+# into config["models"] so that every rule (and the Green's-matrix sharing) treats it like any model.
+SCAN_POINTS = scan_points(config)
+config["models"].update(scan_models(config, load_schema(CONFIG_SCHEMA)))
 
 REGISTRY = load_registry(PROJECT_ROOT / config["data"]["registry"])
 CONDA_ENV = str(PROJECT_ROOT / "envs" / "galdiff.yaml")
 PROP = config["propagation"]
 MODELS = list(config["models"])
+# the models the paper's figures and tables show: every model but the scan points
+REPORT_MODELS = [model for model in MODELS if model not in {p.model for points in SCAN_POINTS.values() for p in points}]
 # With Green's functions the injections are fitted and the best fit is propagated; without them
 # (propagation.greens: false) nothing is fitted and each species is scaled to a reference data set.
 FIT = bool(PROP.get("greens", True))
@@ -171,9 +181,9 @@ def table4_inputs(wildcards):
     """Window spectra, EXTRA fits and local spectra of every model, IceCube's fits and bands in the window."""
     window = config.get("tables", {}).get("table4", {}).get("window", "all_sky")
     inputs = {
-        "spectra": expand("results/spectra/{model}/{window}.ecsv", model=MODELS, window=window),
-        "fits": expand("results/spectra/{model}/extra_fit.yaml", model=MODELS),
-        "local": expand("results/propagation/{model}/local_spectra.ecsv", model=MODELS),
+        "spectra": expand("results/spectra/{model}/{window}.ecsv", model=REPORT_MODELS, window=window),
+        "fits": expand("results/spectra/{model}/extra_fit.yaml", model=REPORT_MODELS),
+        "local": expand("results/propagation/{model}/local_spectra.ecsv", model=REPORT_MODELS),
         "template_fits": "results/data/icecube_gp2023_template_fits.ecsv",
     }
     inputs.update({name: path for name, path in neutrino_bands(window).items() if name != "icecube_total"})

@@ -48,7 +48,7 @@ rule combine_fits:
 
 rule tables:
     input:
-        fits=expand("results/fit/{model}/injection.yaml", model=MODELS),
+        fits=expand("results/fit/{model}/injection.yaml", model=REPORT_MODELS),
     output:
         **{f"{table}_{ext}": f"results/{table}.{ext}" for table in ("table1", "table2", "table3") for ext in ("tex", "md")},
     params:
@@ -66,9 +66,9 @@ rule tables:
 
 rule fig1:
     input:
-        curves=expand("results/fit/{model}/curves_{species}.ecsv", model=MODELS, species=["proton", "helium"]),
+        curves=expand("results/fit/{model}/curves_{species}.ecsv", model=REPORT_MODELS, species=["proton", "helium"]),
         tables=lambda wc: expand("results/data/{dataset}.ecsv", dataset=sorted(
-            {d for m in MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")})),
+            {d for m in REPORT_MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")})),
     output:
         "results/fig1.pdf",
     log:
@@ -84,7 +84,7 @@ rule fig1:
 
 rule fig2:
     input:
-        curves=expand("results/fit/{model}/curves_leptons.ecsv", model=MODELS),
+        curves=expand("results/fit/{model}/curves_leptons.ecsv", model=REPORT_MODELS),
         tables=["results/data/ams02_electron_positron.ecsv", "results/data/dampe_electron_positron.ecsv"],
     output:
         "results/fig2.pdf",
@@ -101,9 +101,9 @@ rule fig2:
 
 rule summary:
     input:
-        fits=expand("results/fit/{model}/injection.yaml", model=MODELS),
+        fits=expand("results/fit/{model}/injection.yaml", model=REPORT_MODELS),
         # spectra stage (rules/spectra.smk): EXTRA fits, masked fractions, headline numbers, Table IV
-        extra=expand("results/spectra/{model}/extra_fit.yaml", model=MODELS),
+        extra=expand("results/spectra/{model}/extra_fit.yaml", model=REPORT_MODELS),
         mask="results/masks/lhaaso.fits",
         headline="results/spectra/headline.json",
         table4="results/table4.json",
