@@ -143,6 +143,7 @@ SelectTypeParameters=CR_Core_Memory
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStorageEnforce=associations
+AccountingStoreFlags=job_comment
 JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=10
 JobCompType=jobcomp/none
