@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from .style import COLUMN_WIDTH_IN, DOUBLE_COLUMN_WIDTH_IN, apply_style
 
@@ -27,12 +28,19 @@ def _numeric(table, name) -> bool:
 
 def _is_log(values) -> bool:
     values = np.asarray(values, dtype=float)
-    return bool(np.all(values > 0) and values.max() / values.min() > 20)
+    return bool(np.all(values > 0) and values.max() / values.min() > 5)
 
 
 def _label(parameter: str) -> str:
     return parameter.replace("_1e28_cm2_per_s", r" [$10^{28}$ cm$^2$ s$^{-1}$]").replace("_km_per_s", " [km/s]") \
         .replace("_kpc", " [kpc]").replace("_GeV", " [GeV]").replace("_GV", " [GV]")
+
+
+def _set_scale(ax, which: str, values) -> None:
+    """Log scale (major labels only) for positive values spanning more than a factor 5, else linear."""
+    if _is_log(values):
+        getattr(ax, f"set_{which}scale")("log")
+        getattr(ax, f"{which}axis").set_minor_formatter(NullFormatter())
 
 
 def _delta(values):
@@ -42,9 +50,9 @@ def _delta(values):
 
 def _panels(table):
     """(column, title) of the panels: the CR fits' sum and, where present, the EXTRA fit."""
-    panels = [("chi2_cr", r"CR fits (p + He + $e^\pm$): $\Delta\chi^2$")]
+    panels = [("chi2_cr", r"CR fits (p + He + $e^\pm$)")]
     if "chi2_extra" in table.colnames:
-        panels.append(("chi2_extra", r"EXTRA fit (LHAASO): $\Delta\chi^2$"))
+        panels.append(("chi2_extra", "EXTRA fit"))
     return panels
 
 
@@ -67,9 +75,9 @@ def _map_figure(table, parameters, paper):
         if x_name in paper and y_name in paper:
             ax.plot(paper[x_name], paper[y_name], marker="*", ms=10, mfc="none", mec="red", mew=1.2, ls="none",
                     label="paper (base model)")
-            ax.legend(loc="upper right")
-        ax.set_xscale("log" if _is_log(xs) else "linear")
-        ax.set_yscale("log" if _is_log(ys) else "linear")
+            ax.legend(loc="best", fontsize=6)
+        _set_scale(ax, "x", xs)
+        _set_scale(ax, "y", ys)
         ax.set_xlabel(_label(x_name))
         ax.set_ylabel(_label(y_name))
         ax.set_title(title)
@@ -94,7 +102,7 @@ def _curve_figure(table, parameter, paper):
     for ax in axes[0]:
         if parameter in paper:
             ax.axvline(float(paper[parameter]), color="red", ls="--", lw=0.8, label="paper (base model)")
-        ax.set_xscale("log" if _is_log(x) else "linear")
+        _set_scale(ax, "x", x)
         ax.set_xlabel(_label(parameter))
         ax.legend(loc="best")
     return fig
@@ -143,5 +151,6 @@ def plot_scan(table):
         fig = _curve_figure(table, parameters[0], paper)
     else:
         fig = _point_figure(table, parameters, paper)
-    fig.suptitle(f"scan {table.meta['scan']} (base model {table.meta['base']})", fontsize=9)
+    fig.axes[0].set_title(f"scan {table.meta['scan']} (base {table.meta['base']}): " + fig.axes[0].get_title(),
+                          fontsize=8)
     return fig
