@@ -9,33 +9,7 @@ if SCANS and not FIT:
     raise ValueError("config key 'scans': scans need the injection fits (propagation.greens: true)")
 
 
-def scan_inputs(wildcards):
-    """Each point's merged injection fits; with `through: spectra` also its EXTRA fit, points and the
-    spectra of the headline region, and IceCube's total flux (the headline numbers)."""
-    models = [point.model for point in SCAN_POINTS[wildcards.scan]]
-    inputs = {"fits": expand("results/fit/{model}/injection.yaml", model=models)}
-    if SCANS[wildcards.scan].get("through", "spectra") == "spectra":
-        inputs["extra_fits"] = expand("results/spectra/{model}/extra_fit.yaml", model=models)
-        inputs["extra_points"] = expand("results/spectra/{model}/extra_fit_points.ecsv", model=models)
-        inputs["spectra"] = expand("results/spectra/{model}/{region}.ecsv", model=models, region=HEADLINE["region"])
-        inputs["icecube_total"] = "results/data/icecube_cascades_6yr.ecsv"
-    return inputs
-
-
-def scan_params(wildcards):
-    """The scan's points, section and reference point (the base model's values), and Green's keys."""
-    from galdiff.scans import base_values
-
-    spec = SCANS[wildcards.scan]
-    points = SCAN_POINTS[wildcards.scan]
-    parameters = list(dict.fromkeys(name for point in points for name in point.parameters))
-    return {
-        "spec": spec,
-        "points": [{"index": p.index, "model": p.model, "parameters": p.parameters} for p in points],
-        "paper_point": base_values(config["models"][spec["base"]], parameters),
-        "greens_keys": [GREENS_KEYS[(p.model, "proton")] for p in points],
-        "energies_GeV": HEADLINE.get("energies_GeV", [2.0e4, 1.0e6]),
-    }
+# input functions of these rules: rules/common.smk (scan_inputs, scan_params)
 
 
 rule scan_table:

@@ -123,10 +123,10 @@ def job_counts(output):
         parts = line.split()
         if parts[:2] == ["job", "count"]:
             inside = True
-        elif inside and len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
         elif inside and parts and parts[0] == "total":
             break
+        elif inside and len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
     return counts
 
 

@@ -107,10 +107,10 @@ def _job_counts(dry_run_output):
         parts = line.split()
         if parts[:2] == ["job", "count"]:
             inside = True
-        elif inside and len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
         elif inside and parts and parts[0] == "total":
             break
+        elif inside and len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
     return counts
 
 
@@ -185,9 +185,7 @@ def test_slurm_profile_runs_the_tiny_scan_end_to_end(slurm_cluster, project_root
     profile = yaml.safe_load((project_root / "profiles" / "slurm" / "config.yaml").read_text())
     for job in jobs:
         assert job["Account"] == ACCOUNT and job["Partition"] == PARTITION
-        wanted = profile["set-resources"].get(_rule_of(job["Comment"]))
-        if wanted is None:
-            continue
+        wanted = profile["set-resources"][_rule_of(job["Comment"])]
         assert job["ReqMem"] == f"{wanted['mem_mb']}M", job
         hours, minutes = divmod(int(wanted["runtime"]), 60)
         assert job["Timelimit"] == f"{hours:02d}:{minutes:02d}:00", job
