@@ -113,7 +113,7 @@ def test_scan_model_name_must_be_free(config):
 # ------------------------------------------------------------------------------------------------
 def run_snakemake(project_root, workdir, configfiles, *args, timeout=900):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(project_root / "Snakefile"),
-           "--directory", str(workdir), "--cores", "2", "--configfile", *map(str, configfiles), *args]
+           "--directory", str(workdir), "--cores", "2", *args, "--configfile", *map(str, configfiles)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
