@@ -26,6 +26,7 @@ include: "rules/fit.smk"
 include: "rules/figures.smk"
 include: "rules/products.smk"
 include: "rules/paper.smk"
+include: "rules/scans.smk"
 
 
 rule all:
@@ -33,13 +34,13 @@ rule all:
     input:
         expand("results/data/{dataset}.ecsv", dataset=config["data"].get("datasets", [])),
         "results/fig3.pdf",
-        expand("results/propagation/{model}/local_spectra.ecsv", model=config["models"]),
-        expand("results/maps/{model}/{component}.fits", model=config["models"], component=MAP_COMPONENTS),
+        expand("results/propagation/{model}/local_spectra.ecsv", model=REPORT_MODELS),
+        expand("results/maps/{model}/{component}.fits", model=REPORT_MODELS, component=MAP_COMPONENTS),
         "results/fig6.pdf",
         # spectra stage: mask, region spectra with the EXTRA fit, fitted maps, Figures 4-5 and 7-8, Table IV
         "results/masks/lhaaso.fits",
-        expand("results/spectra/{model}/{region}.ecsv", model=MODELS, region=REGIONS),
-        expand("results/maps_fitted/{model}/{component}.fits", model=MODELS, component=FITTED_MAPS),
+        expand("results/spectra/{model}/{region}.ecsv", model=REPORT_MODELS, region=REGIONS),
+        expand("results/maps_fitted/{model}/{component}.fits", model=REPORT_MODELS, component=FITTED_MAPS),
         "results/spectra/headline.json",
         ["results/validation/gev_anchor.pdf", "results/validation/gev_anchor.json"] if GEV_ANCHOR else [],
         expand("results/fig4{panel}.pdf", panel=FIG4["panels"]),
@@ -48,7 +49,7 @@ rule all:
         "results/fig8.pdf",
         expand("results/table4.{ext}", ext=["tex", "md", "json"]),
         # Fermi-style CAR cubes of the totals (rules/products.smk), for gammapy and the Fermi tools
-        expand("results/cubes/{model}/{component}_car.fits", model=MODELS, component=CAR_COMPONENTS),
+        expand("results/cubes/{model}/{component}_car.fits", model=REPORT_MODELS, component=CAR_COMPONENTS),
         # the fits need Green's functions (propagation.greens)
         "results/fig1.pdf" if FIT else [],
         "results/fig2.pdf" if FIT else [],
@@ -56,3 +57,5 @@ rule all:
         "results/summary.json" if FIT else [],
         expand("results/fit/{model}/profile_{parameter}_{fit}.yaml", model=REFIT_MODELS,
                parameter=KNEE_PROFILE.get("parameter", "nu4"), fit=KNEE_PROFILE.get("species", [])) if FIT else [],
+        # parameter scans (config `scans`): one table and one figure each
+        expand("results/scans/{scan}.{ext}", scan=SCAN_POINTS, ext=["ecsv", "pdf"]),

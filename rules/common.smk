@@ -17,13 +17,23 @@ from galdiff.fitting import default_data_selection
 from galdiff.los_setups import los_key, los_setup
 from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
 from galdiff.skymaps.model_maps import MAP_COMPONENTS as galdiff_map_components
+from galdiff.config import load_schema
+from galdiff.scans import base_values, scan_models, scan_points
 
-validate_config(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
+CONFIG_SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+validate_config(config, CONFIG_SCHEMA)
+
+# Parameter scans (config `scans`, rules/scans.smk): every point is a model entry <scan>_<index>, merged
+# into config["models"] so that every rule (and the Green's-matrix sharing) treats it like any model.
+SCAN_POINTS = scan_points(config)
+config["models"].update(scan_models(config, load_schema(CONFIG_SCHEMA)))
 
 REGISTRY = load_registry(PROJECT_ROOT / config["data"]["registry"])
 CONDA_ENV = str(PROJECT_ROOT / "envs" / "galdiff.yaml")
 PROP = config["propagation"]
 MODELS = list(config["models"])
+# the models the paper's figures and tables show: every model but the scan points
+REPORT_MODELS = [model for model in MODELS if model not in {p.model for points in SCAN_POINTS.values() for p in points}]
 # With Green's functions the injections are fitted and the best fit is propagated; without them
 # (propagation.greens: false) nothing is fitted and each species is scaled to a reference data set.
 FIT = bool(PROP.get("greens", True))
@@ -244,9 +254,9 @@ def table4_inputs(wildcards):
     """Window spectra, EXTRA fits and local spectra of every model, IceCube's fits and bands in the window."""
     window = config.get("tables", {}).get("table4", {}).get("window", "all_sky")
     inputs = {
-        "spectra": expand("results/spectra/{model}/{window}.ecsv", model=MODELS, window=window),
-        "fits": expand("results/spectra/{model}/extra_fit.yaml", model=MODELS),
-        "local": expand("results/propagation/{model}/local_spectra.ecsv", model=MODELS),
+        "spectra": expand("results/spectra/{model}/{window}.ecsv", model=REPORT_MODELS, window=window),
+        "fits": expand("results/spectra/{model}/extra_fit.yaml", model=REPORT_MODELS),
+        "local": expand("results/propagation/{model}/local_spectra.ecsv", model=REPORT_MODELS),
         "template_fits": "results/data/icecube_gp2023_template_fits.ecsv",
     }
     inputs.update({name: path for name, path in neutrino_bands(window).items() if name != "icecube_total"})
@@ -259,3 +269,31 @@ def car_cube_source(wildcards):
     fitted = config.get("spectra", {}).get("fitted_maps", [])
     folder = "maps_fitted" if wildcards.component in fitted else "maps"
     return f"results/{folder}/{wildcards.model}/{wildcards.component}.fits"
+
+
+# Input functions of the scan rules (rules/scans.smk)
+def scan_inputs(wildcards):
+    """Each point's merged injection fits; with `through: spectra` also its EXTRA fit, points and the
+    spectra of the headline region, and IceCube's total flux (the headline numbers)."""
+    models = [point.model for point in SCAN_POINTS[wildcards.scan]]
+    inputs = {"fits": expand("results/fit/{model}/injection.yaml", model=models)}
+    if config["scans"][wildcards.scan].get("through", "spectra") == "spectra":
+        inputs["extra_fits"] = expand("results/spectra/{model}/extra_fit.yaml", model=models)
+        inputs["extra_points"] = expand("results/spectra/{model}/extra_fit_points.ecsv", model=models)
+        inputs["spectra"] = expand("results/spectra/{model}/{region}.ecsv", model=models, region=HEADLINE["region"])
+        inputs["icecube_total"] = "results/data/icecube_cascades_6yr.ecsv"
+    return inputs
+
+
+def scan_params(wildcards):
+    """The scan's points, section and reference point (the base model's values), and Green's keys."""
+    spec = config["scans"][wildcards.scan]
+    points = SCAN_POINTS[wildcards.scan]
+    parameters = list(dict.fromkeys(name for point in points for name in point.parameters))
+    return {
+        "spec": spec,
+        "points": [{"index": p.index, "model": p.model, "parameters": p.parameters} for p in points],
+        "paper_point": base_values(config["models"][spec["base"]], parameters),
+        "greens_keys": [GREENS_KEYS[(p.model, "proton")] for p in points],
+        "energies_GeV": HEADLINE.get("energies_GeV", [2.0e4, 1.0e6]),
+    }

@@ -31,7 +31,7 @@ rule fit_injection:
 
 
 KNEE_PROFILE = config.get("tables", {}).get("knee_profile", {})
-REFIT_MODELS = [m for m in MODELS if m not in PRINTED_OF]
+REFIT_MODELS = [m for m in REPORT_MODELS if m not in PRINTED_OF]
 
 
 rule knee_profile:
@@ -80,7 +80,7 @@ rule combine_fits:
 
 rule tables:
     input:
-        fits=expand("results/fit/{model}/injection.yaml", model=MODELS),
+        fits=expand("results/fit/{model}/injection.yaml", model=REPORT_MODELS),
     output:
         **{f"{table}_{ext}": report(f"results/{table}.{ext}", caption=f"../workflow/report/{table}.rst", category="Tables")
            if ext == "md" else f"results/{table}.{ext}" for table in ("table1", "table2", "table3") for ext in ("tex", "md")},
@@ -102,9 +102,9 @@ rule tables:
 
 rule fig1:
     input:
-        curves=expand("results/fit/{model}/curves_{species}.ecsv", model=MODELS, species=["proton", "helium"]),
+        curves=expand("results/fit/{model}/curves_{species}.ecsv", model=REPORT_MODELS, species=["proton", "helium"]),
         tables=lambda wc: expand("results/data/{dataset}.ecsv", dataset=sorted(
-            {d for m in MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")})),
+            {d for m in REPORT_MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")})),
     output:
         report("results/fig1.pdf", caption="../workflow/report/fig1.rst", category="Figures", subcategory="Cosmic rays",
                labels={"figure": "1"}),
@@ -125,7 +125,7 @@ rule fig1:
 
 rule fig2:
     input:
-        curves=expand("results/fit/{model}/curves_leptons.ecsv", model=MODELS),
+        curves=expand("results/fit/{model}/curves_leptons.ecsv", model=REPORT_MODELS),
         tables=["results/data/ams02_electron_positron.ecsv", "results/data/dampe_electron_positron.ecsv"],
     output:
         report("results/fig2.pdf", caption="../workflow/report/fig2.rst", category="Figures", subcategory="Cosmic rays",
@@ -147,9 +147,9 @@ rule fig2:
 
 rule summary:
     input:
-        fits=expand("results/fit/{model}/injection.yaml", model=MODELS),
+        fits=expand("results/fit/{model}/injection.yaml", model=REPORT_MODELS),
         # spectra stage (rules/spectra.smk): EXTRA fits, masked fractions, headline numbers, Table IV
-        extra=expand("results/spectra/{model}/extra_fit.yaml", model=MODELS),
+        extra=expand("results/spectra/{model}/extra_fit.yaml", model=REPORT_MODELS),
         mask="results/masks/lhaaso.fits",
         headline="results/spectra/headline.json",
         table4="results/table4.json",

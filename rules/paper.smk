@@ -15,7 +15,7 @@ if FIT:
     rule paper_macros:
         input:
             summary="results/summary.json",
-            fits=expand("results/fit/{model}/injection.yaml", model=MODELS),
+            fits=expand("results/fit/{model}/injection.yaml", model=REPORT_MODELS),
             table4="results/table4.json",
         output:
             "results/paper/numbers.tex",

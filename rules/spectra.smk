@@ -126,7 +126,7 @@ if GEV_ANCHOR:
 
     rule gev_anchor:
         input:
-            spectra=expand("results/spectra/{model}/{region}.ecsv", model=MODELS,
+            spectra=expand("results/spectra/{model}/{region}.ecsv", model=REPORT_MODELS,
                            region=GEV_ANCHOR.get("region", "fermi_inner_galaxy")),
             fermi=f"results/data/{GEV_ANCHOR.get('dataset', 'fermi_lat_ackermann2012_inner_galaxy')}.ecsv",
         output:
