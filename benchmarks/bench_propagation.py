@@ -13,9 +13,9 @@ spatial structure so that the solver does representative work.
   He included, energy independent).
 * BENCHMARK IONISATION-LIKE LOSS: b = 1.82e-16 GeV/s n_H 2 beta^2 / (beta_0^3 + 2 beta^3),
   beta_0 = 0.01 (Mannheim & Schlickeiser 1994 form without the logarithm).
-* SOURCE: PAPER.md Eq. 2 (SNR law, r_sun = 8.3 kpc, z_s = 0.2 kpc; the z profile averaged
+* SOURCE: docs/paper.md#eq-2-source-distribution (SNR law, r_sun = 8.3 kpc, z_s = 0.2 kpc; the z profile averaged
   over each grid cell) times T^-2.3.
-* TRANSPORT: PAPER.md Table I (D0 = 7.69e28 cm^2/s at 4 GV, delta = 0.362, eta = -0.05,
+* TRANSPORT: docs/paper.md#table-i-propagation (D0 = 7.69e28 cm^2/s at 4 GV, delta = 0.362, eta = -0.05,
   v_A = 33.76 km/s, zh = 6.3 kpc); r_max = 20 kpc.
 
 The benchmark gas is even in z, so the solver folds the problem at z = 0 (half the unknowns,
@@ -58,7 +58,7 @@ def benchmark_gas_per_cm3(grid: Grid) -> np.ndarray:
 
 
 def snr_shape(grid: Grid, z_scale_kpc: float = 0.2) -> np.ndarray:
-    """PAPER.md Eq. 2, dimensionless, shape (n_r, n_z), with exp(-|z|/z_s) averaged over each z cell.
+    """docs/paper.md#eq-2-source-distribution, dimensionless, shape (n_r, n_z), with exp(-|z|/z_s) averaged over each z cell.
 
     Point sampling exp(-|z|/0.2 kpc) at nodes mis-states the injected power by +2 % (dz = 0.1,
     node at z = 0) to -6 % (dz = 0.2 kpc, nodes at +/-0.1 kpc); the cell average is exact, so

@@ -45,7 +45,7 @@ def inputs(n_energies: int):
     r, z = np.meshgrid(grid.r_kpc, grid.z_kpc, indexing="ij")
     energies_GeV = np.logspace(0, 7, n_energies)
     q_per_sr = (np.exp(-(r - 8.3) / 3.5) * np.exp(-np.abs(z) / 2.0))[:, :, None] * energies_GeV**-2.7
-    # CMB-like absorption bump: 1/7.07 kpc^-1 at 2.2 PeV (GALAXY_INPUTS.md Sec. 6.2), shape only indicative
+    # CMB-like absorption bump: 1/7.07 kpc^-1 at 2.2 PeV (docs/emission.md#pair-absorption), shape only indicative
     kappa_per_kpc = np.exp(-((np.log10(energies_GeV / 2.2e6) / 0.45) ** 2)) / 7.07
     return grid, energies_GeV, q_per_sr, kappa_per_kpc
 

@@ -1,5 +1,4 @@
-"""Tests of the bremsstrahlung cross section and emissivity against BG70 / EMISSION_PHYSICS.md
-Sec. 5 values, the complete-screening closed form and naima's e-p bremsstrahlung."""
+"""Tests of the bremsstrahlung cross section and emissivity against BG70 / docs/emission.md#bremsstrahlung values, the complete-screening closed form and naima's e-p bremsstrahlung."""
 
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ DELTA_DOC = np.array([0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
 
 
 def test_hydrogen_phi_tables():
-    # EMISSION_PHYSICS.md Sec. 5.2 (computed from the form factor; * = replaced by the cap)
+    # docs/emission.md#screening-functions (computed from the form factor; * = replaced by the cap)
     phi1_doc = [45.82, 45.45, 45.10, 44.11, 42.64, 40.16, 34.97, 29.82, 24.27, 16.94, 11.40]
     phi2_doc = [44.48, 44.40, 44.25, 43.65, 42.49, 40.18, 34.93, 29.78, 24.27, 16.94, 11.40]
     phi1, phi2 = screening_functions(DELTA_DOC, "HI")
@@ -30,7 +29,7 @@ def test_hydrogen_phi_tables():
     # BG70 complete screening: 45.79 and 44.46 (0.1 %)
     p1, p2 = hydrogen_screening_functions(0.0)
     assert p1[0] == pytest.approx(45.79, rel=1e-3) and p2[0] == pytest.approx(44.46, rel=1e-3)
-    # uncapped values above Delta = 1 (Sec. 5.2, starred entries)
+    # uncapped values above Delta = 1 (docs/emission.md#screening-functions, starred entries)
     p1, p2 = hydrogen_screening_functions([1.0, 10.0])
     np.testing.assert_allclose(p1, [29.97, 13.65], atol=0.011)
     np.testing.assert_allclose(p2, [29.78, 12.41], atol=0.011)
@@ -102,7 +101,7 @@ def test_numba_kernel_matches_numpy():
 
 @pytest.mark.parametrize("target, expected", [("HI", 46.26), ("He", 135.7)])
 def test_radiative_energy_loss_complete_screening(target, expected):
-    # int k dsigma/dk dk = alpha r0^2 E0 [(4/3) phi1(0) - (1/3) phi2(0)] (Sec. 5.4): 46.26 (H), 135.7 (He)
+    # int k dsigma/dk dk = alpha r0^2 E0 [(4/3) phi1(0) - (1/3) phi2(0)] (docs/propagation.md#energy-losses): 46.26 (H), 135.7 (He)
     e0 = 1e3
     k = e0 * np.linspace(1e-7, 1 - 1e-7, 200001)
     loss = np.trapezoid(k * dsigma_dk_cm2_per_GeV(e0, k, target), k) / (ALPHA_R0_SQ_CM2 * e0)
@@ -110,7 +109,7 @@ def test_radiative_energy_loss_complete_screening(target, expected):
 
 
 def test_loss_time_sanity_value():
-    # Sec. 8: complete-screening loss time for n_H = 1, He/H = 0.1: 3.05e7 yr
+    # docs/emission.md#reference-values: complete-screening loss time for n_H = 1, He/H = 0.1: 3.05e7 yr
     e0 = 1e3
     k = e0 * np.linspace(1e-7, 1 - 1e-7, 200001)
     rate_per_s = sum(
@@ -121,7 +120,7 @@ def test_loss_time_sanity_value():
 
 @pytest.mark.parametrize("p, i_h", [(2.5, 29.62), (3.0, 21.79), (3.3, 18.82)])
 def test_power_law_complete_screening_closed_form(p, i_h):
-    # Sec. 5.3: q per H atom = K alpha r0^2 E_g^-p I(p) for J = K E^-p (complete screening)
+    # docs/emission.md#bremsstrahlung-emissivity: q per H atom = K alpha r0^2 E_g^-p I(p) for J = K E^-p (complete screening)
     e_e = np.logspace(-2, 7, 9 * 20 + 1)
     e_g = np.array([30.0, 300.0, 3000.0])
     mat = BremsstrahlungMatrix.target_matrix(e_g, e_e, "HI")
@@ -164,7 +163,7 @@ def test_ep_against_naima():
     flux = e_tot**-p * np.exp(-e_tot / e_cut)
     q_ours = BremsstrahlungMatrix.target_matrix(e_g, e_e, "p_bare") @ flux
     # naima: N(E) = 4 pi J / (beta c) electrons per GeV in 1 cm^3; e-p term only (Baring et al. 1999,
-    # algebraically the unshielded BG70 formula, EMISSION_PHYSICS.md Sec. 5.1 / 9)
+    # algebraically the unshielded BG70 formula, docs/emission.md#bremsstrahlung, #reference-values)
     dist = naima.models.ExponentialCutoffPowerLaw(4 * np.pi / C_CM_PER_S / u.GeV, 1 * u.GeV, p, e_cut * u.GeV)
     brems = naima.models.Bremsstrahlung(dist, n0=1 / u.cm**3, weight_ee=1e-30, weight_ep=1.0, Eemin=10 * u.MeV)
     q_naima = brems.flux(e_g * u.GeV, distance=0).to("1/(s GeV)").value / (4 * np.pi)

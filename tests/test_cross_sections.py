@@ -1,4 +1,4 @@
-"""Tests of galdiff.interactions.cross_sections against EMISSION_PHYSICS.md Sec. 3.5 / GALAXY_INPUTS.md Sec. 5.5."""
+"""Tests of galdiff.interactions.cross_sections against docs/emission.md#inelastic-cross-sections, docs/propagation.md#fragmentation."""
 
 import math
 

@@ -38,7 +38,7 @@ Z_KPC = np.array([-1.0, 0.0, 0.3])
 EK_NUC = np.geomspace(0.3, 1e6, 20 * 6 + 11)  # GeV/n, 20 per decade
 EK_LEP = np.geomspace(0.05, 1e5, 20 * 6 + 7)  # GeV
 E_GAMMA = np.geomspace(0.1, 1e5, 31)
-FERMI_Q100_PER_H = 1.63e-26  # Abdo et al. 2009, ph s^-1 sr^-1 H^-1 (EMISSION_PHYSICS.md Sec. 3.7)
+FERMI_Q100_PER_H = 1.63e-26  # Abdo et al. 2009, ph s^-1 sr^-1 H^-1 (docs/emission.md#local-emissivity)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_hadronic_cells_match_single_cell_calls(grid_isrf, result_isrf, cell_flu
             # oscillations conserve the all-flavour sum
             source_e, source_mu = nu_e.emissivity_per_H(jp, jhe), nu_mu.emissivity_per_H(jp, jhe)
             np.testing.assert_allclose(result_isrf.components["neutrino_all"][i_r, i_z], source_e + source_mu, rtol=1e-10)
-            # averaged oscillations (EMISSION_PHYSICS.md Sec. 3.6.2) of the per-cell source flavours
+            # averaged oscillations (docs/emission.md#neutrino-oscillations) of the per-cell source flavours
             for flavour, at_earth in zip(("e", "mu", "tau"), flavour_fluxes_at_earth(source_e, source_mu)):
                 np.testing.assert_allclose(result_isrf.components[f"neutrino_{flavour}"][i_r, i_z], at_earth, rtol=1e-10)
     # source ~ 1 : 2 : 0 becomes nearly 1 : 1 : 1 at Earth (0.335 : 0.338 : 0.327)
@@ -141,14 +141,14 @@ def test_uniform_cells_give_uniform_emissivity():
 # local anchor: Fermi-LAT local HI emissivity
 # ------------------------------------------------------------------------------------------------
 def _vp15_proton_lis(ek_GeV):
-    """Vos & Potgieter 2015 proton LIS (EMISSION_PHYSICS.md Sec. 3.7), GeV^-1 cm^-2 s^-1 sr^-1."""
+    """Vos & Potgieter 2015 proton LIS (docs/emission.md#local-emissivity), GeV^-1 cm^-2 s^-1 sr^-1."""
     beta = np.sqrt(ek_GeV * (ek_GeV + 2 * PROTON.mass_GeV)) / (ek_GeV + PROTON.mass_GeV)
     per_m2_MeV = 2.70 * ek_GeV**1.12 * beta**-2 * ((ek_GeV + 0.67) / 1.67) ** -3.93
     return per_m2_MeV * 1e-4 * 1e3
 
 
 def _vp15_helium_lis(ek_GeV_per_n):
-    """He LIS J_He(R) = J_p(R)/5.5 in rigidity (Sec. 3.7), per GeV/n."""
+    """He LIS J_He(R) = J_p(R)/5.5 in rigidity (docs/emission.md#local-emissivity), per GeV/n."""
     rig = rigidity_GV_from_ek_per_n(ek_GeV_per_n, HELIUM)
     ek_p = ek_per_n_from_rigidity_GV(rig, PROTON)
     j_p_rig = _vp15_proton_lis(ek_p) / drigidity_dek_per_n(ek_p, PROTON)
@@ -163,13 +163,13 @@ def test_local_pi0_emissivity_matches_fermi():
     q = grid.pi0_per_H(_vp15_proton_lis(ek)[:, None, None] * ones, _vp15_helium_lis(ek)[:, None, None] * ones)
     q_local = q[0, 0]
     q_above_100MeV = np.trapezoid(q_local * e_g, np.log(e_g))
-    # EMISSION_PHYSICS.md Sec. 3.7: the pi0 part alone must be 0.6-1.1 of the Fermi value
+    # docs/emission.md#local-emissivity: the pi0 part alone must be 0.6-1.1 of the Fermi value
     # (expected 1.25-1.27e-26); Abdo 2009 includes bremsstrahlung, which adds 20-40 % at 100 MeV
     assert 0.6 * FERMI_Q100_PER_H < q_above_100MeV < 1.1 * FERMI_Q100_PER_H
     assert q_above_100MeV == pytest.approx(FERMI_Q100_PER_H, rel=0.30)
     assert q_above_100MeV == pytest.approx(1.26e-26, rel=0.08)
     e2q_1GeV = np.interp(0.0, np.log(e_g), q_local * e_g**2)
-    assert 1.5e-27 < e2q_1GeV < 1.8e-27  # Sec. 3.7: 1.59-1.71e-27 GeV s^-1 sr^-1 H^-1
+    assert 1.5e-27 < e2q_1GeV < 1.8e-27  # docs/emission.md#local-emissivity: 1.59-1.71e-27 GeV s^-1 sr^-1 H^-1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -256,14 +256,14 @@ def test_extra_hadronic_neutrino_to_gamma_ratios(extra1_fit):
     assert fit.max_abs_log_residual < 0.05  # the parent protons reproduce the gamma ECPL
     e_nu = fit.neutrino_energy_GeV
     nu = fit.neutrino_per_unit_norm
-    # EMISSION_PHYSICS.md Sec. 3.6.3: per flavour (E/2)^2 Q_nu(E/2) / E^2 Q_gamma(E) = 0.45-0.50
+    # docs/emission.md#neutrinos-and-gamma-rays: per flavour (E/2)^2 Q_nu(E/2) / E^2 Q_gamma(E) = 0.45-0.50
     sel = (e_nu >= 50.0) & (e_nu <= 1000.0)
     e_gamma = 2 * e_nu[sel]
     gamma = ecpl(e_gamma, 1.0, EXTRA1.index, EXTRA1.cutoff_GeV, 1000.0)
     for flavour in ("e", "mu", "tau"):
         ratio = e_nu[sel] ** 2 * nu[flavour][sel] / (e_gamma**2 * gamma)
         assert np.all((ratio > 0.40) & (ratio < 0.55)), (flavour, ratio)
-        # Sec. 3.6.4: Phi_nu_alpha(E) ~ 2 Phi_gamma(2E), i.e. K 2^(1-Gamma) (E/E0)^-Gamma exp(-2E/E_c), ~10 %
+        # docs/emission.md#neutrinos-of-the-extra-components: Phi_nu_alpha(E) ~ 2 Phi_gamma(2E), i.e. K 2^(1-Gamma) (E/E0)^-Gamma exp(-2E/E_c), ~10 %
         rule = ecpl(e_nu[sel], 2.0 ** (1 - EXTRA1.index), EXTRA1.index, EXTRA1.cutoff_GeV / 2, 1000.0)
         np.testing.assert_allclose(nu[flavour][sel], rule, rtol=0.15)
     # near-equal flavours at Earth (1:2:0 -> 0.335:0.338:0.327)
@@ -315,7 +315,7 @@ def test_absorption_cmb_mean_free_path():
     kappa = grid.absorption_per_kpc()
     direct = absorption_coefficient_per_kpc(e_g, eps, cmb_number_density_per_eV(eps))
     np.testing.assert_allclose(kappa, np.broadcast_to(direct, kappa.shape), rtol=1e-12)
-    # EMISSION_PHYSICS.md Sec. 6: lambda_CMB = 8.95, 7.09, 7.07 (minimum), 11.4 kpc
+    # docs/emission.md#pair-absorption: lambda_CMB = 8.95, 7.09, 7.07 (minimum), 11.4 kpc
     np.testing.assert_allclose(1.0 / kappa[1, 0], [8.95, 7.09, 7.07, 11.4], rtol=0.01)
 
 
@@ -326,7 +326,7 @@ def test_absorption_with_isrf_adds_infrared(grid_isrf):
     cmb = absorption_coefficient_per_kpc(e_g, grid_isrf.target_energy_eV,
                                          cmb_number_density_per_eV(grid_isrf.target_energy_eV))
     assert np.all(kappa >= cmb * (1 - 1e-12))
-    # IR absorption near 100 TeV: strongest in the inner Galaxy (GALAXY_INPUTS.md Sec. 6.2)
+    # IR absorption near 100 TeV: strongest in the inner Galaxy (docs/emission.md#pair-absorption)
     i100 = np.argmin(np.abs(e_g - 1e5))
     assert kappa[0, 1, i100] > kappa[3, 1, i100] > 0
 
@@ -336,7 +336,7 @@ def test_absorption_with_isrf_adds_infrared(grid_isrf):
 # ------------------------------------------------------------------------------------------------
 def test_gas_on_grid_has_galprop_values():
     gas = gas_on_grid_cm3([8.5], [0.0], cell_average=False)
-    assert gas["HI"][0, 0] == pytest.approx(0.674, rel=0.01)  # GALAXY_INPUTS.md Sec. 1.1(f), model 2
+    assert gas["HI"][0, 0] == pytest.approx(0.674, rel=0.01)  # docs/galaxy_inputs.md#gas-check-values, model 2
     assert gas["HII"][0, 0] == pytest.approx(0.0221, rel=0.02)
 
 

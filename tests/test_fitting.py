@@ -1,8 +1,8 @@
 """Tests of galdiff.fitting: Eq. 3 per T_n, force field, chi-square rules, fits of synthetic data.
 
 Truths are built here independently of the module: Eq. 3 written segment by segment, the
-Jacobian from the kinematics of EMISSION_PHYSICS.md Sec. 1.2, the force field in closed form
-(Sec. 1.3), synthetic data placed so that the shifted energies fall on grid nodes (no
+Jacobian from the kinematics of docs/conventions.md#kinematics-of-nuclei, the force field in closed form
+(docs/conventions.md#force-field-modulation), synthetic data placed so that the shifted energies fall on grid nodes (no
 interpolation needed to generate them), and a leaky-box-like Green's matrix.
 """
 
@@ -173,7 +173,7 @@ def test_cell_average_injection_matches_rigidity_integral():
 
 
 def test_injection_jacobian_check_value():
-    # EMISSION_PHYSICS.md Sec. 1.2: proton T = 10 GeV has R = 10.898 GV and beta = 0.99631 (dR/dT = 1/beta)
+    # docs/conventions.md#kinematics-of-nuclei: proton T = 10 GeV has R = 10.898 GV and beta = 0.99631 (dR/dT = 1/beta)
     q = fitting.injection_per_ek_per_n(10.0, PROTON, [2.0], [], None, 1.0)
     assert q == pytest.approx(10.898**-2.0 / 0.99631, rel=2e-4)
 
@@ -191,7 +191,7 @@ def test_lis_at_earth_is_closed_form_force_field_for_power_law(species, phi_GV):
 
 
 def test_force_field_check_values():
-    # EMISSION_PHYSICS.md Sec. 1.3: p at 1 GeV, phi = 0.6 GV: 0.5171; He at 1 GeV/n: 0.6963
+    # docs/conventions.md#force-field-modulation: p at 1 GeV, phi = 0.6 GV: 0.5171; He at 1 GeV/n: 0.6963
     lis = GRID_GEV_PER_N ** (-2.7)
     proton = fitting.lis_at_earth(1.0, GRID_GEV_PER_N, lis, 0.6, PROTON) / 1.6 ** (-2.7)
     helium = fitting.lis_at_earth(1.0, GRID_GEV_PER_N, lis, 0.6, HELIUM) / 1.3 ** (-2.7)

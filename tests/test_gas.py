@@ -1,4 +1,4 @@
-"""Tests of galdiff.galaxy.gas against GALAXY_INPUTS.md Sec. 1.1 (check values of 1.1(f),
+"""Tests of galdiff.galaxy.gas against docs/galaxy_inputs.md#interstellar-gas (check values of 1.1(f),
 surface-density normalisation of DL90, and the model-2 rescaling rules as stated)."""
 
 import numpy as np
@@ -50,7 +50,7 @@ def test_hi_surface_density_normalisation_dl90():
     # DL90 profile: where f_R = n_GB = 0.33 cm^-3 (R = 5.25 kpc, a GB76 bin centre with Y = .33),
     # the column is the DL90 value: integral of f_Z1 = 0.395*0.106*c + 0.107*0.265*c + 2*0.064*0.403 kpc cm^-3
     c = np.sqrt(np.pi / np.log(2))
-    expected = (0.395 * 0.106 * c + 0.107 * 0.265 * c + 2 * 0.064 * 0.403) * KPC_CM  # ~6.2e20 (Sec. 1.1(a))
+    expected = (0.395 * 0.106 * c + 0.107 * 0.265 * c + 2 * 0.064 * 0.403) * KPC_CM  # ~6.2e20 (docs/galaxy_inputs.md#atomic-hydrogen)
     assert expected == pytest.approx(6.2e20, rel=0.01)
     assert gas.column_density_cm2(gas.n_hi_cm3, 5.25, model=1) == pytest.approx(expected, rel=1e-4)
     # mean over 4-8 kpc close to 6.2e20 (GB76 mean density 0.33 there, to ~4 %)
@@ -59,7 +59,7 @@ def test_hi_surface_density_normalisation_dl90():
 
 
 def test_model2_rescaling_rule():
-    # Sec. 1.1(a): model 2 = model 1 evaluated at (R 10/R_sun, z 8.5/R_sun), times 8.5/R_sun
+    # docs/galaxy_inputs.md#atomic-hydrogen: model 2 = model 1 evaluated at (R 10/R_sun, z 8.5/R_sun), times 8.5/R_sun
     r = np.array([1.0, 5.0, 8.3, 11.0, 17.0])
     z = np.array([0.0, 0.1, -0.3, 0.5, 1.0])
     for r_sun in (8.5, 8.3):
@@ -68,7 +68,7 @@ def test_model2_rescaling_rule():
 
 
 def test_hi_radial_profile_details():
-    # f_R = 0.10 for R < 1 kpc (Sec. 1.1(a)); exponential tail beyond 15.75 kpc with 3 kpc scale
+    # f_R = 0.10 for R < 1 kpc (docs/galaxy_inputs.md#atomic-hydrogen); exponential tail beyond 15.75 kpc with 3 kpc scale
     np.testing.assert_allclose(gas.n_hi_cm3(np.array([0.0, 0.5, 0.99]), 0.0, model=1),
                                0.10 * 0.566 / 0.33, rtol=1e-12)
     ratio = gas.n_hi_cm3(19.0, 0.0, model=1) / gas.n_hi_cm3(16.0, 0.0, model=1)

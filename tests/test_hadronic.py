@@ -1,6 +1,6 @@
 """Tests of the AAfrag hadronic emissivity matrices and of Galactic neutrino flavour mixing.
 
-Truths: numbers computed independently in EMISSION_PHYSICS.md (Sec. 3.2-3.8, 8, 9), naima's
+Truths: numbers computed independently in (docs/emission.md#aafrag-tables, #aafrag-and-kafexhiu, #reference-values), naima's
 PionDecay (Kafexhiu et al. 2014, Pythia8) and the Fermi-LAT local emissivity (Abdo et al. 2009).
 """
 
@@ -33,19 +33,19 @@ from galdiff.units import (
 )
 
 NU_ALL = ("nu_e", "anu_e", "nu_mu", "anu_mu")
-# projectile grid: from the K14 threshold (T = 0.28 GeV) to 10^8.5 GeV/n, 20 per decade (Sec. 3.3)
+# projectile grid: from the K14 threshold (T = 0.28 GeV) to 10^8.5 GeV/n, 20 per decade (docs/emission.md#hadronic-recipe)
 EK_GEV_PER_N = np.logspace(np.log10(0.28), 8.5, int(20 * (8.5 - np.log10(0.28))) + 1)
 
 
 def vp15_proton_lis(ek_GeV):
-    """Vos & Potgieter 2015 proton LIS (EMISSION_PHYSICS.md Sec. 3.7), GeV^-1 cm^-2 s^-1 sr^-1."""
+    """Vos & Potgieter 2015 proton LIS (docs/emission.md#local-emissivity), GeV^-1 cm^-2 s^-1 sr^-1."""
     beta = beta_from_ek_per_n(ek_GeV, PROTON)
     per_m2_MeV = 2.70 * ek_GeV**1.12 * beta**-2 * ((ek_GeV + 0.67) / 1.67) ** -3.93
     return per_m2_MeV * 1e-4 * 1e3
 
 
 def helium_lis(ek_GeV_per_n):
-    """He LIS J_He(R) = J_p(R)/5.5 in rigidity (Sec. 3.7), per GeV/n per nucleus."""
+    """He LIS J_He(R) = J_p(R)/5.5 in rigidity (docs/emission.md#local-emissivity), per GeV/n per nucleus."""
     rigidity = rigidity_GV_from_ek_per_n(ek_GeV_per_n, HELIUM)
     ek_p = ek_per_n_from_rigidity_GV(rigidity, PROTON)
     flux_p_per_GV = vp15_proton_lis(ek_p) * beta_from_ek_per_n(ek_p, PROTON)  # dT/dR = beta
@@ -61,7 +61,7 @@ def _integral_above(q, e_GeV, e_min_GeV):
 
 
 def test_aafrag_pp_100GeV_multiplicity_and_energy_fraction():
-    # EMISSION_PHYSICS.md Sec. 3.2 / 8: int dsigma/dE = 199.6 mb, <x> sigma = int E dsigma/dE / E_p = 4.99 mb
+    # docs/emission.md#aafrag-tables, #reference-values: int dsigma/dE = 199.6 mb, <x> sigma = int E dsigma/dE / E_p = 4.99 mb
     e_g = np.logspace(-4, 2, 1201)
     cs = aafrag_cross_section_mb_per_GeV("gam", "p-p", [100.0], e_g)
     assert cs.shape == (1, e_g.size)
@@ -76,7 +76,7 @@ def test_aafrag_outside_table_is_zero():
 
 @pytest.mark.parametrize(
     "channel, e_n, expected",
-    # EMISSION_PHYSICS.md Sec. 3.4 table (energy-weighted yields per projectile nucleus)
+    # docs/emission.md#low-energy-completion table (energy-weighted yields per projectile nucleus)
     [("p-He", 10.0, 3.84), ("He-p", 10.0, 4.09), ("He-He", 10.0, 14.2),
      ("p-He", 4.0, 4.76), ("He-p", 4.0, 4.65), ("He-He", 4.0, 16.6),
      ("He-p", 1e3, 4.07), ("He-He", 1e3, 13.0)],
@@ -114,7 +114,7 @@ def test_save_load_round_trip(tmp_path):
 
 def test_helium_projectile_energy_convention():
     # He tables take the total nucleus energy E_He = 4 T_n + M_He; at equal T_n the energy-weighted
-    # yield ratio He-p / p-p is 4.00 at E_n = 100 GeV and 4.07 at 1 TeV (Sec. 3.4 table)
+    # yield ratio He-p / p-p is 4.00 at E_n = 100 GeV and 4.07 at 1 TeV (docs/emission.md#low-energy-completion table)
     e_s = np.logspace(-3, 3.5, 651)
     ek = np.array([99.06, 999.06])  # E_n = T_n + m_p = 100, 1000 GeV (AAfrag above the switch)
     mat = HadronicMatrix(ek, e_s, "gam")
@@ -123,13 +123,13 @@ def test_helium_projectile_energy_convention():
     np.testing.assert_allclose(ratio, [4.00, 4.07], rtol=1.5e-2)
 
 
-# ------------------------------------------------------------------ local emissivity (Sec. 3.7)
+# ------------------------------------------------------------------ local emissivity (docs/emission.md#local-emissivity)
 
 
 def test_vp15_check_value():
-    # EMISSION_PHYSICS.md Sec. 1.1: E^2.7 J = 1.19 GeV^1.7 cm^-2 s^-1 sr^-1 at 100 GeV
+    # docs/conventions.md#flux-density-and-emissivity: E^2.7 J = 1.19 GeV^1.7 cm^-2 s^-1 sr^-1 at 100 GeV
     assert 100.0**2.7 * vp15_proton_lis(100.0) == pytest.approx(1.19, rel=5e-3)
-    # Sec. 3.7: He/p = 0.052 at equal T_n above 10 GeV/n
+    # docs/emission.md#local-emissivity: He/p = 0.052 at equal T_n above 10 GeV/n
     assert helium_lis(100.0) / vp15_proton_lis(100.0) == pytest.approx(0.052, rel=2e-2)
 
 
@@ -138,10 +138,10 @@ def test_local_emissivity_against_fermi_and_doc(gamma_matrix_local):
     e_g = mat.secondary_energy_GeV
     q = mat.emissivity_per_H(vp15_proton_lis(EK_GEV_PER_N), helium_lis(EK_GEV_PER_N))
     q_100MeV = _integral_above(q, e_g, 0.1)
-    # Abdo et al. 2009 (Sec. 3.7): 1.63e-26 incl. bremsstrahlung; pi0 part within 0.6-1.1 of it
+    # Abdo et al. 2009 (docs/emission.md#local-emissivity): 1.63e-26 incl. bremsstrahlung; pi0 part within 0.6-1.1 of it
     assert 0.6 * 1.63e-26 < q_100MeV < 1.1 * 1.63e-26
     assert q_100MeV == pytest.approx(1.63e-26, rel=0.30)
-    # model values of Sec. 3.7 (AAfrag + K14, He/H = 0.10): 1.25-1.27e-26, 4.98-5.15e-27, 1.04-1.08e-27
+    # model values of docs/emission.md#local-emissivity (AAfrag + K14, He/H = 0.10): 1.25-1.27e-26, 4.98-5.15e-27, 1.04-1.08e-27
     assert q_100MeV == pytest.approx(1.26e-26, rel=0.04)
     assert _integral_above(q, e_g, 0.3) == pytest.approx(5.07e-27, rel=0.04)
     assert _integral_above(q, e_g, 1.0) == pytest.approx(1.06e-27, rel=0.05)
@@ -159,7 +159,7 @@ def test_nuclear_enhancement(gamma_matrix_local):
         vp15_proton_lis(EK_GEV_PER_N)
     )
     sel = (mat.secondary_energy_GeV >= 10) & (mat.secondary_energy_GeV <= 1e4)
-    # EMISSION_PHYSICS.md Sec. 3.7 / 8: eps_M = 1.60-1.62 (AAfrag, He/H = 0.1)
+    # docs/emission.md#local-emissivity, #reference-values: eps_M = 1.60-1.62 (AAfrag, He/H = 0.1)
     np.testing.assert_allclose(ratio[sel], 1.61, atol=0.03)
 
 
@@ -174,7 +174,7 @@ def test_helium_to_hydrogen_ratio_folding():
     np.testing.assert_allclose(diff, 0.11 * p_he, rtol=0.02)
 
 
-# ------------------------------------------------------------------ naima / Kafexhiu 2014 comparison (Sec. 3.8)
+# ------------------------------------------------------------------ naima / Kafexhiu 2014 comparison (docs/emission.md#aafrag-and-kafexhiu)
 
 
 @pytest.mark.slow
@@ -184,7 +184,7 @@ def test_pp_gamma_against_naima_kafexhiu14():
     import astropy.units as u
 
     e_g = np.array([0.1, 0.316, 1.0, 3.16, 10.0, 31.6, 100.0, 316.0, 1e3, 1e4, 1e5, 3.16e5, 1e6])
-    # EMISSION_PHYSICS.md Sec. 3.8: AAfrag / K14-Pythia8, protons E^-2.7 exp(-E/3 PeV), p-p only
+    # docs/emission.md#aafrag-and-kafexhiu: AAfrag / K14-Pythia8, protons E^-2.7 exp(-E/3 PeV), p-p only
     doc_ratio = np.array([1.05, 0.96, 0.99, 1.20, 1.18, 0.97, 0.89, 0.85, 0.83, 0.80, 0.74, 0.67, 0.55])
     mat = HadronicMatrix(EK_GEV_PER_N, e_g, "gam", he_to_h=0.0)
     e_tot = EK_GEV_PER_N + M_P_GEV
@@ -199,12 +199,12 @@ def test_pp_gamma_against_naima_kafexhiu14():
     np.testing.assert_allclose(ratio[e_g < 3], doc_ratio[e_g < 3], atol=0.08)
     np.testing.assert_allclose(ratio[e_g >= 3], doc_ratio[e_g >= 3], atol=0.03)
     # the brief's 20 % band holds from 1 GeV to 10 TeV except at the documented +20-24 % AAfrag
-    # excess between 3 and 10 GeV (Sec. 3.8)
+    # excess between 3 and 10 GeV (docs/emission.md#aafrag-and-kafexhiu)
     band = (e_g >= 1) & (e_g <= 1e4)
     assert np.all((ratio[band] > 0.78) & (ratio[band] < 1.26))
 
 
-# ------------------------------------------------------------------ neutrinos (Sec. 3.6)
+# ------------------------------------------------------------------ neutrinos (docs/emission.md#neutrinos)
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,7 @@ def pp_neutrino_gamma_matrices():
 
 @pytest.mark.parametrize(
     "index, all_ratio_range, flavour_ratio_range",
-    # EMISSION_PHYSICS.md Sec. 3.6.3 (AAfrag p-p, 10 GeV - 100 TeV)
+    # docs/emission.md#neutrinos-and-gamma-rays (AAfrag p-p, 10 GeV - 100 TeV)
     [(2.7, (0.93, 0.96), (0.487, 0.498)), (2.0, (1.40, 1.46), (0.450, 0.456))],
 )
 def test_neutrino_to_gamma_ratios(pp_neutrino_gamma_matrices, index, all_ratio_range, flavour_ratio_range):
@@ -232,7 +232,7 @@ def test_neutrino_to_gamma_ratios(pp_neutrino_gamma_matrices, index, all_ratio_r
     per_flavour = (e / 2) ** 2 * nu_all_half.emissivity_per_H(flux) / 3 / (e**2 * q_g)
     assert np.all(ratio_all > all_ratio_range[0] - 0.02) and np.all(ratio_all < all_ratio_range[1] + 0.01)
     assert np.all(per_flavour > flavour_ratio_range[0] - 0.005) and np.all(per_flavour < flavour_ratio_range[1] + 0.005)
-    # rule of thumb (Sec. 3.6.3): per-flavour nu / gamma at equal E ~ 2^(1 - Gamma) within ~10 %
+    # rule of thumb (docs/emission.md#neutrinos-and-gamma-rays): per-flavour nu / gamma at equal E ~ 2^(1 - Gamma) within ~10 %
     np.testing.assert_allclose(ratio_all / 3, 2.0 ** (1 - index), rtol=0.10)
 
 
@@ -241,7 +241,7 @@ def test_ecpl_neutrino_ratio_falls(pp_neutrino_gamma_matrices):
     e_tot = EK_GEV_PER_N + M_P_GEV
     flux = e_tot**-2.0 * np.exp(-e_tot / 1e6)
     ratio = nu_all.emissivity_per_H(flux) / gam.emissivity_per_H(flux)
-    # Sec. 3.6.3: 1.40 at 10 GeV falling to 0.79 at 100 TeV
+    # docs/emission.md#neutrinos-and-gamma-rays: 1.40 at 10 GeV falling to 0.79 at 100 TeV
     assert ratio[0] == pytest.approx(1.40, abs=0.02)
     assert ratio[-1] == pytest.approx(0.79, abs=0.02)
 
@@ -251,7 +251,7 @@ def test_source_flavour_ratio(pp_neutrino_gamma_matrices):
     flux = (EK_GEV_PER_N + M_P_GEV) ** -2.7
     q_e = nu_e.emissivity_per_H(flux)
     mu_over_e = (nu_all.emissivity_per_H(flux) - q_e) / q_e
-    # Sec. 3.6.1: (nu_e + anti) : (nu_mu + anti) = 1 : 2.14-2.20 for E^-2.7
+    # docs/emission.md#neutrinos: (nu_e + anti) : (nu_mu + anti) = 1 : 2.14-2.20 for E^-2.7
     assert np.all((mu_over_e > 2.12) & (mu_over_e < 2.22))
 
 
@@ -271,7 +271,7 @@ def test_averaged_oscillation_matrix(angles, expected):
 
 
 def test_flavour_ratio_at_earth():
-    # Sec. 3.6.2: (1:2:0) -> (0.335 : 0.338 : 0.327) with SK, (0.299 : 0.359 : 0.342) without
+    # docs/emission.md#neutrino-oscillations: (1:2:0) -> (0.335 : 0.338 : 0.327) with SK, (0.299 : 0.359 : 0.342) without
     e, mu, tau = flavour_fluxes_at_earth(np.array([1.0]), np.array([2.0]))
     np.testing.assert_allclose(np.r_[e, mu, tau] / 3.0, [0.335, 0.338, 0.327], atol=1e-3)
     e, mu, tau = flavour_fluxes_at_earth(1.0, 2.0, angles=NUFIT52_NO_WITHOUT_SK)

@@ -27,7 +27,7 @@ def _trapz_ln(y, x):
 
 
 def test_cmb_density_and_energy_density():
-    # EMISSION_PHYSICS.md Sec. 8: n = 410.7 cm^-3, U = 0.2606 eV cm^-3
+    # docs/emission.md#reference-values: n = 410.7 cm^-3, U = 0.2606 eV cm^-3
     assert _trapz_ln(CMB_N, CMB_EPS_EV) == pytest.approx(410.7, rel=2e-3)
     assert _trapz_ln(CMB_N * CMB_EPS_EV, CMB_EPS_EV) == pytest.approx(0.2606, rel=2e-3)
     eps30 = np.logspace(-6, 0, 601)
@@ -63,7 +63,7 @@ def _kn_power_fraction(lorentz_factor):
 
 @pytest.mark.parametrize(
     "x_planck, expected",
-    # EMISSION_PHYSICS.md Sec. 4.3 table f_KN(x), x = gamma k T / m_e c^2; Sec. 8 Thomson check
+    # docs/propagation.md#inverse-compton-and-synchrotron-losses table f_KN(x), x = gamma k T / m_e c^2; docs/emission.md#reference-values Thomson check
     [(None, 1.0000), (1e-3, 0.9765), (1e-2, 0.8095), (0.1, 0.3079), (1.0, 0.03375), (10.0, 1.337e-3)],
 )
 def test_total_power_thomson_and_klein_nishina(x_planck, expected):
@@ -75,7 +75,7 @@ def test_total_power_thomson_and_klein_nishina(x_planck, expected):
 
 
 def test_kn_power_fractions_sec9():
-    # EMISSION_PHYSICS.md Sec. 9 item 4: KN power fractions 0.901 (gamma = 1e7) and 0.490 (1e8)
+    # docs/emission.md#reference-values: KN power fractions 0.901 (gamma = 1e7) and 0.490 (1e8)
     assert _kn_power_fraction(1e7) == pytest.approx(0.901, abs=2e-3)
     assert _kn_power_fraction(1e8) == pytest.approx(0.490, abs=2e-3)
 
@@ -154,6 +154,6 @@ def test_against_naima_cmb():
     ic = naima.models.InverseCompton(dist, seed_photon_fields=["CMB"], Eemin=1 * u.GeV, Eemax=3 * u.PeV, nEed=300)
     rate = ic.flux(e_g * u.GeV, distance=0).to("1/(s GeV)").value  # photons s^-1 GeV^-1 in 1 cm^3
     ratio = j_ours / (rate / (4 * np.pi))
-    # EMISSION_PHYSICS.md Sec. 9 item 4: 0.05 % agreement (naima KAK14 approximation, T = 2.72548 K)
+    # docs/emission.md#reference-values: 0.05 % agreement (naima KAK14 approximation, T = 2.72548 K)
     print("IC ours/naima:", np.round(ratio, 4))
     np.testing.assert_allclose(ratio, 1.0, rtol=3e-3)

@@ -1,5 +1,5 @@
 """Tests of galdiff.galaxy.isrf: analytic CMB (a T^4, n = 410.7 cm^-3) and the GALPROP ISRF file
-against the check values of GALAXY_INPUTS.md Sec. 2.1 / EMISSION_PHYSICS.md Sec. 8."""
+against the check values of docs/galaxy_inputs.md#interstellar-radiation-field, docs/emission.md#reference-values."""
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ from galdiff.galaxy.isrf import (
 
 
 def test_cmb_energy_density_analytic():
-    # a T^4 with a = 4.7222e-3 eV cm^-3 K^-4 (EMISSION_PHYSICS Sec. 0); U(2.7255 K) = 0.2606
+    # a T^4 with a = 4.7222e-3 eV cm^-3 K^-4 (docs/conventions.md#constants); U(2.7255 K) = 0.2606
     assert blackbody_energy_density_eV_cm3(1.0) == pytest.approx(4.7222e-3, rel=2e-5)
     assert blackbody_energy_density_eV_cm3(2.7255) == pytest.approx(0.2606, abs=5e-5)
     assert blackbody_energy_density_eV_cm3(2.725) == pytest.approx(0.26, abs=5e-4)
@@ -31,7 +31,7 @@ def test_planck_spectrum_integrates_to_closed_forms():
     dn = cmb_number_density_per_eV(eps, 2.7255)
     assert energy_density_from_spectrum_eV_cm3(eps, dn) == pytest.approx(0.2606, abs=5e-5)
     assert trapezoid(dn * eps, np.log(eps)) == pytest.approx(410.7, abs=0.1)
-    # mean energy 2.701 kT = 6.34e-4 eV (EMISSION_PHYSICS Sec. 8)
+    # mean energy 2.701 kT = 6.34e-4 eV (docs/emission.md#reference-values)
     mean = energy_density_from_spectrum_eV_cm3(eps, dn) / trapezoid(dn * eps, np.log(eps))
     assert mean == pytest.approx(6.34e-4, abs=5e-7)
     gray = graybody_number_density_per_eV(eps, 30.0, 0.30)
@@ -58,7 +58,7 @@ def test_file_axes(isrf):
     assert np.all(np.diff(isrf.eps_eV) > 0)
 
 
-# GALAXY_INPUTS Sec. 2.1 check values (bilinear in R, z = 0 unless stated), eV cm^-3
+# docs/galaxy_inputs.md#interstellar-radiation-field check values (bilinear in R, z = 0 unless stated), eV cm^-3
 CHECKS = [
     (8.5, 0.0, 0.531, 0.367), (8.5, 1.0, 0.750, 0.251), (0.25, 0.0, 16.79, 1.78), (4.0, 0.0, 3.25, 1.63),
     (12.0, 0.0, 0.221, 0.124), (8.25, 0.0, 0.545, 0.399), (8.75, 0.0, 0.518, 0.336), (8.25, 5.0, 0.459, 0.117),

@@ -1,5 +1,5 @@
 """Tests of galdiff.propagation.losses against analytic limits and the computed tables of
-EMISSION_PHYSICS.md Sec. 4.3, 4.4, 5.4 and 8."""
+docs/propagation.md#inverse-compton-and-synchrotron-losses, #loss-times, #energy-losses, docs/emission.md#reference-values."""
 
 
 import numpy as np
@@ -28,12 +28,12 @@ F_MONO = [(10.0 ** (k / 2), v) for k, v in zip(range(-8, 9), F_MONO_VALUES)]
 
 @pytest.mark.parametrize("g,expected", F_MONO)
 def test_f_mono_table(g, expected):
-    # EMISSION_PHYSICS Sec. 4.3 table (5 digits)
+    # docs/propagation.md#inverse-compton-and-synchrotron-losses table (5 digits)
     assert losses.klein_nishina_factor_mono(g) == pytest.approx(expected, rel=1e-4)
 
 
 def test_f_mono_matches_jones_closed_form_value():
-    # GALAXY_INPUTS Sec. 2.3: Jones 1965 formula, w = 1e-9, gamma = 1e6 (G = 4e-3): ratio to Thomson 0.9937
+    # docs/propagation.md#inverse-compton-and-synchrotron-losses: Jones 1965 formula, w = 1e-9, gamma = 1e6 (G = 4e-3): ratio to Thomson 0.9937
     assert losses.klein_nishina_factor_mono(4e-3) == pytest.approx(0.9937, abs=5e-5)
 
 
@@ -53,7 +53,7 @@ def cmb_field(temperature_K=2.7255):
 
 
 def test_thomson_limit_on_cmb():
-    # b = (4/3) sigma_T c U gamma^2 beta^2 for G << 1 (EMISSION_PHYSICS Sec. 4.3)
+    # b = (4/3) sigma_T c U gamma^2 beta^2 for G << 1 (docs/propagation.md#inverse-compton-and-synchrotron-losses)
     eps, dn = cmb_field()
     u_cmb = blackbody_energy_density_eV_cm3(2.7255)
     ek = np.array([0.01, 0.1, 1.0])
@@ -73,7 +73,7 @@ PLANCK_F_KN = [(10.0 ** (k / 4), v) for k, v in [(-16, 0.9976), (-12, 0.9765), (
 
 @pytest.mark.parametrize("x,expected", PLANCK_F_KN)
 def test_kn_suppression_on_planck_field(x, expected):
-    # EMISSION_PHYSICS Sec. 4.3: ratio to Thomson depends only on x = gamma kT/m_e c^2
+    # docs/propagation.md#inverse-compton-and-synchrotron-losses: ratio to Thomson depends only on x = gamma kT/m_e c^2
     temperature = 2.7255
     eps, dn = cmb_field(temperature)
     gamma = x * ME_EV / (K_B_EV_PER_K * temperature)
@@ -84,7 +84,7 @@ def test_kn_suppression_on_planck_field(x, expected):
 
 
 def local_graybody_field():
-    # EMISSION_PHYSICS Sec. 4.4: CMB 2.7255 K 0.261, dust 30 K 0.30, starlight 3500 K 0.60 eV cm^-3
+    # docs/propagation.md#loss-times: CMB 2.7255 K 0.261, dust 30 K 0.30, starlight 3500 K 0.60 eV cm^-3
     eps = np.geomspace(1e-9, 30.0, 4000)
     dn = (graybody_number_density_per_eV(eps, 2.7255, 0.261) + graybody_number_density_per_eV(eps, 30.0, 0.30)
           + graybody_number_density_per_eV(eps, 3500.0, 0.60))
@@ -104,7 +104,7 @@ def test_ic_loss_rates_local_graybodies(e_GeV, ic_kn, ic_th):
 
 @pytest.mark.parametrize("b_microG,t_loss_yr", [(3.0, 4.2e5), (6.0, 2.2e5)])
 def test_loss_time_1tev(b_microG, t_loss_yr):
-    # EMISSION_PHYSICS Sec. 4.4 / 8: 1 TeV electron, local ISRF + B: t = E/(b_IC + b_syn)
+    # docs/propagation.md#loss-times, docs/emission.md#reference-values: 1 TeV electron, local ISRF + B: t = E/(b_IC + b_syn)
     eps, dn = local_graybody_field()
     ek = ek_from_total(1e3)
     u_b = magnetic_energy_density_eV_cm3(b_microG)
@@ -140,19 +140,19 @@ def test_total_electron_loss_is_the_sum_of_every_component():
         # each term is at least 5 % of the total at some energy in some cell, so leaving any one
         # out of the sum would fail the comparison above by far more than its tolerance
         assert np.max(part / total) > 0.05, name
-    # 1 TeV in the first cell: synchrotron (6 microG) and IC are comparable (EMISSION_PHYSICS 4.4)
+    # 1 TeV in the first cell: synchrotron (6 microG) and IC are comparable (docs/propagation.md#loss-times)
     k = np.argmin(np.abs(ek - 1e3))
     assert 0.3 < parts["synchrotron"][k, 0] / rates["total"][k, 0] < 0.8
 
 
 def test_synchrotron():
-    # 1 TeV, 3 microG: 2.28e-2 eV/s; 6 microG: 9.10e-2 (EMISSION_PHYSICS Sec. 4.4)
+    # 1 TeV, 3 microG: 2.28e-2 eV/s; 6 microG: 9.10e-2 (docs/propagation.md#loss-times)
     ek = ek_from_total(1e3)
     assert losses.synchrotron_loss_rate_GeV_per_s(ek, 0.2235)[0] * 1e9 == pytest.approx(2.28e-2, rel=3e-3)
     assert losses.synchrotron_loss_rate_GeV_per_s(ek, 0.894)[0] * 1e9 == pytest.approx(9.10e-2, rel=3e-3)
 
 
-# ---- gas losses of electrons (EMISSION_PHYSICS Sec. 5.4 table: n_H = 1, He/H = 0.1, n_e = 1; E total) ------
+# ---- gas losses of electrons (docs/propagation.md#energy-losses table: n_H = 1, He/H = 0.1, n_e = 1; E total) ------
 
 ELECTRON_TABLE = [  # E_total GeV, ionisation, Coulomb, brems ionised
     (0.01, 2.61e-7, 5.86e-7, 4.6e-9), (0.1, 3.25e-7, 6.03e-7, 7.8e-8), (1.0, 3.88e-7, 6.20e-7, 1.10e-6),
@@ -171,7 +171,7 @@ def test_electron_gas_losses(e_total, ion, coul, brems_ion):
 
 
 def test_electron_bremsstrahlung_neutral():
-    # complete screening, BG70 phi: 1.7373e-17 (46.26 n_H + 135.7 n_He) E eV/s (EMISSION_PHYSICS Sec. 5.4)
+    # complete screening, BG70 phi: 1.7373e-17 (46.26 n_H + 135.7 n_He) E eV/s (docs/propagation.md#energy-losses)
     for e_total in (1.0, 10.0, 1e3):
         ek = ek_from_total(e_total)
         expected = 1.7373e-17 * (46.26 + 0.1 * 135.7) * e_total * 1e9
@@ -193,7 +193,7 @@ def test_electron_bremsstrahlung_neutral():
 
 
 def test_electron_high_energy_approximations():
-    # Longair forms (EMISSION_PHYSICS Sec. 5.4): pure H ionisation 7.64e-9 (3 ln g + 19.8) (0.1 % at 1 GeV),
+    # Longair forms (docs/propagation.md#energy-losses): pure H ionisation 7.64e-9 (3 ln g + 19.8) (0.1 % at 1 GeV),
     # Coulomb 7.64e-9 n_e (ln g - ln n_e + 73.6)
     ek = ek_from_total(1.0)
     gamma = 1.0 / M_E_GEV

@@ -24,7 +24,7 @@ CONFIG = dict(r_max_kpc=12.0, dr_kpc=1.0, zh_kpc=3.0, dz_kpc=0.25, ek_min_GeV=0.
 
 
 def snr_shape(grid):
-    """PAPER.md Eq. 2 with r_sun = 8.3 kpc, z_s = 0.2 kpc (dimensionless)."""
+    """docs/paper.md#eq-2-source-distribution with r_sun = 8.3 kpc, z_s = 0.2 kpc (dimensionless)."""
     r, z = np.meshgrid(grid.r_kpc, grid.z_kpc, indexing="ij")
     return (r / 8.3) ** 1.25 * np.exp(-3.56 * (r - 8.3) / 8.3) * np.exp(-np.abs(z) / 0.2)
 

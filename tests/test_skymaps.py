@@ -127,7 +127,7 @@ def test_uniform_slab_is_exact_when_the_slab_is_the_volume():
 
 
 def test_uniform_slab_inside_halo_matches_h_over_sin_b():
-    """EMISSION_PHYSICS Sec. 7.2 toy: a slab |z| < h of constant emissivity inside the z_h = 6.3 kpc halo."""
+    """docs/emission.md#sky-geometry toy: a slab |z| < h of constant emissivity inside the z_h = 6.3 kpc halo."""
     h_kpc = 1.0
     geometry = LineOfSightGeometry(r_max_kpc=2000.0, z_max_kpc=6.3, step_max_kpc=0.5, step_z_max_kpc=0.01)
     # emissivity nodes at +-h and +-(h + 1 pc): the bilinear ramp outside the slab adds only 0.05 %
@@ -144,7 +144,7 @@ def test_uniform_slab_inside_halo_matches_h_over_sin_b():
 
 
 def test_gas_slab_reproduces_local_toy_value():
-    """EMISSION_PHYSICS Sec. 7.2: q(>1 GeV) = 1.04e-27, n_H = 1 cm^-3, h = 0.1 kpc, b = 90 deg -> 3.2e-7."""
+    """docs/emission.md#sky-geometry: q(>1 GeV) = 1.04e-27, n_H = 1 cm^-3, h = 0.1 kpc, b = 90 deg -> 3.2e-7."""
     geometry = LineOfSightGeometry(step_z_max_kpc=0.001)
     grid = _constant_grid(20.0, 6.3)
     slab = lambda x, y, z: np.where(np.abs(z) < 0.1, 1.0, 0.0)  # noqa: E731
@@ -340,7 +340,7 @@ def test_step_halving_changes_realistic_map_by_less_than_one_percent():
 def test_uniform_absorber_attenuates_as_exp_minus_kappa_s():
     geometry = LineOfSightGeometry(step_max_kpc=0.05, step_z_max_kpc=0.01, shell_edges_kpc=default_shell_edges_kpc())
     grid = _constant_grid(20.0, 6.3)
-    kappa_per_kpc = np.array([0.0, 1.0 / 390.0, 1.0 / 8.95, 1.0 / 7.07, 1.0])  # CMB values, GALAXY_INPUTS 6.2
+    kappa_per_kpc = np.array([0.0, 1.0 / 390.0, 1.0 / 8.95, 1.0 / 7.07, 1.0])  # CMB values, docs/emission.md#pair-absorption
     emissivity = np.ones(grid.shape + (kappa_per_kpc.size,))
     nside = 4
     l_rad, b_rad = healpix_directions(nside)

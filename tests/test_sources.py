@@ -1,5 +1,5 @@
 """Tests of galdiff.galaxy.sources (Eq. 2 SNR law, pulsar laws, normalisation) and
-galdiff.galaxy.bfield, against GALAXY_INPUTS.md Sec. 3, 4.1, 4.2 and analytic results."""
+galdiff.galaxy.bfield, against docs/galaxy_inputs.md#magnetic-field, #snr-distribution, #pulsar-distributions and analytic results."""
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ from galdiff.galaxy.sources import (
     volume_integral_kpc3,
 )
 
-# GALAXY_INPUTS Sec. 4.1 check values q(R, 0)/q(r_sun, 0)
+# docs/galaxy_inputs.md#snr-distribution check values q(R, 0)/q(r_sun, 0)
 CHECK_83 = [(0.5, 0.847), (1, 1.625), (2, 2.518), (2.914, 2.723), (4, 2.539), (6, 1.788), (8.5, 0.946),
             (10, 0.609), (12, 0.324), (14.999, 0.118)]
 CHECK_85 = [(0.5, 0.826), (1, 1.594), (2, 2.494), (2.985, 2.723), (4, 2.566), (6, 1.844), (10, 0.654),
@@ -121,7 +121,7 @@ def test_bfield_galprop_default():
 
 
 def test_magnetic_energy_density():
-    # EMISSION_PHYSICS Sec. 0/8: 0.02483 (B/microG)^2; 3 microG 0.2235, 6 microG 0.894 eV cm^-3
+    # docs/conventions.md#constants, docs/emission.md#reference-values: 0.02483 (B/microG)^2; 3 microG 0.2235, 6 microG 0.894 eV cm^-3
     assert bfield.magnetic_energy_density_eV_cm3(1.0) == pytest.approx(0.02483, abs=1e-5)
     assert bfield.magnetic_energy_density_eV_cm3(3.0) == pytest.approx(0.2235, abs=1e-4)
     assert bfield.magnetic_energy_density_eV_cm3(6.0) == pytest.approx(0.894, abs=5e-4)

@@ -1,7 +1,7 @@
 """Tests of galdiff.spectra: Eq. 3 injection shape, ECPL, force-field modulation.
 
-Truths: the closed form of PAPER.md Eq. 3 written out by hand, analytic slopes, and the
-force-field check values of EMISSION_PHYSICS.md Sec. 1.3 (0.5171, 0.6963).
+Truths: the closed form of docs/paper.md#eq-3-injection-spectrum written out by hand, analytic slopes, and the
+force-field check values of docs/conventions.md#force-field-modulation (0.5171, 0.6963).
 """
 
 import numpy as np
@@ -30,7 +30,7 @@ E_CUTOFF_GV = 6.27e3
 @pytest.mark.parametrize("indices,breaks,cutoff", [(P_INDICES, P_BREAKS_GV, P_CUTOFF_GV),
                                                    (E_INDICES, E_BREAKS_GV, E_CUTOFF_GV)])
 def test_continuous_at_every_break(indices, breaks, cutoff):
-    # EMISSION_PHYSICS Sec. 2.1: ratio across each break equals 1 to within 5e-12
+    # docs/conventions.md#injection-spectrum-eq-3: ratio across each break equals 1 to within 5e-12
     for r_break in breaks:
         above = broken_power_law_rigidity(r_break * (1 + 1e-12), indices, breaks, cutoff)
         below = broken_power_law_rigidity(r_break * (1 - 1e-12), indices, breaks, cutoff)
@@ -98,7 +98,7 @@ def test_ecpl():
 
 
 def test_force_field_check_value_proton():
-    # EMISSION_PHYSICS Sec. 1.3: p at T = 1 GeV, phi = 0.6 GV -> J_TOA/J_LIS(1.6 GeV) = 0.5171
+    # docs/conventions.md#force-field-modulation: p at T = 1 GeV, phi = 0.6 GV -> J_TOA/J_LIS(1.6 GeV) = 0.5171
     assert force_field_factor(1.0, 0.6, PROTON) == pytest.approx(0.5171, abs=5e-5)
 
 

@@ -47,7 +47,7 @@ def test_every_injection_fit_is_adequate(summary, model, species):
     assert fit["chi2"] / fit["ndof"] < CHI2_PER_NDOF_MAX[species], fit["chi2"] / fit["ndof"]
 
 
-# Table II as printed (PAPER.md), typed here. Tolerances as the README states them for "agree":
+# Table II as printed (docs/paper.md), typed here. Tolerances as the README states them for "agree":
 # indices 0.05, breaks 20 %, Phi one unit of the paper's last digit (0.1 GV). Only the entries the
 # README says agree are checked (the knee parameters and Phi_p differ, for the reasons given there).
 PAPER_TABLE_II = {

@@ -112,7 +112,7 @@ def test_table3_paper_values_and_fits():
                        "positron": {"params": {"c_eplus": 0.9, "nu1": 3.0}, "errors": {"c_eplus": 0.2, "nu1": 0.1}}}}
     header, rows = parse_markdown(tables.table3(fits).markdown)
     assert header == ["Parameter", "DR-high this work", "DR-low this work", "paper"]
-    # Table III of the paper (PAPER.md)
+    # Table III of the paper (docs/paper.md)
     expected_paper = {"nu0-": 2.33, "nu1-": 0.01, "nu2-": 2.88, "nu3-": 2.45, "R1- [GV]": 0.95, "R2- [GV]": 4.19,
                       "R3- [GV]": 55.7, "Rc- [TV]": 6.27, "Phi- [GV]": 1.1, "c_e+": 1.0, "nu1+": 3.04, "nu2+": 2.08,
                       "R1+ [GV]": 31.2, "Rc+ [TV]": 3.42, "Phi+ [GV]": 1.1}

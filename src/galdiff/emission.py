@@ -1,11 +1,11 @@
 """Emissivity tables on the (r, z) propagation grid: pi0, neutrinos, bremsstrahlung, IC, extras, absorption.
 
-This is the emission stage of the model chain (ARCHITECTURE.md, ``cr + gas + ISRF --emission-->
+This is the emission stage of the model chain (docs/architecture.md#stages-and-files, ``cr + gas + ISRF --emission-->
 results/emission/{model}/emissivity.h5``). Every step is linear in the cosmic-ray intensities
-(ARCHITECTURE.md "the chain is linear"): each channel is a matrix built **once** on the energy
+(docs/architecture.md#the-chain-is-linear): each channel is a matrix built **once** on the energy
 grids and applied to all cells as one matrix product (BLAS); no Python loop over cells.
 
-Conventions (EMISSION_PHYSICS.md Sec. 1.1, 7.1)
+Conventions (docs/conventions.md#flux-density-and-emissivity, docs/emission.md#line-of-sight)
 ----------------------------------------------
 * All emissivities are **per steradian** (photons or neutrinos GeV^-1 s^-1 sr^-1 ...), so the
   line-of-sight intensity is I = int ds [n_H q + j] with **no** 1/(4 pi).
@@ -20,9 +20,9 @@ Conventions (EMISSION_PHYSICS.md Sec. 1.1, 7.1)
 * Output arrays are shaped **(n_r, n_z, n_E)**, the layout :class:`galdiff.skymaps.RZGrid` and
   ``LineOfSightOperator.intensity`` take (cell index i_r n_z + i_z, C order).
 * Neutrino components are per flavour, nu + anti-nu, **after** phase-averaged oscillations over
-  Galactic baselines (EMISSION_PHYSICS.md Sec. 3.6.2), plus their all-flavour sum.
+  Galactic baselines (docs/emission.md#neutrino-oscillations), plus their all-flavour sum.
 * The pair-absorption coefficient kappa(E; r, z) = 1/lambda in kpc^-1 (isotropic target field,
-  EMISSION_PHYSICS.md Sec. 6) is tabulated on the same grid for the sky-map stage.
+  docs/emission.md#pair-absorption) is tabulated on the same grid for the sky-map stage.
 
 Approximations (documented decisions)
 -------------------------------------
@@ -33,7 +33,7 @@ Approximations (documented decisions)
   0.8-1.6 above 100 MeV and n_HII/n_H is a few % in the disc, the error is a few % at most;
   the neutral and ionised parts are also stored separately (per neutral H atom, per H+ ion) for
   a sky-map stage with separate gas operators.
-* Inverse Compton uses the isotropic Klein-Nishina kernel (EMISSION_PHYSICS.md Sec. 4.1-4.2:
+* Inverse Compton uses the isotropic Klein-Nishina kernel (docs/emission.md#inverse-compton, #anisotropic-inverse-compton:
   adequate for this paper) with one photon spectrum per cell (ISRF file interpolated bilinearly
   in (R, |z|), analytic CMB); the contraction j[g, c] = sum_{e, eps} T[g, e, eps] J[e, c] n[eps, c]
   is done exactly, in chunks of cells, as one GEMM per chunk (bounded memory, no rank reduction;
@@ -41,9 +41,9 @@ Approximations (documented decisions)
   writes the photon field of all cells as a truncated sum of spectral shapes with cell-dependent
   amplitudes (rank 30 for a 1e-4 tolerance; max deviation from exact 1e-4, ~0.9 s);
   benchmarks/bench_emission.py measures both.
-* EXTRA components: gamma-ray ECPL times a pulsar spatial template (GALAXY_INPUTS.md Sec. 4.2),
+* EXTRA components: gamma-ray ECPL times a pulsar spatial template (docs/galaxy_inputs.md#pulsar-distributions),
   normalised at the Sun (see :class:`ExtraComponent`). Hadronic origin: neutrinos from the parent
-  proton ECPL whose AAfrag pi0 spectrum reproduces the gamma ECPL (EMISSION_PHYSICS.md Sec. 3.6.4,
+  proton ECPL whose AAfrag pi0 spectrum reproduces the gamma ECPL (docs/emission.md#neutrinos-of-the-extra-components,
   "more exact alternative"), see :func:`fit_parent_proton_ecpl`.
 """
 
@@ -136,7 +136,7 @@ def _check_axis(name, values):
 
 
 def intensity_from_density(density_per_cm3_GeV, ek_GeV_per_n, species):
-    """Intensity J = beta c N / (4 pi) from a propagated density N (EMISSION_PHYSICS.md Sec. 1.1).
+    """Intensity J = beta c N / (4 pi) from a propagated density N (docs/conventions.md#flux-density-and-emissivity).
 
     The propagation stage stores psi = N(E, r, z) in cm^-3 (GeV/n)^-1 (``cr.h5``); the emission
     stage takes J in GeV^-1 cm^-2 s^-1 sr^-1 (per GeV/n for nuclei).
@@ -164,9 +164,9 @@ def intensity_from_density(density_per_cm3_GeV, ek_GeV_per_n, species):
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ExtraComponent:
-    """An unresolved-source gamma-ray component following the pulsar distribution (PAPER.md item 5).
+    """An unresolved-source gamma-ray component following the pulsar distribution (docs/paper.md#model-chain).
 
-    Volume emissivity (per sr), EMISSION_PHYSICS.md Sec. 2.2 and GALAXY_INPUTS.md Sec. 4.2:
+    Volume emissivity (per sr), docs/conventions.md#exponential-cutoff-power-law, docs/galaxy_inputs.md#pulsar-distributions:
 
         j(E; r, z) = K * [rho(r, z) / rho(r_sun, 0)] * (E / E0)^-Gamma * exp(-E / E_c)
 
@@ -222,7 +222,7 @@ class ExtraComponent:
         return ecpl(energy_GeV, self.norm_per_GeV_cm3_s_sr, self.index, self.cutoff_GeV, self.reference_GeV)
 
 
-#: PAPER.md: EXTRA1 (index 2.4, cutoff 20 TeV; both models), EXTRA2 (2.3, 2 PeV; DR-low only).
+#: docs/paper.md: EXTRA1 (index 2.4, cutoff 20 TeV; both models), EXTRA2 (2.3, 2 PeV; DR-low only).
 EXTRA1 = ExtraComponent("extra1", 2.4, 2.0e4)
 EXTRA2 = ExtraComponent("extra2", 2.3, 2.0e6)
 
@@ -307,7 +307,7 @@ class ParentProtonFit:
 def fit_parent_proton_ecpl(index, cutoff_GeV, neutrino_energy_GeV, reference_GeV=1000.0, he_to_h=gas_models.HE_TO_H,
                            mixing: MixingAngles = NUFIT52_NO_WITH_SK, fit_min_GeV=10.0, fit_cutoff_multiple=3.0,
                            proton_ek_GeV=None, proton_shape="generalised"):
-    """Neutrinos of a hadronic gamma-ray ECPL via its parent protons (EMISSION_PHYSICS.md Sec. 3.6.4).
+    """Neutrinos of a hadronic gamma-ray ECPL via its parent protons (docs/emission.md#neutrinos-of-the-extra-components).
 
     The parent protons are a generalised ECPL in kinetic energy T (GeV),
 
@@ -318,7 +318,7 @@ def fit_parent_proton_ecpl(index, cutoff_GeV, neutrino_energy_GeV, reference_GeV
     ``fit_cutoff_multiple`` x E_c (capped at 3e7 GeV), with A chosen so that the AAfrag pi0
     spectrum (:class:`HadronicMatrix`) matches K (E/E0)^-Gamma exp(-E/E_c) with K = 1 (the
     log-mean offset). The curvature b absorbs the slow growth of the AAfrag spectrum-weighted
-    moments with energy (EMISSION_PHYSICS.md Sec. 3.8), and the cutoff sharpness s (bounded to
+    moments with energy (docs/emission.md#aafrag-and-kafexhiu), and the cutoff sharpness s (bounded to
     0.3-10) is needed because a plain exponential proton cutoff gives a gamma cutoff far smoother
     than exp(-E/E_c) (max |ln residual| 0.31 for EXTRA1 with b = 0, s = 1; 0.015 with the fit;
     0.08 for EXTRA2, whose fit spans 10 GeV - 6 PeV). The same protons, with the same A, are
@@ -343,7 +343,7 @@ def fit_parent_proton_ecpl(index, cutoff_GeV, neutrino_energy_GeV, reference_GeV
         switch the tables reach 4e11 GeV).
     proton_shape : {'generalised', 'ecpl'}
         'generalised' fits (Gamma_p, b, T_c, s); 'ecpl' fixes b = 0 and s = 1 (the plain ECPL of
-        Sec. 3.6.4; its pi0 cutoff is too smooth, see above).
+        docs/emission.md#neutrinos-of-the-extra-components; its pi0 cutoff is too smooth, see above).
 
     Returns
     -------
@@ -351,7 +351,7 @@ def fit_parent_proton_ecpl(index, cutoff_GeV, neutrino_energy_GeV, reference_GeV
 
     Notes
     -----
-    EMISSION_PHYSICS.md Sec. 3.6.3-3.6.4 gives the rule of thumb Phi_nu_alpha(E) ~ 2 Phi_gamma(2E)
+    docs/emission.md#neutrinos-and-gamma-rays, #neutrinos-of-the-extra-components gives the rule of thumb Phi_nu_alpha(E) ~ 2 Phi_gamma(2E)
     (10 %; per-flavour (E/2)^2 Q_nu(E/2) / E^2 Q_gamma(E) = 0.45-0.50); this fit is the "more
     exact alternative" and reproduces it (tests).
     """
@@ -452,7 +452,7 @@ def extra_neutrino_emissivity(component: ExtraComponent, r_kpc, z_kpc, neutrino_
 # gas
 # ------------------------------------------------------------------------------------------------
 def gas_on_grid_cm3(r_kpc, z_kpc, hi_model=2, h2_model=2, hii_model=1, x_co=gas_models.X_CO_DEFAULT, cell_average=True):
-    """GALPROP analytic 2D gas on the (r, z) nodes (GALAXY_INPUTS.md Sec. 1.1), each shape (n_r, n_z).
+    """GALPROP analytic 2D gas on the (r, z) nodes (docs/galaxy_inputs.md#interstellar-gas), each shape (n_r, n_z).
 
     Parameters
     ----------
@@ -463,7 +463,7 @@ def gas_on_grid_cm3(r_kpc, z_kpc, hi_model=2, h2_model=2, hii_model=1, x_co=gas_
     x_co : float or callable
         X_CO (H2 molecules cm^-2 (K km/s)^-1).
     cell_average : bool
-        Average each node over its z cell (GALPROP ``nH_av``, Sec. 1.1(d)) when the z nodes are
+        Average each node over its z cell (GALPROP ``nH_av``, docs/galaxy_inputs.md#cell-averages) when the z nodes are
         uniformly spaced; otherwise point values.
 
     Returns
@@ -553,7 +553,7 @@ class EmissionGrid:
         Heights of the nodes (kpc).
     nucleus_ek_GeV_per_n : array_like, shape (n_Ep,)
         Kinetic energy per nucleon grid (GeV/n) of the p and He intensities (log-spaced,
-        >= 20 per decade and up to ~1e8 GeV/n for PeV secondaries, EMISSION_PHYSICS.md Sec. 3.3).
+        >= 20 per decade and up to ~1e8 GeV/n for PeV secondaries, docs/emission.md#hadronic-recipe).
         He given on another grid is regridded log-log onto this one.
     electron_ek_GeV : array_like, shape (n_Ee,)
         Kinetic energy grid of e- and e+ (GeV), log-spaced (20-60 per decade).
@@ -726,7 +726,7 @@ class EmissionGrid:
         """pi0-decay gamma-ray emissivity per H atom, (n_r, n_z, n_g) in GeV^-1 s^-1 sr^-1 H^-1.
 
         p-p, p-He, He-p, He-He via :class:`HadronicMatrix` (AAfrag + low-energy completion,
-        EMISSION_PHYSICS.md Sec. 3); multiply by n_H = n_HI + 2 n_H2 + n_HII on the line of sight.
+        docs/emission.md#hadronic-emissivity); multiply by n_H = n_HI + 2 n_H2 + n_HII on the line of sight.
 
         Parameters
         ----------
@@ -746,7 +746,7 @@ class EmissionGrid:
         Returns
         -------
         dict
-            'e', 'mu', 'tau' (nu + anti-nu each, at Earth, EMISSION_PHYSICS.md Sec. 3.6.2) and 'all'
+            'e', 'mu', 'tau' (nu + anti-nu each, at Earth, docs/emission.md#neutrino-oscillations) and 'all'
             (their sum, equal to the source all-flavour emissivity), GeV^-1 s^-1 sr^-1 H^-1.
         """
         p, he = self.nucleus_fluxes(flux_p, flux_he, ek_he_GeV_per_n)
@@ -797,7 +797,7 @@ class EmissionGrid:
         """Inverse-Compton volume emissivity j_IC, (n_r, n_z, n_g) in GeV^-1 cm^-3 s^-1 sr^-1.
 
         j[g, c] = sum_{e, eps} T[g, e, eps] J[e, c] n[eps, c] with T the tabulated Klein-Nishina
-        kernel (:class:`InverseComptonKernel`, EMISSION_PHYSICS.md Sec. 4.1) and n the photon
+        kernel (:class:`InverseComptonKernel`, docs/emission.md#inverse-compton) and n the photon
         field of cell c. Per chunk of cells the Khatri-Rao product P[(e, eps), c] = J[e, c] n[eps, c]
         is formed and one GEMM T(g, e*eps) @ P is done: exact, memory n_Ee n_eps chunk x 8 bytes.
         Electron-energy rows where the kernel is zero for every gamma energy are skipped.
@@ -876,7 +876,7 @@ class EmissionGrid:
 
         Isotropic target field = the same ISRF components + CMB as IC
         (:func:`galdiff.interactions.gamma_gamma.absorption_coefficient_per_kpc`,
-        EMISSION_PHYSICS.md Sec. 6); one (n_g, n_eps) @ (n_eps, n_cells) product.
+        docs/emission.md#pair-absorption); one (n_g, n_eps) @ (n_eps, n_cells) product.
         """
         def build():
             kappa = absorption_coefficient_per_kpc(self.gamma_energy_GeV, self.target_energy_eV,
@@ -1008,7 +1008,7 @@ class EmissionGrid:
 _CONVENTION_TEXT = (
     "Emissivities per steradian. per_H: photons/neutrinos GeV-1 s-1 sr-1 per target H atom (multiply by "
     "n_H = n_HI + 2 n_H2 + n_HII along the line of sight; He/H of the ISM folded in). per_volume: "
-    "GeV-1 cm-3 s-1 sr-1. Intensity I = int ds (n_H q + j), no 1/(4 pi) (EMISSION_PHYSICS.md Sec. 1.1, 7.1). "
+    "GeV-1 cm-3 s-1 sr-1. Intensity I = int ds (n_H q + j), no 1/(4 pi) (docs/conventions.md#flux-density-and-emissivity, docs/emission.md#line-of-sight). "
     "Neutrinos per flavour (nu + anti-nu) after averaged oscillations. Arrays are (n_r, n_z, n_E), C order."
 )
 

@@ -1,11 +1,11 @@
 """EXTRA normalisation fit: scale the unresolved-source components to the diffuse gamma-ray data.
 
-PAPER.md (model chain, item 5): EXTRA1 (index 2.4, cutoff 20 TeV) and EXTRA2 (2.3, 2 PeV) have
+docs/paper.md#model-chain: EXTRA1 (index 2.4, cutoff 20 TeV) and EXTRA2 (2.3, 2 PeV) have
 fixed ECPL shapes; their normalisations are fitted to the LHAASO (and Fermi-LAT) diffuse spectra.
 Model 1 = DR-high + EXTRA1, Model 2 = DR-low + EXTRA1 + EXTRA2.
 
 Everything from emissivity to region spectrum is linear in an extra component's norm K_k
-(ARCHITECTURE.md, "the chain is linear"), so the model in a region is
+(docs/architecture.md#the-chain-is-linear), so the model in a region is
 
     I(E) = I_base(E) + sum_k s_k I_k(E),     s_k = K_k,fit / K_k,maps,
 

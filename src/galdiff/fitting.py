@@ -1,9 +1,9 @@
 """Fits of the injection spectra (paper Eq. 3) and solar modulation to local cosmic-ray data.
 
-The paper (PAPER.md, Sec. 3.2, Tables II and III) fits, for a fixed propagation set-up (Table I),
+The paper (docs/paper.md, Sec. 3.2, Tables II and III) fits, for a fixed propagation set-up (Table I),
 the injection spectrum of each species, a multiply broken power law in rigidity with an
 exponential cutoff (Eq. 3), together with a force-field modulation potential Phi
-(Gleeson & Axford 1968, ApJ 154, 1011; EMISSION_PHYSICS.md Sec. 1.3) to Voyager 1, AMS-02 and
+(Gleeson & Axford 1968, ApJ 154, 1011; docs/conventions.md#force-field-modulation) to Voyager 1, AMS-02 and
 DAMPE data and to one air-shower experiment at the knee: IceTop (model DR-high) or KASCADE
 (model DR-low). This module implements that fit for a linear propagation operator.
 
@@ -27,7 +27,7 @@ if the solver's source term must be read that way.
 Injection model and normalisation
 ---------------------------------
 Eq. 3 gives q_R(R) per unit rigidity; per unit T_n the injection is Q(T_n) = q_R(R(T_n)) dR/dT_n
-with dR/dT_n = (A/|Z|)/beta (EMISSION_PHYSICS.md Sec. 1.2). The overall amplitude of q is not fitted
+with dR/dT_n = (A/|Z|)/beta (docs/conventions.md#kinematics-of-nuclei). The overall amplitude of q is not fitted
 directly, because it is degenerate with the (arbitrary) scale of G and badly conditioned against
 the indices. The fitted normalisation is instead
 
@@ -35,7 +35,7 @@ the indices. The fitted normalisation is instead
 
 the E^2.7-weighted *propagated, unmodulated* intensity at a pivot kinetic energy per nucleon
 T_piv (default 100 GeV/n for nuclei, 20 GeV for leptons), a quantity of order 1 for protons
-(about 1.1-1.2 at 100 GeV; EMISSION_PHYSICS.md Sec. 1.1) that is nearly uncorrelated with the
+(about 1.1-1.2 at 100 GeV; docs/conventions.md#flux-density-and-emissivity) that is nearly uncorrelated with the
 spectral shape when T_piv lies where the data are dense. The implied Eq. 3 prefactor q0 (value of
 the first segment's continuation at R = 1 GV, in cm^-3 s^-1 GV^-1) is reported as a derived
 quantity.
@@ -149,7 +149,7 @@ def injection_per_ek_per_n(ek_GeV_per_n, species: Species, indices, breaks_GV, c
 
     Q(T_n) = q_R(R(T_n)) dR/dT_n with q_R the broken power law in rigidity of the paper's Eq. 3
     (:func:`galdiff.spectra.broken_power_law_rigidity`) and dR/dT_n = (A/|Z|)/beta
-    (EMISSION_PHYSICS.md Sec. 1.2), so that the number of particles is conserved.
+    (docs/conventions.md#kinematics-of-nuclei), so that the number of particles is conserved.
 
     Parameters
     ----------
@@ -235,7 +235,7 @@ def lis_at_earth(ek_GeV_per_n, grid_ek_GeV_per_n, flux_lis, phi_GV, species: Spe
     """Model intensity at the data energies from a LIS tabulated on the propagation grid.
 
     With ``modulated`` the force field is applied (J_TOA(T) = J_LIS(T + Phi_n) T (T + 2 m_n) /
-    [(T + Phi_n)(T + Phi_n + 2 m_n)], Gleeson & Axford 1968; EMISSION_PHYSICS.md Sec. 1.3); J_LIS
+    [(T + Phi_n)(T + Phi_n + 2 m_n)], Gleeson & Axford 1968; docs/conventions.md#force-field-modulation); J_LIS
     is read from the table by log-log interpolation (exact for a power law). Without it (Voyager 1
     beyond the heliopause) the LIS itself is interpolated.
 
@@ -339,7 +339,7 @@ SEPARATE_LEPTONS_EK_MIN_GEV = 10.0
 
 
 def default_data_selection(knee_dataset: str, separate_leptons: bool = False) -> dict:
-    """Data used by the paper's fits (PAPER.md, Sec. 2.1 and 'The model chain', item 1), with our error model.
+    """Data used by the paper's fits (docs/paper.md, Sec. 2.1 and 'The model chain', item 1), with our error model.
 
     Both models use Voyager 1, AMS-02 and DAMPE for p and He; DR-high adds IceTop (Sibyll 2.1) and
     DR-low KASCADE (QGSJET-II-02 for p, QGSJET 01 for He) at the knee. Leptons use the AMS-02 and

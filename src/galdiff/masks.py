@@ -1,6 +1,6 @@
 """LHAASO-style source masks: discs around catalogued TeV sources on a HEALPix grid.
 
-PAPER.md (Sec. 2.2): LHAASO-KM2A (Cao et al. 2023, PRL 131, 151001) measured the diffuse emission
+docs/paper.md (Sec. 2.2): LHAASO-KM2A (Cao et al. 2023, PRL 131, 151001) measured the diffuse emission
 after "masking sources included in the TeVCAT with a radius of five times the Gaussian extension
 widths"; the same mask is applied to models and data before region spectra are compared. The exact
 recipe of the LHAASO analysis (which catalogue entries, which radius for point-like sources) is not
@@ -87,7 +87,7 @@ def mask_radius_deg(extension_deg, radius_in_extensions: float = 5.0, point_like
     extension_deg : array_like
         Gaussian-equivalent extension (39 % containment radius) in degrees, NaN if unknown.
     radius_in_extensions : float
-        n (PAPER.md: five times the Gaussian extension).
+        n (docs/paper.md: five times the Gaussian extension).
     point_like_floor_deg : float
         Smallest extension used (the instrument's PSF width for point-like sources).
     """

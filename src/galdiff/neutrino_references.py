@@ -128,8 +128,7 @@ def kra_band_table(kra_spectrum, template_fits, region, morphology: str = "pi0_t
 
     * ``"pi0_template"``: scale with the region mean of IceCube's (normalised) pi0 template,
       ``template_mean_per_sr`` (the same conversion as the pi0 band). Both are gas-tracing
-      templates, but KRA-gamma is harder and brighter towards the Galactic centre (PAPER.md
-      Sec. 5), so outside the inner Galaxy this overestimates it;
+      templates, but KRA-gamma is harder and brighter towards the Galactic centre (docs/paper.md, Sec. 5), so outside the inner Galaxy this overestimates it;
     * ``"isotropic"``: the all-sky average in every region (a plain lower bound on the plane).
 
     The band is the best fit times the 1-sigma range of the fit's normalisation

@@ -1,6 +1,6 @@
 """Leptonic or hadronic extra sources? Table IV and the headline neutrino numbers, from computed files.
 
-PAPER.md (Table IV, Sec. 5): for each origin of the extra (unresolved-source) components the paper
+docs/paper.md (Table IV, Sec. 5): for each origin of the extra (unresolved-source) components the paper
 says whether it is consistent with the cosmic-ray protons, with IceCube's Galactic-plane neutrino
 fits (pi0, KRA-gamma-5, KRA-gamma-50 templates) and with the gamma-ray data. Every entry here is
 derived from numbers the workflow computes:
@@ -25,7 +25,7 @@ derived from numbers the workflow computes:
   leptonic extra adds no protons.
 
 Headline numbers (:func:`galactic_neutrino_share`): the model's per-flavour all-sky neutrino
-intensity over IceCube's total astrophysical per-flavour flux (6-yr cascades, PAPER.md Eq. 1) at
+intensity over IceCube's total astrophysical per-flavour flux (6-yr cascades, docs/paper.md#eq-1-icecube-reference-flux) at
 given energies, for the extras as configured and with EXTRA2 (or all extras) leptonic.
 """
 
@@ -52,14 +52,14 @@ __all__ = [
     "render_table4_latex",
 ]
 
-#: PAPER.md "Headline results": Galactic share of IceCube's total astrophysical flux (Model 2).
+#: docs/paper.md#headline-results: Galactic share of IceCube's total astrophysical flux (Model 2).
 PAPER_HEADLINE = {
     "share_20TeV": 0.09,
     "share_1PeV_extra2_hadronic": 0.01,
     "share_1PeV_extra2_leptonic": 0.004,
 }
 
-#: PAPER.md Table IV as printed (the paper's entries, shown beside ours).
+#: docs/paper.md#table-iv-origin-of-the-extra-components as printed (the paper's entries, shown beside ours).
 PAPER_TABLE4 = {
     "leptonic": {"p": "yes", "nu": "KRA-gamma", "gamma": "yes"},
     "hadronic": {"p": "hadron-less", "nu": "pi0", "gamma": "yes"},
@@ -128,7 +128,7 @@ def galactic_neutrino_share(spectra_table, cascades, energies_GeV) -> dict:
 
 
 def headline_numbers(spectra_table, cascades, energies_GeV) -> dict:
-    """The PAPER.md headline shares (20 TeV with the extras as configured, 1 PeV with EXTRA2
+    """The docs/paper.md#headline-results shares (20 TeV with the extras as configured, 1 PeV with EXTRA2
     hadronic and leptonic) beside the paper's, plus the full :func:`galactic_neutrino_share`."""
     shares = galactic_neutrino_share(spectra_table, cascades, energies_GeV)
 
@@ -145,7 +145,7 @@ def headline_numbers(spectra_table, cascades, energies_GeV) -> dict:
         "model": spectra_table.meta.get("model"),
         "region": spectra_table.meta.get("region"),
         "definition": "model per-flavour (all flavours / 3) mean intensity in the region over IceCube's total "
-                      "astrophysical per-flavour flux (6-yr cascades best-fit power law, PAPER.md Eq. 1)",
+                      "astrophysical per-flavour flux (6-yr cascades best-fit power law, docs/paper.md#eq-1-icecube-reference-flux)",
         "ours": ours,
         "paper": dict(PAPER_HEADLINE),
         "by_energy": shares,
@@ -217,7 +217,7 @@ def parent_proton_check(extra_components: dict, local_spectra, galaxy_cfg: dict 
     energy_range_GeV : (float, float)
         Proton kinetic energies where the comparison is made: where the measured protons constrain
         the LIS (default 10 GeV - 1 PeV; above the knee the air-shower proton spectra differ by
-        factors, PAPER.md DR-high vs DR-low, and the paper notes that no CR measurement constrains
+        factors, docs/paper.md DR-high vs DR-low, and the paper notes that no CR measurement constrains
         EXTRA2).
 
     Returns

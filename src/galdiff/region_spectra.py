@@ -1,6 +1,6 @@
 """Spectra of sky regions: solid-angle averages of the map cubes, with the LHAASO mask where it applies.
 
-The spectra stage of the model chain (ARCHITECTURE.md: ``maps + masks + data --spectra-->
+The spectra stage of the model chain (docs/architecture.md#stages-and-files: ``maps + masks + data --spectra-->
 results/spectra/{model}/{region}.ecsv``). For every region of the configuration and every gamma-ray
 and neutrino component the mean intensity over the region's (unmasked) area is
 

@@ -22,7 +22,7 @@ class SkyRegion:
     b_max_deg : float
         The box is |b| < b_max_deg.
     lhaaso_mask : bool
-        Whether the LHAASO source mask applies (PAPER.md, sky regions).
+        Whether the LHAASO source mask applies (docs/paper.md#sky-regions).
     """
 
     name: str

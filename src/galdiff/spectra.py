@@ -1,12 +1,12 @@
 """Spectral shapes and solar modulation.
 
-* :func:`broken_power_law_rigidity`: the injection spectrum of the paper, Eq. 3 (PAPER.md;
-  EMISSION_PHYSICS.md Sec. 2.1), a multiply broken power law in rigidity with a global
+* :func:`broken_power_law_rigidity`: the injection spectrum of the paper, Eq. 3 (docs/paper.md;
+  docs/conventions.md#injection-spectrum-eq-3), a multiply broken power law in rigidity with a global
   exponential cutoff, continuous at every break.
-* :func:`ecpl`: exponential-cutoff power law (EMISSION_PHYSICS.md Sec. 2.2), the spectrum of
+* :func:`ecpl`: exponential-cutoff power law (docs/conventions.md#exponential-cutoff-power-law), the spectrum of
   the EXTRA1/EXTRA2 unresolved-source components.
 * :func:`force_field_modulate` and friends: force-field solar modulation (Gleeson & Axford 1968,
-  ApJ 154, 1011; EMISSION_PHYSICS.md Sec. 1.3).
+  ApJ 154, 1011; docs/conventions.md#force-field-modulation).
 
 Units: rigidities in GV, kinetic energies per nucleon in GeV/n, modulation potentials in GV.
 """
@@ -35,8 +35,8 @@ def broken_power_law_rigidity(rigidity_GV, indices, breaks_GV, cutoff_GV=None, n
     """Multiply broken power law in rigidity with an exponential cutoff (paper Eq. 3).
 
     ``q(R) = q0 * [prod_{i=1..n} R_i^(nu_i - nu_{i-1})] * R^(-nu_n) * exp(-R/R_c)`` for
-    ``R_n <= R < R_{n+1}`` (``R_0 = 0``, ``R_{N+1} = inf``), as in PAPER.md Eq. 3 and
-    EMISSION_PHYSICS.md Sec. 2.1. The products make q continuous at every break; the
+    ``R_n <= R < R_{n+1}`` (``R_0 = 0``, ``R_{N+1} = inf``), as in docs/paper.md#eq-3-injection-spectrum and
+    docs/conventions.md#injection-spectrum-eq-3. The products make q continuous at every break; the
     exponential is global. Any number of breaks (including none) is accepted.
 
     Parameters
@@ -81,8 +81,8 @@ def broken_power_law_rigidity(rigidity_GV, indices, breaks_GV, cutoff_GV=None, n
 def ecpl(energy_GeV, norm, index, cutoff_GeV=None, reference_GeV=1000.0):
     """Exponential-cutoff power law ``K (E/E0)^-Gamma exp(-E/E_c)``.
 
-    EMISSION_PHYSICS.md Sec. 2.2; the paper's EXTRA1 (Gamma = 2.4, E_c = 20 TeV) and EXTRA2
-    (Gamma = 2.3, E_c = 2 PeV) gamma-ray components (PAPER.md, model chain item 5).
+    docs/conventions.md#exponential-cutoff-power-law; the paper's EXTRA1 (Gamma = 2.4, E_c = 20 TeV) and EXTRA2
+    (Gamma = 2.3, E_c = 2 PeV) gamma-ray components (docs/paper.md#model-chain item 5).
 
     Parameters
     ----------
@@ -110,7 +110,7 @@ def ecpl(energy_GeV, norm, index, cutoff_GeV=None, reference_GeV=1000.0):
 
 
 def force_field_shift_GeV_per_n(phi_GV, species: Species) -> float:
-    """Energy shift per nucleon Phi_n = (|Z|/A) phi in GeV/n (EMISSION_PHYSICS.md Sec. 1.3)."""
+    """Energy shift per nucleon Phi_n = (|Z|/A) phi in GeV/n (docs/conventions.md#force-field-modulation)."""
     return abs(species.charge) / species.mass_number * float(phi_GV)
 
 
@@ -118,7 +118,7 @@ def force_field_factor(ek_GeV_per_n, phi_GV, species: Species):
     """Force-field ratio J_TOA(T_n) / J_LIS(T_n + Phi_n).
 
     ``T_n (T_n + 2 m_n) / [(T_n + Phi_n)(T_n + Phi_n + 2 m_n)]`` (Gleeson & Axford 1968;
-    EMISSION_PHYSICS.md Sec. 1.3), i.e. J/p^2 is conserved along the energy shift.
+    docs/conventions.md#force-field-modulation), i.e. J/p^2 is conserved along the energy shift.
 
     Parameters
     ----------
@@ -143,7 +143,7 @@ def force_field_factor(ek_GeV_per_n, phi_GV, species: Species):
 def force_field_modulate_callable(ek_GeV_per_n, flux_lis: Callable, phi_GV, species: Species):
     """Modulated (TOA) flux from a LIS given as a function of T_n.
 
-    J_TOA(T_n) = J_LIS(T_n + Phi_n) * force_field_factor (EMISSION_PHYSICS.md Sec. 1.3).
+    J_TOA(T_n) = J_LIS(T_n + Phi_n) * force_field_factor (docs/conventions.md#force-field-modulation).
 
     Parameters
     ----------
@@ -217,7 +217,7 @@ def force_field_modulate_tabulated(
 ):
     """Modulated (TOA) flux from a tabulated LIS, interpolated log-log.
 
-    Same physics as :func:`force_field_modulate_callable` (EMISSION_PHYSICS.md Sec. 1.3);
+    Same physics as :func:`force_field_modulate_callable` (docs/conventions.md#force-field-modulation);
     J_LIS(T_n + Phi_n) is read from the table by :func:`loglog_interp`.
 
     Parameters
@@ -241,7 +241,7 @@ def force_field_modulate(ek_GeV_per_n, flux_lis, phi_GV, species: Species, out_o
     """Force-field modulation of a LIS given as a callable or as ``(ek_GeV_per_n, flux)`` arrays.
 
     Dispatches to :func:`force_field_modulate_callable` or
-    :func:`force_field_modulate_tabulated` (EMISSION_PHYSICS.md Sec. 1.3, Gleeson & Axford 1968).
+    :func:`force_field_modulate_tabulated` (docs/conventions.md#force-field-modulation, Gleeson & Axford 1968).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Tables I-III of the paper as LaTeX (booktabs) and Markdown, with the paper's values beside ours.
 
-* Table I: propagation parameters (PAPER.md Table I; D(R) = beta^eta D0 (R / 4 GV)^delta), one row
+* Table I: propagation parameters (docs/paper.md#table-i-propagation; D(R) = beta^eta D0 (R / 4 GV)^delta), one row
   per model from the configuration (``models.<model>.propagation``), optionally a row of paper values.
 * Table II: proton and helium injection (Eq. 3) and modulation parameters, DR-high and DR-low,
   fitted (``results/summary.json`` -> ``models.<model>.fit.<species>``, i.e.
@@ -13,7 +13,7 @@ leptons, the rest in GV; the fit results carry GV (names ``*_GV``) and are conve
 
 The paper's values are passed in (``paper_values``). Table II's are the configuration's start
 values (:func:`paper_values_from_config`); no configuration key holds Table III, so its printed
-values are in :data:`PAPER_TABLE3` (transcribed from PAPER.md, Table III).
+values are in :data:`PAPER_TABLE3` (transcribed from docs/paper.md#tables-ii-and-iii-injection).
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ __all__ = [
     "write_table",
 ]
 
-#: The paper's Table I (PAPER.md), in the configuration's names (models.<model>.propagation).
+#: The paper's Table I (docs/paper.md), in the configuration's names (models.<model>.propagation).
 PAPER_TABLE1 = {"D0_1e28_cm2_per_s": 7.69, "delta": 0.362, "zh_kpc": 6.3, "vA_km_per_s": 33.76, "eta": -0.05}
 
-#: The paper's Table III (PAPER.md), in the names of galdiff.fitting.FitResult.summary_dict and GV.
+#: The paper's Table III (docs/paper.md), in the names of galdiff.fitting.FitResult.summary_dict and GV.
 #: nu1- = 0.01 is as printed. c_eplus: see galdiff.fitting (scale of the secondary positrons, our reading).
 PAPER_TABLE3 = {
     "electron": {"nu0": 2.33, "nu1": 0.01, "nu2": 2.88, "nu3": 2.45, "R1_GV": 0.950, "R2_GV": 4.19, "R3_GV": 55.7,
@@ -49,7 +49,7 @@ PAPER_TABLE3 = {
     "positron": {"c_eplus": 1.00, "nu1": 3.04, "nu2": 2.08, "R1_GV": 31.2, "Rc_GV": 3.42e3, "Phi_GV": 1.1},
 }
 
-#: Column labels of the models (PAPER.md: DR-high fitted to IceTop, DR-low to KASCADE).
+#: Column labels of the models (docs/paper.md: DR-high fitted to IceTop, DR-low to KASCADE).
 MODEL_LABELS = {"dr_high": "DR-high", "dr_low": "DR-low"}
 _KNEE_LABELS = {"dr_high": "IceTop", "dr_low": "KASCADE"}
 _SPECIES_LABELS = {"proton": "p", "helium": "He"}
@@ -242,7 +242,7 @@ def paper_values_from_config(config: Mapping) -> dict:
     """The paper's Table II values as held by the configuration's injection start values.
 
     ``config["models"][model]["injection"][species]`` (``nu``, ``breaks_GV``, ``cutoff_GV``,
-    ``phi_GV``; PAPER.md Tables II) -> ``{model: {species: {nu0, ..., R1_GV, ..., Rc_GV, Phi_GV}}}``.
+    ``phi_GV``; docs/paper.md#tables-ii-and-iii-injection) -> ``{model: {species: {nu0, ..., R1_GV, ..., Rc_GV, Phi_GV}}}``.
     Species without an ``injection`` entry are skipped.
     """
     out: dict = {}

@@ -1,7 +1,7 @@
 """Physical constants and kinematic conversions.
 
-Conventions (see ARCHITECTURE.md): energies in GeV, rigidities in GV, lengths in kpc,
-fluxes in GeV^-1 cm^-2 s^-1 sr^-1. Constants follow EMISSION_PHYSICS.md Sec. 0.
+Conventions (see docs/architecture.md): energies in GeV, rigidities in GV, lengths in kpc,
+fluxes in GeV^-1 cm^-2 s^-1 sr^-1. Constants follow docs/conventions.md#constants.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def get_species(name: str) -> Species:
 
 
 def rigidity_GV_from_ek_per_n(ek_GeV_per_n, species: Species):
-    """Rigidity R = (A/|Z|) sqrt(T_n (T_n + 2 m_n)) in GV (EMISSION_PHYSICS.md Sec. 1.2)."""
+    """Rigidity R = (A/|Z|) sqrt(T_n (T_n + 2 m_n)) in GV (docs/conventions.md#kinematics-of-nuclei)."""
     t = np.asarray(ek_GeV_per_n, dtype=float)
     m_n = species.mass_per_nucleon_GeV
     return species.mass_number / abs(species.charge) * np.sqrt(t * (t + 2.0 * m_n))

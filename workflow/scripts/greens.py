@@ -23,7 +23,7 @@ def main(key, setup, isrf_path, output_path, log_path, n_workers=1):
     write_greens_h5(output_path, grid, setup["species"], greens, r_sun_kpc=r_sun, config=setup,
                     inputs={"isrf": isrf_path} if isrf_path else None,
                     extra_attrs={"setup_key": key, "setup_json": json.dumps(setup, sort_keys=True),
-                                 "source_shape": "PAPER.md Eq. 2, 1 at the Sun"})
+                                 "source_shape": "docs/paper.md#eq-2-source-distribution, 1 at the Sun"})
     log.info("wrote %s (%d x %d)", output_path, *greens.shape)
 
 

@@ -1,6 +1,6 @@
 """Galactic magnetic field for synchrotron losses: GALPROP's "galprop_original" model.
 
-B(R, z) = B0 exp(-(R - R_sun)/r_B) exp(-|z|/z_B) (GALAXY_INPUTS.md Sec. 3; GALPROP v56
+B(R, z) = B0 exp(-(R - R_sun)/r_B) exp(-|z|/z_B) (docs/galaxy_inputs.md#magnetic-field; GALPROP v56
 ``B_field_model.cc``). Default = GALPROP galdef ``B_field_model = 050100020``: B0 = 5 microG,
 r_B = 10 kpc, z_B = 2 kpc, R_sun = 8.5 kpc (the recipe's own R_sun, kept at 8.5 unless
 deliberately rescaled). 3D use: evaluate at the galactocentric cylinder radius of the point.
@@ -26,7 +26,7 @@ def b_field_microG(radius_kpc, z_kpc, b0_microG: float = 5.0, r_scale_kpc: float
                    z_scale_kpc: float = 2.0, r_sun_kpc: float = GALPROP_R_SUN_KPC):
     """Total (random + regular) field strength of the GALPROP exponential model.
 
-    B = B0 exp(-(R - R_sun)/r_B) exp(-|z|/z_B) (GALAXY_INPUTS.md Sec. 3).
+    B = B0 exp(-(R - R_sun)/r_B) exp(-|z|/z_B) (docs/galaxy_inputs.md#magnetic-field).
 
     Parameters
     ----------
@@ -53,7 +53,7 @@ def magnetic_energy_density_eV_cm3(b_microG):
     """Magnetic energy density U_B = B^2/(8 pi) in eV cm^-3 for B in microgauss.
 
     Gaussian units (B in G gives erg cm^-3), converted with 1 eV = 1.602177e-12 erg:
-    U_B = 0.02483 (B/microG)^2 eV cm^-3 (EMISSION_PHYSICS.md Sec. 0, GALAXY_INPUTS.md Sec. 3).
+    U_B = 0.02483 (B/microG)^2 eV cm^-3 (docs/conventions.md#constants, docs/galaxy_inputs.md#magnetic-field).
     """
     b_gauss = 1e-6 * np.asarray(b_microG, dtype=float)
     return b_gauss**2 / (8.0 * np.pi) / EV_ERG
@@ -62,7 +62,7 @@ def magnetic_energy_density_eV_cm3(b_microG):
 def parse_galprop_b_field_model(code) -> dict:
     """Decode a 9-digit GALPROP ``B_field_model`` code BBBrrrzzz (units of 0.1).
 
-    GALAXY_INPUTS.md Sec. 3: B0 = BBB x 0.1 microG, r_B = rrr x 0.1 kpc, z_B = zzz x 0.1 kpc;
+    docs/galaxy_inputs.md#magnetic-field: B0 = BBB x 0.1 microG, r_B = rrr x 0.1 kpc, z_B = zzz x 0.1 kpc;
     e.g. ``"050100020"`` -> 5 microG, 10 kpc, 2 kpc.
 
     Returns

@@ -1,6 +1,6 @@
 """GALPROP analytic 2D interstellar gas models: HI, H2 (with X_CO) and HII.
 
-Source: GALAXY_INPUTS.md Sec. 1.1 (GALPROP v56 ``nH.cc``: nHI, nH2, nHII; Moskalenko et al.
+Source: docs/galaxy_inputs.md#interstellar-gas (GALPROP v56 ``nH.cc``: nHI, nH2, nHII; Moskalenko et al.
 2002, ApJ 565, 280; Strong & Moskalenko 1998, ApJ 509, 212). Densities are in cm^-3:
 HI and HII in atoms (HII = free electrons = protons), H2 in **molecules** (the hydrogen-atom
 target density is n_HI + 2 n_H2 + n_HII, :func:`total_hydrogen_cm3`).
@@ -14,14 +14,14 @@ Model switches (galdef ``nHI_model``, ``nH2_model``, ``nHII_model``):
 * HII model 1 (default): Cordes et al. 1991; model 2: NE2001 smooth discs; model 3:
   Gaensler et al. 2008 thick disc + NE2001 thin disc.
 
-R_sun: the recipes were built with GALPROP's R_sun = 8.5 kpc (the check values of Sec. 1.1(f)
+R_sun: the recipes were built with GALPROP's R_sun = 8.5 kpc (the check values of docs/galaxy_inputs.md#gas-check-values
 use 8.5). ``r_sun_kpc`` only enters the *model-2* rescalings (and NE2001's g1); keep 8.5 unless
 deliberately rescaling. The paper's r_sun = 8.3 kpc belongs to its source law (Eq. 2), not here.
 
 2D vs 3D: these are axisymmetric point models n(R, z). For 3D sky maps evaluate them at the
 galactocentric cylinder radius R = sqrt(x^2 + y^2) of each point (GALPROP ``nHI3D`` etc. do the
 same for these models). For a propagation grid use :func:`cell_average_z` (GALPROP averages in
-z only, Sec. 1.1(d)). All functions are vectorised with NumPy (broadcast R and z) and use only
+z only, docs/galaxy_inputs.md#cell-averages). All functions are vectorised with NumPy (broadcast R and z) and use only
 np.interp / np.exp / np.where. Scalar Numba twins (:func:`n_hi_point_cm3`, :func:`n_h2_point_cm3`,
 :func:`n_hii_point_cm3`) serve line-of-sight kernels written in Numba.
 """
@@ -54,13 +54,13 @@ __all__ = [
 ]
 
 GALPROP_R_SUN_KPC = 8.5
-#: ISM He/H by number (GALPROP ``He_H_ratio``), GALAXY_INPUTS.md Sec. 1.1(e).
+#: ISM He/H by number (GALPROP ``He_H_ratio``), docs/galaxy_inputs.md#helium.
 HE_TO_H = 0.11
 #: GALPROP default X_CO (Strong & Mattox 1996), H2 molecules cm^-2 (K km/s)^-1.
 X_CO_DEFAULT = 1.9e20
 _LN2 = np.log(2.0)
 
-# ---- HI: Gordon & Burton 1976 table (GALAXY_INPUTS.md Sec. 1.1(a)) ----------------------------------
+# ---- HI: Gordon & Burton 1976 table (docs/galaxy_inputs.md#atomic-hydrogen) ----------------------------------
 _GB76_EDGES_KPC = np.array([0.0, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 8.5,
                             9.0, 9.5, 10.0, 10.5, 11.0, 11.5, 12.0, 12.5, 13.0, 13.5, 14.0, 14.5, 15.0,
                             15.5, 16.0])
@@ -74,7 +74,7 @@ _GB76_CENTRE_VALUES = np.concatenate(([_GB76_DENSITY_CM3[0]], _GB76_DENSITY_CM3[
 _GB76_TAIL_START_KPC = _GB76_CENTRES_KPC[-1]  # 15.75
 _GB76_TAIL_SCALE_KPC = 3.0
 
-# ---- H2: CO tables (GALAXY_INPUTS.md Sec. 1.1(b)) ------------------------------------------------------
+# ---- H2: CO tables (docs/galaxy_inputs.md#molecular-hydrogen) ------------------------------------------------------
 _B88_R = np.array([2.25, 2.75, 3.25, 3.75, 4.25, 4.75, 5.25, 5.75, 6.25, 6.75, 7.25, 7.75, 8.25, 8.75,
                    9.25, 9.75])
 _B88_EPS = np.array([1.5, 3.3, 5.8, 5.5, 8.4, 9.0, 9.6, 8.6, 9.1, 7.9, 9.2, 7.7, 5.0, 3.6, 4.8, 1.7])
@@ -112,7 +112,7 @@ _CO_FLOOR = 1e-40
 
 
 def _hi_radial_gb76(radius_kpc):
-    """GB76 radial factor f_R(R) in cm^-3 exactly as GALPROP evaluates it (Sec. 1.1(a))."""
+    """GB76 radial factor f_R(R) in cm^-3 exactly as GALPROP evaluates it (docs/galaxy_inputs.md#atomic-hydrogen)."""
     inner = np.interp(radius_kpc, _GB76_CENTRES_KPC, _GB76_CENTRE_VALUES)
     tail = _GB76_CENTRE_VALUES[-1] * np.exp(-(radius_kpc - _GB76_TAIL_START_KPC) / _GB76_TAIL_SCALE_KPC)
     return np.where(radius_kpc > _GB76_TAIL_START_KPC, tail, inner)
@@ -129,7 +129,7 @@ def _hi_vertical(radius_kpc, z_kpc):
 
 
 def n_hi_cm3(radius_kpc, z_kpc, model: int = 2, r_sun_kpc: float = GALPROP_R_SUN_KPC):
-    """Atomic hydrogen density n_HI(R, z) in cm^-3 (GALPROP nHI, GALAXY_INPUTS.md Sec. 1.1(a)).
+    """Atomic hydrogen density n_HI(R, z) in cm^-3 (GALPROP nHI, docs/galaxy_inputs.md#atomic-hydrogen).
 
     n_HI = f_R(R) f_Z(R, z) / 0.33 cm^-3 with f_R the Gordon & Burton 1976 table (interpolated
     between bin centres, exponential tail beyond 15.75 kpc) and f_Z the Dickey & Lockman 1990
@@ -169,7 +169,7 @@ def x_co_profile(radius_kpc, model: str = "constant", value: float = X_CO_DEFAUL
                  radius_nodes_kpc=None, value_nodes=None):
     """CO-to-H2 conversion factor X_CO(R) in H2 molecules cm^-2 (K km/s)^-1.
 
-    GALPROP ``fX_CO`` (GALAXY_INPUTS.md Sec. 1.1(b), table of ``n_X_CO``):
+    GALPROP ``fX_CO`` (docs/galaxy_inputs.md#molecular-hydrogen, table of ``n_X_CO``):
 
     * ``"constant"`` (n_X_CO = 0): ``value`` (default 1.9e20, Strong & Mattox 1996);
     * ``"tabulated"`` (n_X_CO = 1): linear in R through (radius_nodes_kpc, value_nodes),
@@ -197,8 +197,7 @@ def x_co_profile(radius_kpc, model: str = "constant", value: float = X_CO_DEFAUL
 def n_h2_cm3(radius_kpc, z_kpc, model: int = 2, x_co=X_CO_DEFAULT, r_sun_kpc: float = GALPROP_R_SUN_KPC):
     """Molecular hydrogen density n_H2(R, z) in H2 **molecules** cm^-3 (GALPROP nH2).
 
-    n_H2 = eps_CO(R) exp(-ln2 [(z - z0(R))/zh(R)]^2) X_CO(R) / kpc[cm] (GALAXY_INPUTS.md
-    Sec. 1.1(b)); eps_CO (K km/s/kpc), z0 and zh (HWHM) linear in R between the table nodes.
+    n_H2 = eps_CO(R) exp(-ln2 [(z - z0(R))/zh(R)]^2) X_CO(R) / kpc[cm] (docs/galaxy_inputs.md#molecular-hydrogen); eps_CO (K km/s/kpc), z0 and zh (HWHM) linear in R between the table nodes.
     Model 1: 44-node table (Bronfman et al. 1988 + inner/outer nodes), zero beyond 21 kpc.
     Model 2: 45-node table in R_sun = 10 kpc units, evaluated at R 10/R_sun, z 10/R_sun with
     eps_CO x 10/R_sun; CO floor 1e-40, floor value beyond scaled R = 23.5.
@@ -246,7 +245,7 @@ def n_h2_cm3(radius_kpc, z_kpc, model: int = 2, x_co=X_CO_DEFAULT, r_sun_kpc: fl
 def n_hii_cm3(radius_kpc, z_kpc, model: int = 1, r_sun_kpc: float = GALPROP_R_SUN_KPC):
     """Ionised hydrogen (= free electron) density n_HII(R, z) in cm^-3 (GALPROP nHII).
 
-    GALAXY_INPUTS.md Sec. 1.1(c):
+    docs/galaxy_inputs.md#ionised-hydrogen:
 
     * model 1 (default), Cordes et al. 1991 (Nature 354, 121, Eq. 6):
       0.025 exp(-|z|/1) exp(-(R/20)^2) + 0.2 exp(-|z|/0.15) exp(-((R - 4)/2)^2);
@@ -276,17 +275,17 @@ def n_hii_cm3(radius_kpc, z_kpc, model: int = 1, r_sun_kpc: float = GALPROP_R_SU
 
 
 def neutral_hydrogen_cm3(n_hi, n_h2):
-    """Neutral hydrogen atoms n_HI + 2 n_H2 in cm^-3 (GALAXY_INPUTS.md conventions)."""
+    """Neutral hydrogen atoms n_HI + 2 n_H2 in cm^-3 (docs/galaxy_inputs.md#coordinates-and-conventions)."""
     return np.asarray(n_hi, dtype=float) + 2.0 * np.asarray(n_h2, dtype=float)
 
 
 def total_hydrogen_cm3(n_hi, n_h2, n_hii):
-    """Total target hydrogen atoms n_H = n_HI + 2 n_H2 + n_HII in cm^-3 (GALAXY_INPUTS.md)."""
+    """Total target hydrogen atoms n_H = n_HI + 2 n_H2 + n_HII in cm^-3 (docs/galaxy_inputs.md)."""
     return neutral_hydrogen_cm3(n_hi, n_h2) + np.asarray(n_hii, dtype=float)
 
 
 def helium_cm3(n_h_cm3, he_to_h: float = HE_TO_H):
-    """ISM helium density (He/H) n_H in cm^-3, He distributed like H (GALAXY_INPUTS.md Sec. 1.1(e))."""
+    """ISM helium density (He/H) n_H in cm^-3, He distributed like H (docs/galaxy_inputs.md#helium)."""
     return he_to_h * np.asarray(n_h_cm3, dtype=float)
 
 
@@ -295,7 +294,7 @@ def cell_average_z(density_function: Callable, radius_kpc, z_kpc, dz_kpc: float,
     """Mean of a point model over sub-samples in z inside each cell, as GALPROP ``nH_av``.
 
     Sub-samples z_k = z - dz/2 + dzz/2 + k dzz while z_k < z + dz/2 (dzz = 0.02 kpc in v56,
-    0.01 in v54); no averaging in R (GALAXY_INPUTS.md Sec. 1.1(d)).
+    0.01 in v54); no averaging in R (docs/galaxy_inputs.md#cell-averages).
 
     Parameters
     ----------
@@ -329,7 +328,7 @@ def column_density_cm2(density_function: Callable, radius_kpc: float, z_max_kpc:
                        n_points: int = 20001, **kwargs) -> float:
     """Vertical column integral of n(R, z) dz over |z| <= z_max, in cm^-2 (Simpson's rule).
 
-    For sanity checks against the surface densities of GALAXY_INPUTS.md Sec. 1.1(f).
+    For sanity checks against the surface densities of docs/galaxy_inputs.md#gas-check-values.
     """
     from scipy.integrate import simpson
 
@@ -339,7 +338,7 @@ def column_density_cm2(density_function: Callable, radius_kpc: float, z_max_kpc:
 
 
 # ---- Numba point kernels (for line-of-sight integration inside other Numba code) ------------------------
-# Same formulas as the NumPy functions above (GALAXY_INPUTS.md Sec. 1.1), scalar in, scalar out;
+# Same formulas as the NumPy functions above (docs/galaxy_inputs.md#interstellar-gas), scalar in, scalar out;
 # tests/test_gas.py checks them against the NumPy versions. X_CO is a plain number here: evaluate
 # :func:`x_co_profile` at the point's radius beforehand if it varies.
 

@@ -1,6 +1,6 @@
 """Interstellar radiation field (ISRF): the GALPROP-format FITS file and the analytic CMB.
 
-File (GALAXY_INPUTS.md Sec. 2.1; shared/data/galaxy/SOURCES.md):
+File (docs/galaxy_inputs.md#interstellar-radiation-field; shared/data/galaxy/SOURCES.md):
 ``MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz``, the axisymmetric
 Porter & Strong (2005) "MilkyWay" ISRF in GALPROP format. One primary HDU, shape
 (component, log10 lambda, z, R) = (3, 56, 101, 41) in C order; axis values from the
@@ -8,7 +8,7 @@ CRVAL/CDELT keywords (R = 0.25..20.25 kpc, z = -5..5 kpc, log10(lambda/micron) =
 values are nu u_nu = lambda u_lambda in eV cm^-3; components 1 = optical (stellar direct +
 scattered), 2 = infrared (dust), 3 = CMB.
 
-Conversions (Sec. 2.1): eps = 1.23984198 eV / (lambda/micron); dn/d ln eps = (nu u_nu)/eps;
+Conversions (docs/galaxy_inputs.md#interstellar-radiation-field): eps = 1.23984198 eV / (lambda/micron); dn/d ln eps = (nu u_nu)/eps;
 dn/d eps = (nu u_nu)/eps^2 [cm^-3 eV^-1]; U = ln(10) dlog10(lambda) sum(nu u_nu).
 
 CMB decision: the file's component 3 is a 2.725 K blackbody sampled at 0.1 dex in wavelength.
@@ -19,7 +19,7 @@ file's |z| <= 5 kpc (the paper's halo reaches 6.3 kpc). ``cmb="file"`` keeps the
 (they agree: U = 0.260 eV cm^-3), ``cmb=None`` drops it.
 
 Interpolation: bilinear in (R, |z|) (the file is exactly symmetric in z), clamped to the edge
-nodes outside the grid (Sec. 2.1 recommendation; GALPROP anchors at the nearest node instead).
+nodes outside the grid (docs/galaxy_inputs.md#interstellar-radiation-field recommendation; GALPROP anchors at the nearest node instead).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 CMB_TEMPERATURE_K = 2.725
-#: h c in eV micron (GALAXY_INPUTS.md Sec. 2.1).
+#: h c in eV micron (docs/galaxy_inputs.md#interstellar-radiation-field).
 HC_EV_MICRON = 1.23984198
 ISRF_FILENAME = "MilkyWay_DR0.5_DZ0.1_DPHI10_RMAX20_ZMAX5_galprop_format.fits.gz"
 COMPONENT_NAMES = ("optical", "infrared", "cmb")
@@ -58,8 +58,8 @@ COMPONENT_NAMES = ("optical", "infrared", "cmb")
 def planck_number_density_per_eV(eps_eV, temperature_K):
     """Blackbody photon number density per unit energy, dn/d eps in cm^-3 eV^-1.
 
-    dn/d eps = eps^2 / (pi^2 (hbar c)^3 (exp(eps/kT) - 1)) (GALAXY_INPUTS.md Sec. 2.2;
-    EMISSION_PHYSICS.md Sec. 4.1 writes the same as 8 pi eps^2/((h c)^3 (e^{eps/kT} - 1))).
+    dn/d eps = eps^2 / (pi^2 (hbar c)^3 (exp(eps/kT) - 1)) (docs/galaxy_inputs.md#other-radiation-fields;
+    docs/emission.md#inverse-compton writes the same as 8 pi eps^2/((h c)^3 (e^{eps/kT} - 1))).
 
     Parameters
     ----------
@@ -76,7 +76,7 @@ def planck_number_density_per_eV(eps_eV, temperature_K):
 def blackbody_energy_density_eV_cm3(temperature_K):
     """Blackbody energy density a T^4 in eV cm^-3, a = pi^2 k^4/(15 (hbar c)^3) = 4.7222e-3 eV cm^-3 K^-4.
 
-    EMISSION_PHYSICS.md Sec. 0 and 8 (CMB at 2.7255 K: 0.2606 eV cm^-3).
+    docs/conventions.md#constants, docs/emission.md#reference-values (CMB at 2.7255 K: 0.2606 eV cm^-3).
     """
     return np.pi**2 / 15.0 * (K_B_EV_PER_K * np.asarray(temperature_K, dtype=float)) ** 4 / HBAR_C_EV_CM**3
 
@@ -89,7 +89,7 @@ def blackbody_number_density_cm3(temperature_K):
 def graybody_number_density_per_eV(eps_eV, temperature_K, energy_density_eV_cm3):
     """Diluted blackbody with total energy density U: Planck x U/(a T^4), in cm^-3 eV^-1.
 
-    EMISSION_PHYSICS.md Sec. 4.1 (graybody component) and Sec. 4.4 (illustrative local ISRF).
+    docs/emission.md#inverse-compton (graybody component) and docs/propagation.md#loss-times (illustrative local ISRF).
     """
     dilution = energy_density_eV_cm3 / blackbody_energy_density_eV_cm3(temperature_K)
     return dilution * planck_number_density_per_eV(eps_eV, temperature_K)
@@ -145,7 +145,7 @@ class ISRF:
 
     @classmethod
     def from_fits(cls, path: str | os.PathLike) -> "ISRF":
-        """Read a GALPROP-format ISRF FITS(.gz) file (layout of GALAXY_INPUTS.md Sec. 2.1)."""
+        """Read a GALPROP-format ISRF FITS(.gz) file (layout of docs/galaxy_inputs.md#interstellar-radiation-field)."""
         from astropy.io import fits
 
         path = os.fspath(path)
@@ -204,7 +204,7 @@ class ISRF:
     def energy_density_eV_cm3(self, component=None):
         """Energy density on the node grid, U = ln(10) dlog10(lambda) sum(nu u_nu), eV cm^-3.
 
-        GALAXY_INPUTS.md Sec. 2.1. ``component`` None gives the sum of all components.
+        docs/galaxy_inputs.md#interstellar-radiation-field. ``component`` None gives the sum of all components.
         Returns shape (n_r, n_z).
         """
         table = self.nu_u_nu_eV_cm3 if component is None else self.nu_u_nu_eV_cm3[self.component_index(component)][None]
@@ -270,7 +270,7 @@ class ISRF:
         interpolation in eps is needed. On a user grid the file spectra are interpolated
         log-log in eps (zero outside the file's range) and, if ``preserve_energy_density``,
         rescaled per position and component so that the trapezoid energy density on the new
-        grid equals the file's own (GALAXY_INPUTS.md Sec. 2.1 sum); log-log interpolation
+        grid equals the file's own (docs/galaxy_inputs.md#interstellar-radiation-field sum); log-log interpolation
         of the 0.1-dex peaks otherwise loses ~2 % of U. The CMB is added analytically (or taken
         from the file, see module docstring). This is the input of the Klein-Nishina loss
         (:func:`galdiff.propagation.losses.inverse_compton_loss_rate_GeV_per_s`) and of

@@ -1,13 +1,13 @@
 """Cosmic-ray and unresolved-source spatial distributions (shapes, arbitrary normalisation).
 
-* :func:`snr_distribution`: the paper's Eq. 2 (PAPER.md; GALAXY_INPUTS.md Sec. 4.1),
+* :func:`snr_distribution`: the paper's Eq. 2 (docs/paper.md, docs/galaxy_inputs.md#snr-distribution),
   f(R, z) = (R/r_sun)^1.25 exp(-3.56 (R - r_sun)/r_sun) exp(-|z|/z_s), r_sun = 8.3 kpc,
   z_s = 0.2 kpc. f(R_sun, 0) = 1; f -> 0 as R -> 0 (R^1.25); maximum at R = alpha r_sun/beta.
   Optional GALPROP-style cuts: f = 0 for R >= r_max (DRAGON2's ``Galprop`` model, the paper's
   exact form, uses r_max = 15 kpc: our default) and f frozen at its r_const value for
   r_const <= R < r_max (GALPROP ``source_parameters_4``; off by default).
 * :func:`pulsar_distribution` and :data:`RADIAL_PROFILES`: the distributions of
-  GALAXY_INPUTS.md Sec. 4.2 (default Lorimer et al. 2006), selectable by name.
+  docs/galaxy_inputs.md#pulsar-distributions (default Lorimer et al. 2006), selectable by name.
 * :func:`radial_integral_kpc2`, :func:`volume_integral_kpc3`, :func:`grid_volume_weights_kpc3`,
   :func:`normalise_on_grid`: normalisation helpers with the cylindrical volume element
   2 pi R dR dz.
@@ -53,8 +53,8 @@ def snr_distribution(radius_kpc, z_kpc, r_sun_kpc: float = PAPER_R_SUN_KPC, alph
                      r_const_kpc: float | None = None):
     """SNR source distribution of the paper, Eq. 2 (dimensionless, 1 at (r_sun, 0)).
 
-    f(R, z) = (R/r_sun)^alpha exp(-beta (R - r_sun)/r_sun) exp(-|z|/z_s) (PAPER.md Eq. 2;
-    GALAXY_INPUTS.md Sec. 4.1; GALPROP ``source_model = 1``; DRAGON2 ``Galprop``).
+    f(R, z) = (R/r_sun)^alpha exp(-beta (R - r_sun)/r_sun) exp(-|z|/z_s) (docs/paper.md#eq-2-source-distribution;
+    docs/galaxy_inputs.md#snr-distribution; GALPROP ``source_model = 1``; DRAGON2 ``Galprop``).
 
     Parameters
     ----------
@@ -91,12 +91,12 @@ def snr_distribution(radius_kpc, z_kpc, r_sun_kpc: float = PAPER_R_SUN_KPC, alph
 def snr_peak_radius_kpc(r_sun_kpc: float = PAPER_R_SUN_KPC, alpha: float = 1.25, beta: float = 3.56) -> float:
     """Radius of the maximum of (R/r_sun)^alpha exp(-beta (R - r_sun)/r_sun): alpha r_sun/beta.
 
-    Analytic (d ln f/dR = alpha/R - beta/r_sun = 0); GALAXY_INPUTS.md Sec. 4.1 (2.914 kpc for the paper).
+    Analytic (d ln f/dR = alpha/R - beta/r_sun = 0); docs/galaxy_inputs.md#snr-distribution (2.914 kpc for the paper).
     """
     return alpha * r_sun_kpc / beta
 
 
-# ---- radial laws of GALAXY_INPUTS.md Sec. 4.2 (surface-density shapes, R in kpc) ----------------
+# ---- radial laws of docs/galaxy_inputs.md#pulsar-distributions (surface-density shapes, R in kpc) ----------------
 
 def _power_exp(radius, exponent_a, exponent_b, r_sun, r_offset=0.0):
     x = radius + r_offset
@@ -137,7 +137,7 @@ class RadialProfile:
         return self.function(np.asarray(radius_kpc, dtype=float), **params)
 
 
-#: Registry of radial laws (GALAXY_INPUTS.md Sec. 4.2). z_scale_kpc is the exponential scale height
+#: Registry of radial laws (docs/galaxy_inputs.md#pulsar-distributions). z_scale_kpc is the exponential scale height
 #: used by default; 0.2 kpc is the GALPROP/DRAGON2 CR-source choice.
 RADIAL_PROFILES: dict[str, RadialProfile] = {
     "lorimer2006": RadialProfile(
@@ -187,7 +187,7 @@ def pulsar_distribution(radius_kpc, z_kpc, model: str = "lorimer2006", z_scale_k
                         r_max_kpc: float | None = None, **params):
     """Spatial template of the unresolved (pulsar-like) sources: f(R) exp(-|z|/z_s).
 
-    The radial laws are those of GALAXY_INPUTS.md Sec. 4.2 (registry :data:`RADIAL_PROFILES`);
+    The radial laws are those of docs/galaxy_inputs.md#pulsar-distributions (registry :data:`RADIAL_PROFILES`);
     default Lorimer et al. 2006 (MNRAS 372, 777, Eq. 10; B = 1.9, C = 5.0, R_sun = 8.5 kpc) with
     an exponential z profile of scale 0.2 kpc (the GALPROP/DRAGON2 choice; state it in config).
 
@@ -224,7 +224,7 @@ def pulsar_distribution(radius_kpc, z_kpc, model: str = "lorimer2006", z_scale_k
 def radial_integral_kpc2(radial_function: Callable, r_max_kpc: float, r_min_kpc: float = 0.0) -> float:
     """Integral of 2 pi R f(R) dR over [r_min, r_max] in kpc^2 (adaptive quadrature).
 
-    ``radial_function(radius_kpc)`` must accept a float. GALAXY_INPUTS.md Sec. 4 (volume
+    ``radial_function(radius_kpc)`` must accept a float. docs/galaxy_inputs.md#source-distributions (volume
     element 2 pi R dR dz).
     """
     value, _ = integrate.quad(lambda rad: 2.0 * np.pi * rad * float(radial_function(rad)),

@@ -1,7 +1,7 @@
 """Electron bremsstrahlung on interstellar gas: cross sections and emissivity matrices.
 
 Cross section dsigma/dk per target atom/ion as in GALPROP (Strong, Moskalenko & Reimer 2000,
-ApJ 537, 763, appendix; EMISSION_PHYSICS.md Sec. 5.1-5.2), restated; energies in GeV, E_0 and
+ApJ 537, 763, appendix; docs/emission.md#bremsstrahlung, #screening-functions), restated; energies in GeV, E_0 and
 E_1 = E_0 - k the initial and final electron total energies, k the photon energy,
 T_0 = E_0 - m_e c^2, delta = k m_e c^2 / (2 E_0 E_1), Delta = delta / (2 alpha):
 
@@ -21,11 +21,11 @@ T_0 = E_0 - m_e c^2, delta = k m_e c^2 / (2 E_0 E_1), Delta = delta / (2 alpha):
   mean of the two.
 
 Ionised hydrogen counts the proton and its free electron with the same formula, i.e. twice the
-bare-charge (Z = 1, N_e = 0) cross section (GALPROP; EMISSION_PHYSICS.md Sec. 5.1). The validity
+bare-charge (Z = 1, N_e = 0) cross section (GALPROP; docs/emission.md#bremsstrahlung). The validity
 range is E_0, k >~ 10 keV (Born approximation, GALPROP's bremss_spec); for E_gamma >= 100 MeV only
 the screened high-energy formula matters.
 
-Emissivity per sr (Sec. 5.3), electron + positron flux J_e in GeV^-1 cm^-2 s^-1 sr^-1:
+Emissivity per sr (docs/emission.md#bremsstrahlung-emissivity), electron + positron flux J_e in GeV^-1 cm^-2 s^-1 sr^-1:
 
     q(k) = int dE_0 (J_e(E_0)/beta) dsigma/dk (E_0, k)   [photons GeV^-1 s^-1 sr^-1 per target]
 
@@ -49,7 +49,7 @@ SCREENING_SWITCH_DELTA_OVER_Z = 4.0
 FANO_SAUTER_FRACTION = 0.9
 
 # Hartree-Fock screening functions of neutral He (Gould 1969 / BG70 as tabulated in GALPROP;
-# EMISSION_PHYSICS.md Sec. 5.2), BG70 normalisation
+# docs/emission.md#screening-functions), BG70 normalisation
 HE_DELTA = np.array([0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0])
 HE_PHI1 = np.array([134.60, 133.85, 133.11, 130.86, 127.17, 120.35, 104.60, 89.94, 74.19, 54.26, 40.94])
 HE_PHI2 = np.array([131.40, 130.51, 130.33, 129.26, 126.76, 120.80, 105.21, 89.46, 73.03, 51.84, 37.24])
@@ -73,7 +73,7 @@ __all__ = [
 def hydrogen_screening_functions(delta_screen):
     """phi_1, phi_2 of neutral atomic H from its ground-state form factor (uncapped).
 
-    F(q) = [1 + (q / (2 alpha))^2]^-2 (q in m_e c), Gould 1969; EMISSION_PHYSICS.md Sec. 5.1:
+    F(q) = [1 + (q / (2 alpha))^2]^-2 (q in m_e c), Gould 1969; docs/emission.md#bremsstrahlung:
     phi_1 = 8 [1 + int_delta^1 (q - delta)^2/q^3 (1 - F) dq],
     phi_2 = 8 [5/6 + int_delta^1 (q^3 + (3 - 6 ln(q/delta)) delta^2 q - 4 delta^3)/q^4 (1 - F) dq].
 

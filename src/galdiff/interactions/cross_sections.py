@@ -1,8 +1,8 @@
 """Inelastic hadronic cross sections and the catastrophic (fragmentation) loss rate.
 
 * p-p: Kafexhiu, Aharonian, Taylor & Vila 2014 (PRD 90, 123014, Eq. 1), the parametrisation
-  EMISSION_PHYSICS.md Sec. 3.5 recommends (it is also the low-energy p-p cross section of the
-  emission stage, Sec. 3.4). Kelner, Aharonian & Bugayov 2006 (PRD 74, 034018) is available
+  docs/emission.md#inelastic-cross-sections recommends (it is also the low-energy p-p cross section of the
+  emission stage, docs/emission.md#low-energy-completion). Kelner, Aharonian & Bugayov 2006 (PRD 74, 034018) is available
   for comparison.
 * p-He and He-p (default ``nuclear="galprop"``): the p-4He inelastic (reaction) cross section
   fitted by I. Moskalenko to p-He data, as coded in GALPROP ``nucleon_cs.cc`` (option 0, "pHe"):
@@ -18,14 +18,14 @@
 
   Why not the p-p cross section scaled geometrically: nuclear break-up of 4He has no pion
   threshold, so sigma_pp (zero below T = 0.28 GeV and 30 % of its plateau at 0.5 GeV/n) times the
-  Orth & Buffington (1976) factor (A1^(3/8) + A2^(3/8) - 1)^2 = 2.83 (GALAXY_INPUTS.md Sec. 5.5,
+  Orth & Buffington (1976) factor (A1^(3/8) + A2^(3/8) - 1)^2 = 2.83 (docs/propagation.md#fragmentation,
   where GALPROP uses it for *meson production*) gives He-p = 0 at 0.2 GeV/n, 26 mb at 0.5 GeV/n
   and 85 mb at 10 GeV/n where p-4He data give ~110 mb at all three. He fragmentation competes with
   escape and ionisation below a few GeV/n, so that error bent the He LIS by ~10 % there.
   ``nuclear="orth_buffington"`` keeps that scaling for comparisons.
 
 * :func:`inelastic_loss_rate_per_s`: 1/tau_f = beta c n_H (sigma_{X,H} + (He/H) sigma_{X,He})
-  (GALAXY_INPUTS.md Sec. 5.5, GALPROP ``fill_transport_arrays.cc``).
+  (docs/propagation.md#fragmentation, GALPROP ``fill_transport_arrays.cc``).
 
 Units: kinetic energies in GeV (per nucleon for nuclei), cross sections in mb, rates in s^-1.
 """
@@ -58,7 +58,7 @@ def sigma_inel_pp_kafexhiu2014_mb(ek_GeV):
     """Inelastic p-p cross section of Kafexhiu et al. 2014 (PRD 90, 123014, Eq. 1).
 
     ``sigma = [30.7 - 0.96 L + 0.18 L^2] [1 - (T_th/T_p)^1.9]^3 mb``, ``L = ln(T_p/T_th)``,
-    T_th = 0.2797 GeV (EMISSION_PHYSICS.md Sec. 3.5). Zero at and below threshold.
+    T_th = 0.2797 GeV (docs/emission.md#inelastic-cross-sections). Zero at and below threshold.
 
     Parameters
     ----------
@@ -84,7 +84,7 @@ def sigma_inel_pp_kelner2006_mb(ek_GeV):
     """Inelastic p-p cross section of Kelner, Aharonian & Bugayov 2006 (PRD 74, 034018, Eq. 79).
 
     ``sigma = (34.3 + 1.88 L + 0.25 L^2) [1 - (E_th/E_p)^4]^2 mb``, ``L = ln(E_p/1 TeV)``,
-    E_p = T_p + m_p the total proton energy, E_th = 1.22 GeV (EMISSION_PHYSICS.md Sec. 3.5).
+    E_p = T_p + m_p the total proton energy, E_th = 1.22 GeV (docs/emission.md#inelastic-cross-sections).
 
     Parameters
     ----------
@@ -114,7 +114,7 @@ PP_MODELS = {
 def orth_buffington_factor(mass_number_beam: int, mass_number_target: int) -> float:
     """Geometric scaling (A1^(3/8) + A2^(3/8) - 1)^2 (Orth & Buffington 1976).
 
-    As used by GALPROP ``pp_meson.f`` (GALAXY_INPUTS.md Sec. 5.5): 1 for p-p, 2.83 for p-He and
+    As used by GALPROP ``pp_meson.f`` (docs/propagation.md#fragmentation): 1 for p-p, 2.83 for p-He and
     He-p, 5.59 for He-He.
     """
     return (mass_number_beam ** 0.375 + mass_number_target ** 0.375 - 1.0) ** 2
@@ -158,7 +158,7 @@ def he_target_ratio_ferrando1988(mass_number_beam: int) -> float:
 def proton_equivalent_ek_GeV(ek_GeV_per_n, species: Species):
     """Kinetic energy of a proton with the same momentum per nucleon as the projectile.
 
-    p_n = sqrt(T_n (T_n + 2 m_n)) (EMISSION_PHYSICS.md Sec. 1.2), T_p = sqrt(p_n^2 + m_p^2) - m_p.
+    p_n = sqrt(T_n (T_n + 2 m_n)) (docs/conventions.md#kinematics-of-nuclei), T_p = sqrt(p_n^2 + m_p^2) - m_p.
     For a proton this is the identity; for 4He it differs from T_n by < 1 %.
 
     Parameters
@@ -180,7 +180,7 @@ def sigma_inel_mb(ek_GeV_per_n, species: Species, target_mass_number: int = 1,
                   model: str = "kafexhiu2014", scaling: float | None = None, nuclear: str = "galprop"):
     """Inelastic cross section of a p or He projectile on an H or He target.
 
-    p-p: the ``model`` parametrisation of sigma_pp (EMISSION_PHYSICS.md Sec. 3.5). Channels with a
+    p-p: the ``model`` parametrisation of sigma_pp (docs/emission.md#inelastic-cross-sections). Channels with a
     He nucleus (module docstring): ``nuclear="galprop"`` (default) uses GALPROP's p-4He fit
     (:func:`sigma_inel_phe_galprop_mb`) for p-He and He-p and 1.95 times it for He-He
     (:func:`he_target_ratio_ferrando1988`); ``nuclear="orth_buffington"`` scales sigma_pp by
@@ -234,8 +234,8 @@ def inelastic_loss_rate_per_s(ek_GeV_per_n, species: Species, n_h_cm3, he_to_h: 
                               model: str = "kafexhiu2014", nuclear: str = "galprop"):
     """Catastrophic (inelastic) loss rate 1/tau_f = beta c n_H (sigma_{X,H} + (He/H) sigma_{X,He}).
 
-    GALAXY_INPUTS.md Sec. 5.5 (GALPROP ``fill_transport_arrays.cc``); He is distributed like H
-    with He/H = 0.11 by number (Sec. 1.1(e)).
+    docs/propagation.md#fragmentation (GALPROP ``fill_transport_arrays.cc``); He is distributed like H
+    with He/H = 0.11 by number (docs/galaxy_inputs.md#helium).
 
     Parameters
     ----------

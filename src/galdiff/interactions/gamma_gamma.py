@@ -1,6 +1,6 @@
 """Gamma-gamma pair production (Breit-Wheeler) and absorption of gamma rays on isotropic photon fields.
 
-Formulas: EMISSION_PHYSICS.md Sec. 6 and GALAXY_INPUTS.md Sec. 6.1 (Breit & Wheeler 1934;
+Formulas: docs/emission.md#pair-absorption (Breit & Wheeler 1934;
 Gould & Schreder 1967; the isotropic average as in Vernetto & Lipari 2016). Photon fields are
 plain arrays: a differential number density n(eps) in cm^-3 eV^-1 on a target-energy grid
 eps in eV (for example the CMB from :func:`galdiff.interactions.inverse_compton.planck_photon_density`
@@ -50,7 +50,7 @@ def breit_wheeler_cross_section_cm2(s):
 
     References
     ----------
-    EMISSION_PHYSICS.md Sec. 6; GALAXY_INPUTS.md Sec. 6.1 (Breit & Wheeler 1934).
+    docs/emission.md#pair-absorption (Breit & Wheeler 1934).
     """
     s_arr = np.asarray(s, dtype=float)
     out = np.zeros_like(s_arr)
@@ -97,7 +97,7 @@ def isotropic_pair_integral(s0):
     -------
     ndarray
         Phi(s0) in units of sigma_T. The angle-averaged cross section on an isotropic field is
-        sigma_bar(E, eps) = 2 sigma_T Phi(s0) / s0^2 (EMISSION_PHYSICS.md Sec. 6).
+        sigma_bar(E, eps) = 2 sigma_T Phi(s0) / s0^2 (docs/emission.md#pair-absorption).
     """
     s0_arr = np.asarray(s0, dtype=float)
     ln_s_tab, phi_tab = _pair_integral_table()
@@ -114,7 +114,7 @@ def absorption_coefficient_per_cm(gamma_energy_GeV, target_energy_eV, photon_den
     """Absorption coefficient kappa(E) = 1/lambda of gamma rays on an isotropic photon field.
 
     kappa(E) = int d eps n(eps) (2 sigma_T / s0^2) Phi(s0),  s0 = E eps / (m_e c^2)^2
-    (EMISSION_PHYSICS.md Sec. 6; GALAXY_INPUTS.md Sec. 6.1: the isotropic average
+    (docs/emission.md#pair-absorption: the isotropic average
     (1/2) int d mu (1 - mu) sigma(s), with the factor 1/2).
 
     Parameters
@@ -171,7 +171,7 @@ def optical_depth_uniform(gamma_energy_GeV, target_energy_eV, photon_density_per
     Returns
     -------
     ndarray
-        Dimensionless tau; the surviving fraction is exp(-tau) (EMISSION_PHYSICS.md Sec. 6:
+        Dimensionless tau; the surviving fraction is exp(-tau) (docs/emission.md#pair-absorption:
         tau_CMB(1 PeV, 8.5 kpc) = 0.950).
     """
     return (
@@ -183,7 +183,7 @@ def optical_depth_uniform(gamma_energy_GeV, target_energy_eV, photon_density_per
 def optical_depth_along_path(absorption_per_kpc, distance_kpc):
     """Cumulative optical depth tau(E, s) = int_0^s kappa(E, s') ds' along a line of sight.
 
-    Trapezoid rule on the given points (EMISSION_PHYSICS.md Sec. 6: observer at s = 0; the
+    Trapezoid rule on the given points (docs/emission.md#pair-absorption: observer at s = 0; the
     emission at distance s is attenuated by exp(-tau(E, s))).
 
     Parameters

@@ -1,23 +1,23 @@
 """Hadronic (pi0-decay gamma-ray, neutrino and secondary e+-) emissivities from AAfrag.
 
-Emissivity per target H atom and per steradian (EMISSION_PHYSICS.md Sec. 1.1, 3.1):
+Emissivity per target H atom and per steradian (docs/conventions.md#flux-density-and-emissivity, docs/emission.md#hadronic-emissivity):
 
     q_s(E) = sum_{i in p, He} int dT_n J_i(T_n) [ dsigma_{i+p -> s}/dE (E_i(T_n), E)
                                                 + f_He dsigma_{i+He -> s}/dE (E_i(T_n), E) ]
 
 in GeV^-1 s^-1 sr^-1 H-atom^-1, with J_i the flux of nuclei per unit kinetic energy per nucleon
 (GeV^-1 cm^-2 s^-1 sr^-1 per GeV/n) and f_He = n_He/n_H of the ISM (default 0.11, GALPROP's
-``He_H_ratio``; GALAXY_INPUTS.md). For He projectiles the AAfrag tables take the total energy of the
+``He_H_ratio``; docs/galaxy_inputs.md). For He projectiles the AAfrag tables take the total energy of the
 nucleus, E_He = 4 T_n + M_He, and the flux per unit total energy J_T,n/4; the factor 4 cancels
 against dE_He = 4 dT_n, so both species integrate over dT_n with their per-nucleon flux
-(EMISSION_PHYSICS.md Sec. 3.2-3.3).
+(docs/emission.md#aafrag-tables, #hadronic-recipe).
 
 Cross sections: aafragpy 2.0.4 (AAfrag 2.01; Kachelriess, Ostapchenko & Tjemsland 2023; Koldobskiy
 et al. 2021) above a switch band in total energy per nucleon (default 4-10 GeV), and below it the
 p-p parametrisations shipped with aafragpy: Kafexhiu et al. 2014 for gamma rays and Kamae et al.
-2006 for neutrinos and e+- (EMISSION_PHYSICS.md Sec. 3.4). Nuclear channels below the switch use
+2006 for neutrinos and e+- (docs/emission.md#low-energy-completion). Nuclear channels below the switch use
 p-p at the same kinetic energy per nucleon times a constant channel factor (energy-weighted AAfrag
-yield ratio per projectile nucleus, computed at the upper edge of the band; Sec. 3.4 table). Within
+yield ratio per projectile nucleus, computed at the upper edge of the band; docs/emission.md#low-energy-completion table). Within
 the band the two descriptions are blended linearly in ln E_n, so there is no jump at the switch.
 (The K14 parametrisation itself, in aafragpy and naima alike, drops by ~35 % in energy-weighted
 yield between T_p = 3.6 and 4.1 GeV; integrated over a CR spectrum this leaves q(E) smooth.)
@@ -25,7 +25,7 @@ aafragpy's Kamae 2006 positron renormalisation has a typo that removes most e+ b
 T_p = 5.52 GeV; it is corrected here (:func:`kamae2006_positron_correction_mb_per_GeV`).
 
 The matrices are built once on (T_n grid, secondary grid) and applied to all grid cells as one
-matrix product. Secondary e+- source terms for propagation are Q_e = 4 pi n_H q_e (Sec. 3.1).
+matrix product. Secondary e+- source terms for propagation are Q_e = 4 pi n_H q_e (docs/emission.md#hadronic-emissivity).
 """
 
 from __future__ import annotations
@@ -53,14 +53,14 @@ __all__ = [
 
 SECONDARY_CODES = ("gam", "el", "posi", "nu_e", "anu_e", "nu_mu", "anu_mu")
 CHANNELS = ("p-p", "p-He", "He-p", "He-He")
-# neutrino flavours at the source, nu + anti-nu (AAfrag produces no nu_tau; EMISSION_PHYSICS.md Sec. 3.6.1)
+# neutrino flavours at the source, nu + anti-nu (AAfrag produces no nu_tau; docs/emission.md#neutrinos)
 NEUTRINO_FLAVOUR_CODES = {"e": ("nu_e", "anu_e"), "mu": ("nu_mu", "anu_mu")}
 DEFAULT_HE_TO_H = 0.11
 HE_MASS_NUMBER = 4
 M_N_HE_GEV = M_HE4_GEV / HE_MASS_NUMBER
 # K14 threshold in proton kinetic energy: 2 m_pi0 + m_pi0^2 / (2 m_p) (Kafexhiu et al. 2014, Eq. 1)
 K14_THRESHOLD_T_GEV = 0.2797
-# aafragpy 2.0.4 table ranges in projectile total energy (EMISSION_PHYSICS.md Sec. 3.2)
+# aafragpy 2.0.4 table ranges in projectile total energy (docs/emission.md#aafrag-tables)
 AAFRAG_MIN_TOTAL_GEV = {"p-p": 4.0, "p-He": 4.0, "He-p": 5.0, "He-He": 5.0}
 
 
@@ -87,7 +87,7 @@ def _projectile_total_energy_GeV(channel, ek_GeV_per_n):
 def aafrag_cross_section_mb_per_GeV(secondary, channel, projectile_total_energy_GeV, secondary_energy_GeV):
     """AAfrag differential production cross section dsigma/dE_s in mb GeV^-1.
 
-    Thin wrapper of ``aafragpy.get_cross_section`` (EMISSION_PHYSICS.md Sec. 3.2) that fixes its
+    Thin wrapper of ``aafragpy.get_cross_section`` (docs/emission.md#aafrag-tables) that fixes its
     quirks: the output is always 2-D, energies outside the tables give zeros, several secondary
     codes are summed.
 
@@ -168,7 +168,7 @@ def low_energy_pp_cross_section_mb_per_GeV(secondary, proton_total_energy_GeV, s
 
     Gamma rays: Kafexhiu et al. 2014 (PRD 90, 123014), "GEANT" parameter set, from threshold
     T_p = 0.2797 GeV. Neutrinos and e+-: Kamae et al. 2006 (ApJ 647, 692; erratum 2007), with
-    diffraction. Both as shipped with aafragpy 2.0.4 (EMISSION_PHYSICS.md Sec. 3.2, 3.4), with
+    diffraction. Both as shipped with aafragpy 2.0.4 (docs/emission.md#aafrag-tables, #low-energy-completion), with
     the Kamae positron renormalisation corrected (:func:`kamae2006_positron_correction_mb_per_GeV`).
     Kinematically forbidden secondary energies (returned as NaN by aafragpy) are set to zero.
 
@@ -209,7 +209,7 @@ def channel_factor(secondary, channel, total_energy_per_nucleon_GeV=10.0):
     """Energy-weighted AAfrag yield of a nuclear channel relative to p-p, per projectile nucleus.
 
     k = int E dsigma_ch/dE dE / int E dsigma_pp/dE dE at equal total energy per nucleon E_n
-    (EMISSION_PHYSICS.md Sec. 3.4; for gamma rays at E_n = 10 GeV: p-He 3.84, He-p 4.09,
+    (docs/emission.md#low-energy-completion; for gamma rays at E_n = 10 GeV: p-He 3.84, He-p 4.09,
     He-He 14.2).
 
     Parameters
@@ -254,7 +254,7 @@ def hadronic_cross_section_mb_per_GeV(secondary, channel, ek_GeV_per_n, secondar
     secondary_energy_GeV : array_like, shape (n_sec,)
     switch_low_GeV, switch_high_GeV : float
         Band in total energy per nucleon E_n = T_n + m_n (GeV) over which the low-energy
-        description (below) is blended into AAfrag (above); EMISSION_PHYSICS.md Sec. 3.4
+        description (below) is blended into AAfrag (above); docs/emission.md#low-energy-completion
         recommends 4-10 GeV. Needs switch_low >= 4 GeV (AAfrag p-p table start).
 
     Returns
@@ -303,7 +303,7 @@ class HadronicMatrix:
     ----------
     ek_GeV_per_n : array_like, shape (n_proj,)
         Projectile grid of kinetic energy per nucleon (GeV/n), increasing and log-spaced
-        (>= 20 per decade; EMISSION_PHYSICS.md Sec. 3.3 recommends reaching ~1e8 GeV/n for PeV
+        (>= 20 per decade; docs/emission.md#hadronic-recipe recommends reaching ~1e8 GeV/n for PeV
         secondaries). The same grid is used for protons and He nuclei.
     secondary_energy_GeV : array_like, shape (n_sec,)
         Secondary energies in GeV.
@@ -311,7 +311,7 @@ class HadronicMatrix:
         aafragpy code(s): 'gam', 'nu_e', 'anu_e', 'nu_mu', 'anu_mu', 'el', 'posi'; a sequence is
         summed (e.g. ``("nu_mu", "anu_mu")`` for one flavour, nu + anti-nu).
     he_to_h : float
-        ISM He/H number ratio f_He (default 0.11; EMISSION_PHYSICS.md Sec. 3.1).
+        ISM He/H number ratio f_He (default 0.11; docs/emission.md#hadronic-emissivity).
     switch_low_GeV, switch_high_GeV : float
         Blend band in total energy per nucleon (see :func:`hadronic_cross_section_mb_per_GeV`).
 
@@ -362,7 +362,7 @@ class HadronicMatrix:
         -------
         ndarray, shape (n_sec,) or (n_sec, n_cells)
             q per H atom (He/H of the ISM folded in). Volume emissivity: n_H q, with
-            n_H = n_HI + 2 n_H2 + n_HII (EMISSION_PHYSICS.md Sec. 3.1).
+            n_H = n_HI + 2 n_H2 + n_HII (docs/emission.md#hadronic-emissivity).
         """
         q = self.matrix_p @ np.asarray(flux_p, dtype=float)
         if flux_he is not None:
@@ -372,8 +372,7 @@ class HadronicMatrix:
     def source_rate_per_volume_4pi(self, flux_p, flux_he, n_H_per_cm3):
         """Total (4 pi-integrated) production rate per volume, Q = 4 pi n_H q, GeV^-1 cm^-3 s^-1.
 
-        The source term of the propagation equation for secondary e+- (EMISSION_PHYSICS.md
-        Sec. 3.1).
+        The source term of the propagation equation for secondary e+- (docs/emission.md#hadronic-emissivity).
 
         Parameters
         ----------

@@ -1,13 +1,13 @@
 """Inverse-Compton (IC) emission on isotropic photon fields with the full Klein-Nishina kernel.
 
 Kernel: Jones 1968 (Phys. Rev. 167, 1159); Blumenthal & Gould 1970 (Rev. Mod. Phys. 42, 237),
-Eq. 2.48; restated in EMISSION_PHYSICS.md Sec. 4.1:
+Eq. 2.48; restated in docs/emission.md#inverse-compton:
 
     dN/(dt dE_g) = (3 sigma_T c / (4 gamma^2)) int d eps [n(eps)/eps] F(q, G),
     G = 4 eps gamma / (m_e c^2),  E1 = E_g / (gamma m_e c^2),  q = E1 / (G (1 - E1)),
     F(q, G) = 2 q ln q + (1 + 2q)(1 - q) + (G q)^2 (1 - q) / (2 (1 + G q)),   1/(4 gamma^2) <= q <= 1.
 
-Emissivity convention (EMISSION_PHYSICS.md Sec. 1.1 and 4.1): per steradian,
+Emissivity convention (docs/conventions.md#flux-density-and-emissivity, docs/emission.md#inverse-compton): per steradian,
 
     j_IC(E_g) = int dE_e (J_e(E_e)/beta) int d eps n(eps) (3 sigma_T / (4 gamma^2 eps)) F(q, G)
                 [photons GeV^-1 cm^-3 s^-1 sr^-1]
@@ -43,8 +43,8 @@ def planck_photon_density_per_cm3_eV(target_energy_eV, temperature_K=CMB_TEMPERA
     """Differential number density of a (diluted) blackbody, n(eps) in cm^-3 eV^-1.
 
     n(eps) = (8 pi / (h c)^3) eps^2 / (exp(eps / k T) - 1), optionally scaled by U / (a T^4) for a
-    graybody of energy density U (EMISSION_PHYSICS.md Sec. 4.1). For the CMB (T = 2.7255 K) the
-    integrals are n = 410.7 cm^-3 and U = 0.2606 eV cm^-3 (Sec. 8).
+    graybody of energy density U (docs/emission.md#inverse-compton). For the CMB (T = 2.7255 K) the
+    integrals are n = 410.7 cm^-3 and U = 0.2606 eV cm^-3 (docs/emission.md#reference-values).
 
     Parameters
     ----------
@@ -259,7 +259,7 @@ class InverseComptonKernel:
     ----------
     tensor : ndarray, shape (n_g, n_e, n_eps)
         T such that j_IC[g] = sum_k sum_i T[g, k, i] J_e[k] n[i] in GeV^-1 cm^-3 s^-1 sr^-1 for J_e
-        in GeV^-1 cm^-2 s^-1 sr^-1 and n in cm^-3 eV^-1 (EMISSION_PHYSICS.md Sec. 4.1).
+        in GeV^-1 cm^-2 s^-1 sr^-1 and n in cm^-3 eV^-1 (docs/emission.md#inverse-compton).
     """
 
     def __init__(self, gamma_energy_GeV, electron_energy_GeV, target_energy_eV, oversample=4, flux_index=3.0):

@@ -3,7 +3,7 @@
 Over kpc baselines the vacuum oscillation phases average out (the oscillation length is
 2.48 km x (E/GeV) / (Delta m^2 / eV^2), about 1e-3 pc at 1 PeV), so the flavour transition
 probability is P(alpha -> beta) = sum_i |U_alpha i|^2 |U_beta i|^2 with the PMNS matrix U
-(EMISSION_PHYSICS.md Sec. 3.6.2). Fluxes here are per flavour, neutrino + antineutrino summed;
+(docs/emission.md#neutrino-oscillations). Fluxes here are per flavour, neutrino + antineutrino summed;
 P is the same for antineutrinos (U -> U*), so the sum transforms with the same matrix.
 """
 
@@ -44,7 +44,7 @@ class MixingAngles:
     delta_cp_deg: float
 
 
-# EMISSION_PHYSICS.md Sec. 3.6.2 (NuFIT 5.2 normal ordering; the doc flags these as recalled values)
+# docs/emission.md#neutrino-oscillations (NuFIT 5.2 normal ordering; the doc flags these as recalled values)
 NUFIT52_NO_WITH_SK = MixingAngles(33.41, 8.58, 42.2, 232.0)
 NUFIT52_NO_WITHOUT_SK = MixingAngles(33.41, 8.54, 49.1, 197.0)
 TRIBIMAXIMAL = MixingAngles(np.degrees(np.arcsin(np.sqrt(1.0 / 3.0))), 0.0, 45.0, 0.0)
@@ -53,7 +53,7 @@ TRIBIMAXIMAL = MixingAngles(np.degrees(np.arcsin(np.sqrt(1.0 / 3.0))), 0.0, 45.0
 def pmns_matrix(angles: MixingAngles) -> np.ndarray:
     """PMNS matrix U (rows e, mu, tau; columns mass states 1, 2, 3), complex 3 x 3.
 
-    Standard parametrisation as written in EMISSION_PHYSICS.md Sec. 3.6.2 (PDG).
+    Standard parametrisation as written in docs/emission.md#neutrino-oscillations (PDG).
     """
     t12, t13, t23, d = np.radians(
         [angles.theta12_deg, angles.theta13_deg, angles.theta23_deg, angles.delta_cp_deg]
@@ -75,7 +75,7 @@ def averaged_transition_matrix(angles: MixingAngles = NUFIT52_NO_WITH_SK) -> np.
     Parameters
     ----------
     angles : MixingAngles
-        Default NuFIT 5.2 NO with SK (EMISSION_PHYSICS.md Sec. 3.6.2).
+        Default NuFIT 5.2 NO with SK (docs/emission.md#neutrino-oscillations).
 
     Returns
     -------
@@ -89,7 +89,7 @@ def averaged_transition_matrix(angles: MixingAngles = NUFIT52_NO_WITH_SK) -> np.
 def flavour_fluxes_at_earth(flux_e_source, flux_mu_source, flux_tau_source=None, angles: MixingAngles = NUFIT52_NO_WITH_SK):
     """Per-flavour (nu + anti-nu) fluxes or emissivities after Galactic-baseline oscillations.
 
-    phi_beta(Earth) = sum_alpha P(alpha -> beta) phi_alpha(source)  (EMISSION_PHYSICS.md Sec. 3.6.2).
+    phi_beta(Earth) = sum_alpha P(alpha -> beta) phi_alpha(source)  (docs/emission.md#neutrino-oscillations).
     Works on any arrays of equal shape (emissivities per H atom, intensities, map cubes), since
     oscillations act at each energy independently.
 

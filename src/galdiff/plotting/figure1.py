@@ -1,4 +1,4 @@
-"""Figure 1: best-fit proton (top) and helium (bottom) spectra with the CR data (PAPER.md, Fig. 1).
+"""Figure 1: best-fit proton (top) and helium (bottom) spectra with the CR data (docs/paper.md#figures-and-tables).
 
 Each model has its colour (DR-low blue, DR-high red): the refit solid, the paper's parameters as
 printed (Table II) thin dashed in the same colour. The flux is weighted by E^2.7 (E the abscissa:
@@ -31,7 +31,7 @@ def to_axis(ek_GeV_per_n, flux_per_GeV_per_n, species: Species, energy_axis: str
     """Abscissa [GeV/n or GeV] and flux per unit of it for a plot.
 
     ``ek_per_n``: T_n and J per (GeV/n) unchanged. ``total_energy``: E = A T_n + M per particle and
-    J_E = J_T / A (EMISSION_PHYSICS.md Sec. 1.2).
+    J_E = J_T / A (docs/conventions.md#kinematics-of-nuclei).
     """
     ek = np.asarray(ek_GeV_per_n, dtype=float)
     flux = np.asarray(flux_per_GeV_per_n, dtype=float)

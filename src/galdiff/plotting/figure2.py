@@ -1,4 +1,4 @@
-"""Figure 2: best-fit e+ + e- spectrum with AMS-02 and DAMPE data (PAPER.md, Fig. 2).
+"""Figure 2: best-fit e+ + e- spectrum with AMS-02 and DAMPE data (docs/paper.md#figures-and-tables).
 
 The total (primary e-, extra primary e+, secondary e- and e+, each modulated at Earth) is drawn
 per model in its colour (DR-low blue, DR-high red; the refit solid, the paper's Table III as printed

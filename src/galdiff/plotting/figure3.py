@@ -1,4 +1,4 @@
-"""Figure 3: gamma-ray and neutrino data overview (PAPER.md, Fig. 3)."""
+"""Figure 3: gamma-ray and neutrino data overview (docs/paper.md#figures-and-tables)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figures 4a-d and 5: gamma-ray spectra of a sky region by component, with the data (PAPER.md).
+"""Figures 4a-d and 5: gamma-ray spectra of a sky region by component, with the data (docs/paper.md).
 
 Fig. 4: DR-low (a, b) and DR-high (c, d) in the LHAASO inner (a, c) and outer (b, d) regions, LHAASO
 mask applied to the model as to the data, with LHAASO-KM2A (and Fermi-LAT where a LHAASO-region table
@@ -21,7 +21,7 @@ from .style import COLUMN_WIDTH_IN, MODEL_NAMES, log_log_axes
 
 __all__ = ["GAMMA_COMPONENT_STYLES", "MODEL_NAMES", "plot_gamma_spectrum", "plot_figure4", "plot_figure5"]
 
-#: component -> (label, colour, line style), PAPER.md Fig. 4 caption
+#: component -> (label, colour, line style), docs/paper.md#figures-and-tables caption
 GAMMA_COMPONENT_STYLES = {
     "inverse_compton": ("ICS", "tab:green", "-."),
     "bremsstrahlung": ("bremsstrahlung", "tab:pink", ":"),

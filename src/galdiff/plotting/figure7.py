@@ -1,4 +1,4 @@
-"""Figures 7a-b and 8: per-flavour neutrino spectra of a model with IceCube's bands (PAPER.md).
+"""Figures 7a-b and 8: per-flavour neutrino spectra of a model with IceCube's bands (docs/paper.md).
 
 Fig. 7: DR-low, (a) all sky, (b) 25 < l < 100, |b| < 5: EXTRA1 (red dotted), EXTRA2 (red dot-dashed),
 the propagated cosmic rays ("DR-low", green dashed) and the total (black solid), with IceCube's total

@@ -37,7 +37,7 @@ RC_PARAMS = {
     "mathtext.fontset": "dejavuserif",
 }
 
-# Markers and colours per experiment, shared by every figure (PAPER.md figure captions).
+# Markers and colours per experiment, shared by every figure (docs/paper.md#figures-and-tables).
 EXPERIMENT_STYLE = {
     "Fermi-LAT": dict(color="black", marker="x", ms=4, ls="none"),
     "LHAASO-KM2A": dict(color="tab:blue", marker="^", ms=4, ls="none"),

@@ -1,9 +1,8 @@
 """Transport coefficients of the diffusion-reacceleration (DR) model.
 
-* Spatial diffusion (PAPER.md Table I; GALAXY_INPUTS.md Sec. 5.2):
+* Spatial diffusion (docs/paper.md#table-i-propagation, docs/propagation.md#spatial-diffusion):
   D_xx(R) = beta^eta D0 (R / R_ref)^delta, R_ref = 4 GV.
-* Momentum diffusion (Seo & Ptuskin 1994, ApJ 431, 705; GALPROP D_pp.cc, GALAXY_INPUTS.md
-  Sec. 5.3): D_pp D_xx = 4 p^2 v_A^2 / [3 delta (4 - delta)(4 - delta^2)], so the momentum
+* Momentum diffusion (Seo & Ptuskin 1994, ApJ 431, 705; GALPROP D_pp.cc, docs/propagation.md#reacceleration): D_pp D_xx = 4 p^2 v_A^2 / [3 delta (4 - delta)(4 - delta^2)], so the momentum
   diffusion *rate* D_pp / p^2 (1/s) does not depend on whether p is the momentum of the nucleus
   or per nucleon; the solver takes this rate.
 """
@@ -59,7 +58,7 @@ TABLE_I = DiffusionParameters()
 
 
 def spatial_diffusion_cm2_per_s(rigidity_GV, beta, params: DiffusionParameters = TABLE_I):
-    """D_xx(R) = beta^eta D0 (R / R_ref)^delta (PAPER.md Table I, GALAXY_INPUTS.md Sec. 5.2).
+    """D_xx(R) = beta^eta D0 (R / R_ref)^delta (docs/paper.md#table-i-propagation, docs/propagation.md#spatial-diffusion).
 
     Parameters
     ----------
@@ -87,7 +86,7 @@ def seo_ptuskin_factor(delta: float) -> float:
 def momentum_diffusion_rate_per_s(diffusion_cm2_per_s, params: DiffusionParameters = TABLE_I):
     """D_pp / p^2 = 4 v_A^2 / [3 delta (4 - delta)(4 - delta^2) D_xx] in 1/s.
 
-    Seo & Ptuskin (1994), as coded in GALPROP D_pp.cc (GALAXY_INPUTS.md Sec. 5.3, w = 1).
+    Seo & Ptuskin (1994), as coded in GALPROP D_pp.cc (docs/propagation.md#reacceleration, w = 1).
 
     Parameters
     ----------

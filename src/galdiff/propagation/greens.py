@@ -132,7 +132,7 @@ def sun_greens_matrix(solver: SteadyStateSolver, source_shape, r_sun_kpc: float 
     source_shape : array_like, shape (n_r, n_z)
         Dimensionless spatial source shape S(r, z) (e.g. the SNR law of Eq. 2).
     r_sun_kpc, z_sun_kpc : float
-        Observer position (PAPER.md Eq. 2: r_sun = 8.3 kpc, z = 0).
+        Observer position (docs/paper.md#eq-2-source-distribution: r_sun = 8.3 kpc, z = 0).
     n_workers : int
         Batches of rows are independent adjoint solves: with n_workers > 1 they are spread over
         forked processes that share the factorised solver copy-on-write (Linux/macOS ``fork``).

@@ -1,7 +1,7 @@
 """Continuous energy-loss rates b = -dE/dt of cosmic rays in the interstellar medium.
 
 Formulas: GALPROP/galtoolslib ``processes/energy_losses.cc`` as restated in
-GALAXY_INPUTS.md Sec. 5.4 and 2.3, EMISSION_PHYSICS.md Sec. 4.3 and 5.4 (Pages et al. 1972,
+docs/propagation.md#energy-losses, #inverse-compton-and-synchrotron-losses (Pages et al. 1972,
 Atomic Data 4, 1; Blumenthal & Gould 1970, Rev. Mod. Phys. 42, 237; Jones 1965, Phys. Rev. 137,
 B1306).
 
@@ -42,13 +42,11 @@ Example (2D grid, energy-first output as the solver wants it)::
 Documented choices
 ------------------
 * Nucleon ionisation counts the two electrons of each He atom (``he_target_electrons=2``, the
-  physical value used for the EMISSION_PHYSICS.md Sec. 5.4 table); GALPROP/DRAGON2 omit the
+  physical value used for the docs/propagation.md#energy-losses table); GALPROP/DRAGON2 omit the
   factor 2 (``he_target_electrons=1`` reproduces them).
 * Neutral-gas bremsstrahlung uses GALPROP's radiation lengths (62.8, 93.1 g cm^-2) by default;
-  ``radiation_lengths="bg70"`` uses the Blumenthal & Gould phi(0) values (EMISSION_PHYSICS.md
-  Sec. 5.4; 2-3 % higher).
-* Inverse Compton: exact isotropic Klein-Nishina loss through f_KN(G) (EMISSION_PHYSICS.md
-  Sec. 4.3), computed here from the Blumenthal & Gould kernel (Sec. 4.1) in the gamma >> 1
+  ``radiation_lengths="bg70"`` uses the Blumenthal & Gould phi(0) values (docs/propagation.md#energy-losses; 2-3 % higher).
+* Inverse Compton: exact isotropic Klein-Nishina loss through f_KN(G) (docs/propagation.md#inverse-compton-and-synchrotron-losses), computed here from the Blumenthal & Gould kernel (docs/emission.md#inverse-compton) in the gamma >> 1
   limit, times (gamma^2 - 1) (GALPROP's Thomson normalisation).
 """
 
@@ -88,7 +86,7 @@ __all__ = [
 ]
 
 ME_C2_EV = M_E_GEV * 1e9
-#: 2 pi r_e^2 m_e c^2 c in eV cm^3 s^-1 (7.643e-9, EMISSION_PHYSICS.md Sec. 0).
+#: 2 pi r_e^2 m_e c^2 c in eV cm^3 s^-1 (7.643e-9, docs/conventions.md#constants).
 K_E_EV_CM3_PER_S = 2.0 * np.pi * R0_ELECTRON_CM**2 * ME_C2_EV * C_CM_PER_S
 #: (4/3) sigma_T c in cm^3 s^-1 (2.6591e-14).
 THOMSON_LOSS_COEFF_CM3_PER_S = 4.0 / 3.0 * SIGMA_T_CM2 * C_CM_PER_S
@@ -96,13 +94,13 @@ THOMSON_LOSS_COEFF_CM3_PER_S = 4.0 / 3.0 * SIGMA_T_CM2 * C_CM_PER_S
 ALPHA_R0SQ_C_CM3_PER_S = ALPHA_FS * R0_ELECTRON_CM**2 * C_CM_PER_S
 EV_PER_GEV = 1e9
 
-# GALPROP constants (GALAXY_INPUTS.md Sec. 5.4)
+# GALPROP constants (docs/propagation.md#energy-losses)
 I_H_NUCLEUS_EV, I_HE_NUCLEUS_EV = 19.0, 44.0
 I_H_ELECTRON_EV, I_HE_ELECTRON_EV = 18.9, 42.0
 MASS_H_G, MASS_HE_G = 1.67e-24, 4.0 * 1.66e-24
 RADIATION_LENGTHS_G_CM2 = {
     "galprop": (62.8, 93.1),  # GALPROP / DRAGON2
-    "bg70": (62.4, 84.5),     # Blumenthal & Gould phi(0) values (EMISSION_PHYSICS.md Sec. 5.4)
+    "bg70": (62.4, 84.5),     # Blumenthal & Gould phi(0) values (docs/propagation.md#energy-losses)
 }
 ELECTRON_TEMPERATURE_K = 1e4
 
@@ -139,7 +137,7 @@ def _electron_kinematics(ek_GeV):
 def _f_mono_quadrature(recoil):
     """f(G) = 9 int_0^1 q F(q, G)/(1 + G q)^3 dq, composite Gauss-Legendre in ln q.
 
-    Derived from the Blumenthal & Gould 1970 Eq. 2.48 kernel (EMISSION_PHYSICS.md Sec. 4.1):
+    Derived from the Blumenthal & Gould 1970 Eq. 2.48 kernel (docs/emission.md#inverse-compton):
     the scattered power E_g dN/dt dE_g integrated over E_g, divided by the Thomson loss
     (4/3) sigma_T c gamma^2 eps n, with E_g/(gamma m c^2) = G q/(1 + G q) (gamma >> 1).
     """
@@ -172,8 +170,8 @@ def klein_nishina_factor_mono(recoil_G):
     """Exact isotropic Klein-Nishina loss / Thomson loss for monochromatic photons, f_KN(G).
 
     G = 4 gamma eps/(m_e c^2). f = 9 int_0^1 q F(q, G)/(1 + G q)^3 dq with the Blumenthal &
-    Gould (1970, Eq. 2.48) kernel F (EMISSION_PHYSICS.md Sec. 4.1 and 4.3 "f_mono"; equal to
-    Jones 1965, GALAXY_INPUTS.md Sec. 2.3). Tabulated once for 1e-6 <= G <= 1e10 (cubic
+    Gould (1970, Eq. 2.48) kernel F (docs/emission.md#inverse-compton, docs/propagation.md#inverse-compton-and-synchrotron-losses "f_mono"; equal to
+    Jones 1965, docs/propagation.md#inverse-compton-and-synchrotron-losses). Tabulated once for 1e-6 <= G <= 1e10 (cubic
     spline in log-log); outside, the asymptotes 1 - (63/40) G and
     (9/(2 G^2))(ln G - 11/6).
 
@@ -212,7 +210,7 @@ def inverse_compton_kernel(ek_GeV, eps_eV, klein_nishina: bool = True):
 
     K[j, k] = (4/3) sigma_T c (gamma_k^2 - 1) eps_j^2 w_j f_KN(4 gamma_k eps_j/m_e c^2), with w_j
     the trapezoid weights in ln eps, so that sum_j (dn/d eps)_j K[j, k] =
-    (4/3) sigma_T c (gamma^2 - 1) int d eps eps n(eps) f_KN (EMISSION_PHYSICS.md Sec. 4.3).
+    (4/3) sigma_T c (gamma^2 - 1) int d eps eps n(eps) f_KN (docs/propagation.md#inverse-compton-and-synchrotron-losses).
 
     Parameters
     ----------
@@ -240,7 +238,7 @@ def inverse_compton_loss_rate_GeV_per_s(ek_GeV, eps_eV, dn_deps_per_cm3_eV, klei
     """Inverse-Compton loss rate of electrons in an isotropic photon field, GeV/s.
 
     |dE/dt| = (4/3) sigma_T c (gamma^2 - 1) int d eps eps n(eps) f_KN(4 gamma eps/m_e c^2)
-    (EMISSION_PHYSICS.md Sec. 4.3; GALAXY_INPUTS.md Sec. 2.3: GALPROP's Jones 1965 KN integral
+    (docs/propagation.md#inverse-compton-and-synchrotron-losses: GALPROP's Jones 1965 KN integral
     over the ISRF). Thomson limit: (4/3) sigma_T c gamma^2 beta^2 U_rad.
 
     Parameters
@@ -271,7 +269,7 @@ def inverse_compton_loss_rate_GeV_per_s(ek_GeV, eps_eV, dn_deps_per_cm3_eV, klei
 def synchrotron_loss_rate_GeV_per_s(ek_GeV, u_b_eV_cm3):
     """Synchrotron loss rate (pitch-angle averaged) (4/3) sigma_T c U_B (gamma^2 - 1), GeV/s.
 
-    GALAXY_INPUTS.md Sec. 5.4 ((32 pi/9) r_e^2 c U_B (gamma^2 - 1)); EMISSION_PHYSICS.md Sec. 4.3.
+    docs/propagation.md#energy-losses ((32 pi/9) r_e^2 c U_B (gamma^2 - 1)); docs/propagation.md#inverse-compton-and-synchrotron-losses.
 
     Parameters
     ----------
@@ -289,7 +287,7 @@ def electron_ionisation_loss_rate_GeV_per_s(ek_GeV, n_neutral_h_cm3, n_he_cm3):
 
     |dE/dt| = (K_e/beta) { (n_n + 2 n_He) [ln(t^2 (t+2)/2) + (t^2/8 - (2t+1) ln 2)/(t+1)^2 + 1/gamma^2]
     - 2 n_n ln(I_H/m_e c^2) - 4 n_He ln(I_He/m_e c^2) }, K_e = 2 pi r_e^2 m_e c^2 c, t = gamma - 1,
-    I_H = 18.9 eV, I_He = 42.0 eV (GALAXY_INPUTS.md Sec. 5.4; EMISSION_PHYSICS.md Sec. 5.4).
+    I_H = 18.9 eV, I_He = 42.0 eV (docs/propagation.md#energy-losses).
     Clipped at 0 where the formula (invalid there) would turn negative at T below ~ 10 eV.
 
     Parameters
@@ -313,7 +311,7 @@ def electron_coulomb_loss_rate_GeV_per_s(ek_GeV, n_e_cm3):
     """Coulomb loss of e+- in a cold ionised plasma, GeV/s.
 
     |dE/dt| = (K_e/beta) n_e [ln(E m_e c^2/(4 pi r_e (hbar c)^2 n_e)) - 3/4], E = gamma m_e c^2
-    (GALAXY_INPUTS.md Sec. 5.4; EMISSION_PHYSICS.md Sec. 5.4). Zero where n_e = 0.
+    (docs/propagation.md#energy-losses). Zero where n_e = 0.
 
     Parameters
     ----------
@@ -334,7 +332,7 @@ def electron_bremsstrahlung_neutral_loss_rate_GeV_per_s(ek_GeV, n_neutral_h_cm3,
 
     gamma < 100 (no screening): 4 alpha r_e^2 c E (2 n_n + 6 n_He)(ln 2 gamma - 1/3);
     gamma > 800 (complete screening): E c (n_n m_H/X_H + n_He m_He/X_He); linear in gamma between
-    the values at gamma = 100 and 800 (GALAXY_INPUTS.md Sec. 5.4; EMISSION_PHYSICS.md Sec. 5.4).
+    the values at gamma = 100 and 800 (docs/propagation.md#energy-losses).
     E = gamma m_e c^2 (total energy).
 
     Parameters
@@ -366,7 +364,7 @@ def electron_bremsstrahlung_neutral_loss_rate_GeV_per_s(ek_GeV, n_neutral_h_cm3,
 def electron_bremsstrahlung_ionised_loss_rate_GeV_per_s(ek_GeV, n_e_cm3):
     """Bremsstrahlung loss of e+- in ionised hydrogen, 8 alpha r_e^2 c E n_e (ln 2 gamma - 1/3), GeV/s.
 
-    GALAXY_INPUTS.md Sec. 5.4; EMISSION_PHYSICS.md Sec. 5.4. E = gamma m_e c^2.
+    docs/propagation.md#energy-losses. E = gamma m_e c^2.
     """
     _, gamma, _ = _electron_kinematics(ek_GeV)
     rate_eV = 8.0 * ALPHA_R0SQ_C_CM3_PER_S * gamma * ME_C2_EV * _cells(n_e_cm3) * (np.log(2.0 * gamma) - 1.0 / 3.0)
@@ -380,7 +378,7 @@ def electron_loss_rates_GeV_per_s(ek_GeV, n_hi_cm3, n_h2_cm3, n_hii_cm3, u_b_eV_
 
     Ionisation and neutral bremsstrahlung on n_n = n_HI + 2 n_H2 and n_He = (He/H) n_n;
     Coulomb and ionised bremsstrahlung on n_e = n_HII; synchrotron on U_B; inverse Compton
-    (Klein-Nishina) on the photon spectrum (GALAXY_INPUTS.md Sec. 5.4 and 2.3).
+    (Klein-Nishina) on the photon spectrum (docs/propagation.md#energy-losses, #inverse-compton-and-synchrotron-losses).
 
     Parameters
     ----------
@@ -444,7 +442,7 @@ def nucleus_ionisation_loss_rate_per_particle_GeV_per_s(ek_GeV_per_n, species: S
 
     |dE/dt| = (K_e Z^2/beta) sum_s n_s Z_s [ln(2 m_e c^2 beta^2 gamma^2 Q_max/I_s^2) - 2 beta^2],
     Q_max = 2 m_e c^2 beta^2 gamma^2/(1 + 2 gamma m_e/M), I_H = 19 eV, I_He = 44 eV
-    (GALAXY_INPUTS.md Sec. 5.4; EMISSION_PHYSICS.md Sec. 5.4).
+    (docs/propagation.md#energy-losses).
 
     Parameters
     ----------
@@ -474,8 +472,8 @@ def nucleus_coulomb_loss_rate_per_particle_GeV_per_s(ek_GeV_per_n, species: Spec
 
     |dE/dt| = (2 K_e Z^2 n_e/beta) ln Lambda beta^3/(x_m^3 + beta^3),
     ln Lambda = (1/2) ln[(m_e c^2)^2 M gamma^2 beta^4/(pi r_e (hbar c)^2 n_e (M + 2 gamma m_e))],
-    x_m = (3 sqrt(pi)/4)^(1/3) sqrt(2 k T_e/m_e c^2) (GALAXY_INPUTS.md Sec. 5.4;
-    EMISSION_PHYSICS.md Sec. 5.4). Zero where n_e = 0.
+    x_m = (3 sqrt(pi)/4)^(1/3) sqrt(2 k T_e/m_e c^2) (docs/propagation.md#energy-losses;
+    docs/propagation.md#energy-losses). Zero where n_e = 0.
 
     Parameters
     ----------
@@ -501,7 +499,7 @@ def nucleus_loss_rates_GeV_per_n_per_s(ek_GeV_per_n, species: Species, n_hi_cm3,
 
     dT_n/dt = (dE/dt)/A with dE/dt from :func:`nucleus_ionisation_loss_rate_per_particle_GeV_per_s`
     (n_n = n_HI + 2 n_H2, n_He = (He/H) n_n) and :func:`nucleus_coulomb_loss_rate_per_particle_GeV_per_s`
-    (n_e = n_HII) (GALAXY_INPUTS.md Sec. 5.4).
+    (n_e = n_HII) (docs/propagation.md#energy-losses).
 
     Returns
     -------
@@ -522,7 +520,7 @@ def nucleus_loss_rates_GeV_per_n_per_s(ek_GeV_per_n, species: Species, n_hi_cm3,
 def momentum_loss_rate_GeV_per_c_per_s(energy_loss_rate_GeV_per_s, beta):
     """Momentum loss rate dp/dt = (dE/dt)/beta (GeV/c per s), as GALPROP converts losses.
 
-    GALAXY_INPUTS.md Sec. 5.4 (pdot = (dE/dt)/beta). ``beta`` has shape (n_energy,) and is
+    docs/propagation.md#energy-losses (pdot = (dE/dt)/beta). ``beta`` has shape (n_energy,) and is
     applied along the first (energy) axis of the rate.
     """
     rate = np.asarray(energy_loss_rate_GeV_per_s, dtype=float)

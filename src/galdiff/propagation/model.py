@@ -2,8 +2,8 @@
 
 This is where the physics inputs meet the solver: the GALPROP analytic gas
 (:mod:`galdiff.galaxy.gas`), the ISRF and CMB (:mod:`galdiff.galaxy.isrf`), the B field
-(:mod:`galdiff.galaxy.bfield`), the SNR source distribution (PAPER.md Eq. 2), the DR
-coefficients (PAPER.md Table I) and the loss and inelastic rates are evaluated once on the
+(:mod:`galdiff.galaxy.bfield`), the SNR source distribution (docs/paper.md#eq-2-source-distribution), the DR
+coefficients (docs/paper.md#table-i-propagation) and the loss and inelastic rates are evaluated once on the
 (E, r, z) grid and handed to :class:`~galdiff.propagation.solver.PropagationSetup`.
 
 Choices (documented because the paper does not state them):
@@ -171,7 +171,7 @@ def propagation_setup(grid: Grid, species_name: str, params: DiffusionParameters
 
 
 def source_shape(grid: Grid, r_sun_kpc: float = 8.3) -> np.ndarray:
-    """PAPER.md Eq. 2 SNR distribution on the (r, z) nodes, normalised to 1 at the Sun.
+    """docs/paper.md#eq-2-source-distribution SNR distribution on the (r, z) nodes, normalised to 1 at the Sun.
 
     Averaged over each z cell like the gas: the 0.2 kpc exponential is only two cells wide at
     dz = 0.1 kpc, and point sampling misstates the injected power by +2 % there (-6 % at dz = 0.2).

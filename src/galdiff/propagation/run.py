@@ -143,7 +143,7 @@ def setup_solver(setup: dict, env=None, isrf_path=None, progress: bool = False):
     -------
     (SteadyStateSolver, GalaxyEnvironment, ndarray)
         The factorised solver (its ``grid`` is the species' grid), the environment and the
-        dimensionless source shape S(r, z) (PAPER.md Eq. 2, 1 at the Sun).
+        dimensionless source shape S(r, z) (docs/paper.md#eq-2-source-distribution, 1 at the Sun).
     """
     species_name = setup["species"]
     grid = Grid.from_config(setup["grid"])
@@ -292,7 +292,7 @@ def normalise_to_data(result: SpeciesResult, species_name: str, phi_GV: float, t
 def secondary_lepton_sources(proton: SpeciesResult, helium: SpeciesResult, lepton_grid, env, he_to_h: float):
     """Production rates Q(E, r, z) [GeV^-1 cm^-3 s^-1] of secondary e- and e+ from p and He on the gas.
 
-    aafragpy channels 'el' and 'posi' (EMISSION_PHYSICS.md Sec. 3) applied to the propagated
+    aafragpy channels 'el' and 'posi' (docs/emission.md#hadronic-emissivity) applied to the propagated
     p and He intensities in every cell; nuclei and leptons must share the (r, z) nodes.
     """
     if proton.grid.r_kpc.shape != lepton_grid.r_kpc.shape or helium.grid.ek_GeV_per_n.shape != proton.grid.ek_GeV_per_n.shape:

@@ -4,7 +4,7 @@ The steady-state operator of one species, hence its Green's matrix at the Sun, d
 numerical grid of that species, the Table I transport parameters of the model, the Galaxy
 (gas, B field, observer and source radius, He/H), the loss-flux order and, for leptons, the
 interstellar radiation field; it does *not* depend on the injection spectrum
-(ARCHITECTURE.md, "the chain is linear"). :func:`transport_setup` collects exactly these inputs,
+(docs/architecture.md#the-chain-is-linear). :func:`transport_setup` collects exactly these inputs,
 with defaults filled in and numbers as floats, into a plain mapping; :func:`setup_key` hashes it.
 Two models with the same transport (``dr_high`` and ``dr_low`` share Table I) get the same key,
 so the workflow computes their Green's matrices once (``results/greens/<key>/greens_<species>.h5``).
@@ -79,7 +79,7 @@ def transport_setup(model_cfg: Mapping, propagation_cfg: Mapping, species_name: 
     dict
         ``species``; ``grid`` (:func:`species_grid_config`); ``transport`` (Table I values as
         floats); ``galaxy`` (:data:`GALAXY_DEFAULTS` updated by the config); ``loss_order``;
-        ``source`` (the spatial source law, PAPER.md Eq. 2); for leptons ``isrf_sha256``.
+        ``source`` (the spatial source law, docs/paper.md#eq-2-source-distribution); for leptons ``isrf_sha256``.
         Values are JSON-serialisable, so the mapping is its own provenance record.
     """
     prop = model_cfg["propagation"]

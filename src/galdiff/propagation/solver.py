@@ -1,6 +1,6 @@
 """Steady-state cosmic-ray transport in a 2D cylindrical Galaxy (r, z) with energy coupling.
 
-Equation (Strong & Moskalenko 1998; GALAXY_INPUTS.md Sec. 5.1), written for the density
+Equation (Strong & Moskalenko 1998; docs/propagation.md#transport-equation), written for the density
 N(r, z, T) per unit kinetic energy per nucleon T = T_n (axis order everywhere: ``(E, r, z)``):
 
     0 = q + div(D grad N) + d/dT[ (D_pp/p^2) p^4 d/dp (beta N / p^2) ] + d/dT(b N) - Gamma N
@@ -17,13 +17,13 @@ Units: lengths in kpc internally (D converted once, cm^2/s -> kpc^2/s), time in 
 N in cm^-3 (GeV/n)^-1, q in cm^-3 s^-1 (GeV/n)^-1. The intensity is J = beta c N / (4 pi) in
 cm^-2 s^-1 sr^-1 (GeV/n)^-1 (:func:`intensity_from_density`); for protons and leptons this is
 the usual GeV^-1 cm^-2 s^-1 sr^-1. (GALPROP's psi per unit total momentum relates as
-N = A psi / beta, GALAXY_INPUTS.md Sec. 5.1.)
+N = A psi / beta, docs/propagation.md#transport-equation.)
 
 Numerical method (and why)
 --------------------------
 * Discretisation: finite volumes on the node-centred grid of :class:`~galdiff.propagation.grid.Grid`.
   Space: second-order conservative cylindrical Laplacian, (1/r) d/dr (r dN/dr) with face radii
-  r +/- dr/2, the axis cell [0, dr/2] giving 4 D (N_1 - N_0)/dr^2 (GALAXY_INPUTS.md Sec. 5.6 and
+  r +/- dr/2, the axis cell [0, dr/2] giving 4 D (N_1 - N_0)/dr^2 (docs/propagation.md#discretisation and
   its referee note), plus the standard 3-point z stencil. Energy: cells uniform in ln T with
   edges at the geometric means of nodes; both energy terms are written as face fluxes so the
   discrete operator conserves particles exactly (reacceleration: column sums weighted by the cell

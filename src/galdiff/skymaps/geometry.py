@@ -1,6 +1,6 @@
 """Line-of-sight geometry: the observer, the model volume, HEALPix directions and the LOS steps.
 
-Frame (EMISSION_PHYSICS.md Sec. 7.2, GALPROP convention): galactocentric Cartesian (x, y, z) in kpc,
+Frame (docs/emission.md#sky-geometry, GALPROP convention): galactocentric Cartesian (x, y, z) in kpc,
 right-handed, z towards the north Galactic pole, the Sun at (x, y, z) = (+r_sun, 0, z_sun). A point
 at heliocentric distance s in direction (l, b) is
 
@@ -13,7 +13,7 @@ Sampling: every line of sight is cut into segments at the distance-shell edges (
 absorption, :mod:`galdiff.skymaps.operator`) and at its exit distance; each segment is divided into
 equal steps no longer than ``min(step_max_kpc, step_z_max_kpc / |sin b|)`` and sampled at the step
 midpoints (midpoint rule). The vertical cap resolves thin gas layers at high latitude; the
-along-the-ray cap resolves radial structure in the plane (EMISSION_PHYSICS.md Sec. 7.2: "Delta s <=
+along-the-ray cap resolves radial structure in the plane (docs/emission.md#sky-geometry: "Delta s <=
 0.1 h_gas/|sin b| with a 10-50 pc cap").
 """
 
@@ -106,7 +106,7 @@ def default_shell_edges_kpc() -> tuple:
 
     1 kpc wide out to 20 kpc, then 2.5 kpc to 30 kpc, then 5 kpc to 45 kpc (longer paths need
     r_max > 20 kpc). With the largest absorption coefficient of the CMB (1/7.07 kpc at 2.2 PeV,
-    GALAXY_INPUTS.md Sec. 6.2) the optical depth across a 1 kpc shell is at most 0.14, so the shell
+    docs/emission.md#pair-absorption) the optical depth across a 1 kpc shell is at most 0.14, so the shell
     attenuation (:mod:`galdiff.skymaps.operator`) is good to ~1e-3 even for a thin emitting
     layer (d_tau^2/24); the 2.5 kpc shells beyond 20 kpc only see the far outer Galaxy.
     Measured against the exact direct integration: 5.5e-4 (benchmarks/RESULTS.md).
@@ -146,7 +146,7 @@ def direction_cosines(l_rad, b_rad):
     Returns
     -------
     dx, dy, dz : ndarray
-        ``(-cos b cos l, -cos b sin l, sin b)`` (EMISSION_PHYSICS.md Sec. 7.2).
+        ``(-cos b cos l, -cos b sin l, sin b)`` (docs/emission.md#sky-geometry).
     """
     l_rad = np.asarray(l_rad, dtype=float)
     b_rad = np.asarray(b_rad, dtype=float)

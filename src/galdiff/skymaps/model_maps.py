@@ -11,7 +11,7 @@ Two sparse operators are built once per line-of-sight set-up (:mod:`galdiff.los_
 by models with the same geometry and gas; the workflow caches them in ``results/los/<key>/``):
 one with the 3D gas n_H = n_HI + 2 n_H2 + n_HII folded in (for emissivities per H atom) and one
 of plain path lengths (for volume emissivities); every map is then a sparse product over all
-energies at once (ARCHITECTURE.md).
+energies at once (docs/architecture.md).
 """
 
 from __future__ import annotations

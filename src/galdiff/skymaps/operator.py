@@ -1,12 +1,12 @@
 """The line-of-sight operator W: sky map = W @ emissivity, for all energies at once.
 
-ARCHITECTURE.md ("the chain is linear"): for each HEALPix pixel, W holds the weights of the nodes
+docs/architecture.md#the-chain-is-linear: for each HEALPix pixel, W holds the weights of the nodes
 of the axisymmetric (r, z) emissivity grid that its line of sight crosses (bilinear interpolation
 at each step midpoint, times the step length, times the 3D gas density if folded in). W depends
 only on geometry and gas, so it is built once and every component of every model is a
 sparse-times-dense product:
 
-    I(E, p) = sum_c W[p, c] q_per_sr(c, E)       (EMISSION_PHYSICS.md Sec. 7.1)
+    I(E, p) = sum_c W[p, c] q_per_sr(c, E)       (docs/emission.md#line-of-sight)
 
 * gas variant: W[p, c] = sum_steps n_H(x_k) B_c(r_k, z_k) ds_k  in cm^-2 (n_H in cm^-3, ds in cm),
   multiplied by the emissivity per H atom per sr q_per_sr [GeV^-1 s^-1 sr^-1 H^-1] (pi0, bremsstrahlung,
@@ -15,9 +15,9 @@ sparse-times-dense product:
   emissivity per sr j_per_sr [GeV^-1 cm^-3 s^-1 sr^-1] (IC, extra sources);
 
 both give intensities in GeV^-1 cm^-2 s^-1 sr^-1, with no 1/(4 pi) (per-sr convention,
-EMISSION_PHYSICS.md Sec. 1.1). B_c are the bilinear weights; points outside the grid contribute 0.
+docs/conventions.md#flux-density-and-emissivity). B_c are the bilinear weights; points outside the grid contribute 0.
 
-Pair absorption (EMISSION_PHYSICS.md Sec. 6, 7.1) multiplies each step by exp(-tau(E, s)) with
+Pair absorption (docs/emission.md#pair-absorption, #line-of-sight) multiplies each step by exp(-tau(E, s)) with
 tau accumulated from the observer. Two routes:
 
 * distance shells: W is stored with one row per (pixel, shell), together with its distance moment
@@ -187,7 +187,7 @@ def hydrogen_atom_density_cm3(n_HI_cm3: GasDensity | None = None, n_H2_molecules
     """Combine gas-phase callables f(r_kpc, z_kpc) into the H-atom density n_H = n_HI + 2 n_H2 + n_HII.
 
     Use with ``gas_coordinates="rz"`` (e.g. the functions of :mod:`galdiff.galaxy.gas`). The
-    emissivity per H atom multiplies this density (EMISSION_PHYSICS.md Sec. 7.1); helium is in the
+    emissivity per H atom multiplies this density (docs/emission.md#line-of-sight); helium is in the
     emissivity's nuclear-enhancement factor, not here.
 
     Parameters
@@ -470,7 +470,7 @@ class LineOfSightOperator:
         emissivity_per_sr : ndarray, shape (n_r, n_z, n_E) or (n_r, n_z)
             With the gas folded in: emissivity per H atom per sr, q_per_sr in GeV^-1 s^-1 sr^-1
             (per target atom); gas-free: volume emissivity per sr, j_per_sr in
-            GeV^-1 cm^-3 s^-1 sr^-1 (EMISSION_PHYSICS.md Sec. 1.1; no 1/(4 pi) anywhere).
+            GeV^-1 cm^-3 s^-1 sr^-1 (docs/conventions.md#flux-density-and-emissivity; no 1/(4 pi) anywhere).
         kappa_per_kpc : ndarray, optional
             Pair-absorption coefficient 1/lambda in kpc^-1: shape (n_E,) for a uniform absorber
             (CMB only) or (n_r, n_z, n_E) on the same grid. None: no absorption (neutrinos).
@@ -656,7 +656,7 @@ def build_los_operator(nside: int, grid: RZGrid, geometry: LineOfSightGeometry |
     oversample_order : int
         Average the lines of sight of the 4^order sub-pixels (N_side x 2^order) of each pixel
         instead of using its centre only: the pixel-averaged intensity, which avoids aliasing of
-        thin gas layers near b = 0 (EMISSION_PHYSICS.md Sec. 7.3) at the memory cost of the
+        thin gas layers near b = 0 (docs/emission.md#healpix) at the memory cost of the
         coarse map (sub-pixel rows cross nearly the same cells). Equals building at the finer
         N_side and ``healpy.ud_grade``-averaging.
 
