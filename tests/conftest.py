@@ -8,10 +8,12 @@ the mirror the data tests still skip cleanly.
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_DATA_ENV = "GALDIFF_REQUIRE_DATA"
@@ -98,3 +100,16 @@ def reduced_results(project_root, mirror_dir, tmp_path_factory) -> Path:
         pytest.fail(f"reduced workflow failed (rc {result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}",
                     pytrace=False)
     return workdir / "results"
+
+
+@pytest.fixture(scope="session")
+def schema_path(project_root) -> Path:
+    """The JSON schema of config.yaml."""
+    return project_root / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture()
+def config(project_root) -> dict:
+    """A fresh copy of the project's default configuration (tests may edit it)."""
+    with open(project_root / "config.yaml") as handle:
+        return copy.deepcopy(yaml.safe_load(handle))

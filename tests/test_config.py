@@ -3,20 +3,8 @@
 import copy
 
 import pytest
-import yaml
 
 from galdiff.config import ConfigError, validate_config
-
-
-@pytest.fixture(scope="module")
-def schema_path(project_root):
-    return project_root / "workflow" / "schemas" / "config.schema.yaml"
-
-
-@pytest.fixture()
-def config(project_root):
-    with open(project_root / "config.yaml") as handle:
-        return copy.deepcopy(yaml.safe_load(handle))
 
 
 def test_default_config_is_valid(config, schema_path):

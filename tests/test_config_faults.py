@@ -12,17 +12,6 @@ import yaml
 from galdiff.config import ConfigError, validate_config
 
 
-@pytest.fixture(scope="module")
-def schema_path(project_root):
-    return project_root / "workflow" / "schemas" / "config.schema.yaml"
-
-
-@pytest.fixture()
-def config(project_root):
-    with open(project_root / "config.yaml") as handle:
-        return copy.deepcopy(yaml.safe_load(handle))
-
-
 def test_tiny_and_reduced_configs_are_valid(project_root, config, schema_path):
     def merged(path):
         out = copy.deepcopy(config)

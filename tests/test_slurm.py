@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workflow_helpers import job_counts
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
@@ -101,18 +102,6 @@ def _rule_of(comment):
     return body.split("_wildcards_")[0]
 
 
-def _job_counts(dry_run_output):
-    counts, inside = {}, False
-    for line in dry_run_output.splitlines():
-        parts = line.split()
-        if parts[:2] == ["job", "count"]:
-            inside = True
-        elif inside and parts and parts[0] == "total":
-            break
-        elif inside and len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-    return counts
-
 
 def _cancel_first_running(rule, process, running_s=3.0, deadline_s=900):
     """scancel the first job of ``rule`` once it has run for ``running_s`` while ``process`` runs.
@@ -144,7 +133,7 @@ def test_slurm_profile_runs_the_tiny_scan_end_to_end(slurm_cluster, project_root
     dry = subprocess.run(_snakemake(project_root, cluster, configs, "--cores", "1", "-n", *TARGETS),
                          capture_output=True, text=True, timeout=300)
     assert dry.returncode == 0, dry.stderr[-3000:]
-    expected = _job_counts(dry.stdout + dry.stderr)
+    expected = job_counts(dry.stdout + dry.stderr)
     assert expected.get("greens") == 3 and expected.get("fit_injection") == 6
 
     result = subprocess.run(_snakemake(project_root, local, configs, "--cores", "2", *TARGETS),

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import yaml
+from workflow_helpers import job_counts
 
 pytestmark = pytest.mark.workflow
 
@@ -41,19 +42,6 @@ def test_dry_run_of_all_prints_the_dag(project_root, mirror_dir, tmp_path):
     for rule in rules:
         assert rule in output
 
-
-def job_counts(output):
-    """``{rule: count}`` from the job-stats table of a Snakemake dry run."""
-    counts, inside = {}, False
-    for line in output.splitlines():
-        parts = line.split()
-        if parts[:2] == ["job", "count"]:
-            inside = True
-        elif inside and len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-        elif inside and parts and parts[0] == "total":
-            break
-    return counts
 
 
 def test_greens_are_shared_by_models_with_the_same_transport(project_root, tmp_path):
@@ -135,7 +123,8 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
     # Table II prints the fits (its paper columns alone would pass a "contains 2.18" check)
     from result_checks import CHI2_PER_NDOF_MAX, table2_mismatches
 
-    assert not table2_mismatches((workdir / "results" / "table2.md").read_text(), summary)
+    table2 = (workdir / "results" / "table2.md").read_text()
+    assert not table2_mismatches(table2, summary)
     # what the tiny grid still determines. Protons (3 bins per decade resolve their loss-free
     # spectra above ~1 GeV/n) fit as well as at the default grid. Helium (ionisation-dominated
     # Voyager points) and the leptons (first-order losses on 3 bins per decade are 10-30 % off
