@@ -144,3 +144,19 @@ def test_paper_rule_without_latexmk_stops_with_one_message_naming_the_install(pr
     assert "apt-get install" in str(stop.value) and "latexmk" in str(stop.value)
     assert "texlive-publishers" in str(stop.value)  # revtex4-2, the manuscript's class
     assert not (tmp_path / "ms.pdf").exists()
+
+
+def test_readme_blocks_label_the_as_printed_twin_and_give_table4_one_row_per_model():
+    summary = _summary(("dr_high", "dr_high_paper"))
+    summary["table4"] = {"hadronic": {
+        "p": {"ours": "Model 1 (DR-high): hadron-less (3.3); Model 1 as printed: hadron-less (2.7)", "paper": "hadron-less"},
+        "nu": {"ours": "Model 1 (DR-high): none (pi0 0.76); Model 1 as printed: pi0 (pi0 0.89)", "paper": "pi0"},
+    }}
+    config = {"models": {"dr_high": {}, "dr_high_paper": {"refit_model": "dr_high"}}}
+    blocks = reporting.readme_blocks(summary, config)
+    assert any(line.startswith("| p DR-high as printed |") for line in blocks["fits"].splitlines())
+    assert any(line.startswith("| DR-high as printed EXTRA1 norms") for line in blocks["spectra"].splitlines())
+    rows = [line for line in blocks["spectra"].splitlines() if line.startswith("| Table IV")]
+    # each model's own entries side by side, never another model's
+    assert rows == ["| Table IV, hadronic, Model 1 (DR-high): p / nu | hadron-less (3.3) / none (pi0 0.76) | hadron-less / pi0 |",
+                    "| Table IV, hadronic, Model 1 as printed: p / nu | hadron-less (2.7) / pi0 (pi0 0.89) | hadron-less / pi0 |"]

@@ -291,7 +291,11 @@ def render_macros(numbers: Mapping[str, str], source: str = "results/summary.jso
 # ---------------------------------------------------------------------------------------------
 
 
-def _label(model: str) -> str:
+def _label(model: str, config: Mapping | None = None) -> str:
+    """``DR-high`` for a refit model, ``DR-high as printed`` for its as-printed twin (config ``refit_model``)."""
+    refit = ((config or {}).get("models") or {}).get(model, {}).get("refit_model")
+    if refit:
+        return f"{tables.MODEL_LABELS.get(refit, refit)} as printed"
     return tables.MODEL_LABELS.get(model, model)
 
 
@@ -351,7 +355,9 @@ def _fits_block(summary: Mapping, config: Mapping | None) -> str:
                 label = {"proton": "p", "helium": "He"}[species]
             else:
                 continue
-            lines.append(f"| {label} {_label(model)} | {entry['chi2']:.0f}/{entry['ndof']} = "
+            if not within and not off:  # as printed: the parameters are the paper's, only norms fitted
+                within, off = ["Table II-III values as printed (only the normalisations fitted)"], []
+            lines.append(f"| {label} {_label(model, config)} | {entry['chi2']:.0f}/{entry['ndof']} = "
                          f"{entry['chi2'] / entry['ndof']:.2f} | {', '.join(within) or '--'} | {', '.join(off) or '--'} |")
     return "\n".join(lines) + "\n"
 
@@ -365,7 +371,7 @@ def _norm_text(entry: Mapping) -> str:
     return f"({text})e{exponent}"
 
 
-def _spectra_block(summary: Mapping) -> str:
+def _spectra_block(summary: Mapping, config: Mapping | None = None) -> str:
     lines = ["| | ours | paper |", "|---|---|---|"]
     masks = (summary.get("masks") or {}).get("lhaaso") or {}
     applied = [region for region, entry in masks.items() if entry.get("applied")]
@@ -379,7 +385,7 @@ def _spectra_block(summary: Mapping) -> str:
         components = extra.get("components") or {}
         names = ", ".join(name.upper() for name in components)
         norms = ", ".join(_norm_text(entry) for entry in components.values())
-        lines.append(f"| {_label(model)} {names} norms [GeV^-1 cm^-3 s^-1 sr^-1 at 1 TeV] | {norms}, "
+        lines.append(f"| {_label(model, config)} {names} norms [GeV^-1 cm^-3 s^-1 sr^-1 at 1 TeV] | {norms}, "
                      f"chi2/ndof = {extra['chi2']:.1f}/{extra['ndof']} (p = {extra['p_value']:.2g}) | "
                      f"fit the data |")
     headline = summary.get("headline") or {}
@@ -392,16 +398,35 @@ def _spectra_block(summary: Mapping) -> str:
         lines.append("| ... at 1 PeV, EXTRA2 hadronic / leptonic | "
                      f"{_percent(ours[pev[0]])} % / {_percent(ours[pev[1]])} % | "
                      f"{_paper_percent(paper[pev[0]])} % / {_paper_percent(paper[pev[1]])} % |")
+    printed = headline.get("as_printed") or {}
+    if "share_20TeV" in (printed.get("ours") or {}) and all(key in printed["ours"] for key in pev):
+        theirs = printed["ours"]
+        lines.append(f"| ... the same, {_model_label(printed.get('model', ''))}: 20 TeV; 1 PeV hadronic / leptonic | "
+                     f"{_percent(theirs['share_20TeV'])} %; {_percent(theirs[pev[0]])} % / "
+                     f"{_percent(theirs[pev[1]])} % | {_paper_percent(paper['share_20TeV'])} %; "
+                     f"{_paper_percent(paper[pev[0]])} % / {_paper_percent(paper[pev[1]])} % |")
     for origin, row in (summary.get("table4") or {}).items():
         columns = [column for column in ("p", "nu", "gamma") if column in row]
-        lines.append(f"| Table IV, {origin}: {' / '.join(columns)} | "
-                     f"{' / '.join(row[c]['ours'] for c in columns)} | {' / '.join(row[c]['paper'] for c in columns)} |")
+        per_model = [_table4_entries_by_model(row[c]["ours"]) for c in columns]
+        for model in per_model[0]:
+            lines.append(f"| Table IV, {origin}, {model}: {' / '.join(columns)} | "
+                         f"{' / '.join(entries.get(model, '--') for entries in per_model)} | "
+                         f"{' / '.join(row[c]['paper'] for c in columns)} |")
     return "\n".join(lines) + "\n"
+
+
+def _table4_entries_by_model(text: str) -> dict:
+    """Split a Table IV cell ``"Model 1 (DR-high): yes (...); Model 2 ...: ..."`` into one entry per model."""
+    entries = {}
+    for part in re.split(r"; (?=Model )", text):
+        model, _, value = part.partition(": ")
+        entries[model] = value
+    return entries
 
 
 def readme_blocks(summary: Mapping, config: Mapping | None = None) -> dict:
     """The README's generated blocks: ``{"fits": Markdown table, "spectra": Markdown table}``."""
-    return {"fits": _fits_block(summary, config), "spectra": _spectra_block(summary)}
+    return {"fits": _fits_block(summary, config), "spectra": _spectra_block(summary, config)}
 
 
 def _markers(name: str) -> tuple[str, str]:
