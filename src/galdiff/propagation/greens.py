@@ -30,6 +30,7 @@ Axis order of G: [E_out, E_in]; of psi: (E, r, z).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 
@@ -45,6 +46,8 @@ R_SUN_KPC = 8.3
 Z_SUN_KPC = 0.0
 PSI_UNIT = "cm-3 GeV-1"  # per GeV of kinetic energy per nucleon
 GREENS_UNIT = "cm sr-1"  # (cm-2 s-1 sr-1 GeV-1) per (cm-3 s-1 GeV-1)
+
+log = logging.getLogger(__name__)
 
 
 _FORKED_STATE: dict = {}
@@ -87,25 +90,37 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     reference = solver.ek_GeV_per_n ** -2.0
     if not windowed or not solver.has_upward_coupling:
         return coefficient * (solver.solve_adjoint_interior(rhs, rtol=rtol) @ shape_unknowns)
-    estimate = np.abs(solver._precondition(rhs, transposed=True)).max(axis=2) * reference
+    first = solver._precondition(rhs, transposed=True)
+    estimate = np.maximum(first.max(axis=2), -first.min(axis=2)) * reference  # max |first|, no copy
+    del first
     support = estimate > WINDOW_SUPPORT * estimate.max(axis=1, keepdims=True)
     support[np.arange(rows.size), rows] = True
     energies = np.nonzero(support.any(axis=0))[0]
     start = max(energies.min() - WINDOW_MARGIN, 0)
     stop = min(energies.max() + WINDOW_MARGIN + 1, n_e)
+    guess = None
     while True:
         view = solver.energy_window(start, stop)
         adjoint = view.solve_adjoint_interior(rhs[:, start:stop], source_spectrum_ref=reference[start:stop],
-                                              rtol=rtol)
+                                              rtol=rtol, initial_guess=guess)
         solver.iterations_last_solve = view.iterations_last_solve
-        response = np.abs(adjoint).max(axis=2) * reference[start:stop]
+        log.debug("Green's rows %d-%d: window [%d, %d), %d GMRES iterations%s", rows[0], rows[-1], start, stop,
+                  view.iterations_last_solve, "" if guess is None else " (from the smaller window's solution)")
+        del view
+        response = np.maximum(adjoint.max(axis=2), -adjoint.min(axis=2)) * reference[start:stop]
         peak = response.max(axis=1)
         edge_low = start > 0 and np.any(response[:, 0] > WINDOW_EDGE * peak)
         edge_high = stop < n_e and np.any(response[:, -1] > WINDOW_EDGE * peak)
         if not (edge_low or edge_high):
             break
-        start = max(start - 4 * WINDOW_MARGIN, 0) if edge_low else start
-        stop = min(stop + 4 * WINDOW_MARGIN, n_e) if edge_high else stop
+        # grow the window and start from this solution (zero in the new energies): the response
+        # there is ~WINDOW_EDGE of the peak, so GMRES has only the new bins' few digits to find
+        new_start = max(start - 4 * WINDOW_MARGIN, 0) if edge_low else start
+        new_stop = min(stop + 4 * WINDOW_MARGIN, n_e) if edge_high else stop
+        guess = np.zeros((rows.size, new_stop - new_start, weights.size))
+        guess[:, start - new_start:stop - new_start] = adjoint
+        start, stop = new_start, new_stop
+        del adjoint
     out = np.zeros((rows.size, n_e))
     out[:, start:stop] = coefficient * (adjoint @ shape_unknowns)
     return out
