@@ -15,8 +15,9 @@ Without reacceleration the adjoint sweep is exact and each row costs one block s
 Neighbouring rows are solved together in batches of :data:`BATCH_ROWS` (one GMRES per row, the
 preconditioner shared), each batch only on the energy window where its rows' T^-2-weighted
 responses exceed 1e-16 of their peaks (estimated from one preconditioner application, widened
-until the response at the window edges is < 1e-13 of the peak;
-:meth:`SteadyStateSolver.energy_window` is the exact principal submatrix). Rows above a few TeV
+until the response at the window edges is < 1e-13 of the peak, GMRES then restarting from the
+smaller window's solution; :meth:`SteadyStateSolver.energy_window` is the exact principal
+submatrix, its coarse problem projected for those energies alone). Rows above a few TeV
 then span ~20-40 bins instead of 193, rows below 100 GeV ~80. Each row is solved to relative
 accuracy :data:`GREENS_RTOL` wherever its contribution to J under a T^-2 source is above 1e-12
 of the largest; windowed and whole-axis rows agree to 1e-10 of the row maximum and G @ Q agrees
@@ -59,9 +60,12 @@ _FORKED_STATE: dict = {}
 WINDOW_SUPPORT = 1e-16
 WINDOW_EDGE = 1e-13
 WINDOW_MARGIN = 4
-#: rows solved together: they share the preconditioner's sparse triangular solves (4 is the
-#: fastest per row on the default grid; more columns only lengthen the Krylov bases)
-BATCH_ROWS = 4
+#: rows solved together: they share the preconditioner's sparse triangular solves. 4 is the
+#: fastest per row on the default grid (SuperLU 0.30 ms per column and 2D block against 0.31
+#: for 3 and 0.33 for 2), but a worker then holds ~0.65 GiB (Krylov vectors of 4 rows x ~90
+#: energies x 10^4 cells), two of them beside the 1.5 GiB parent 2.8 GiB; 3 rows cost ~9 %
+#: more CPU per row and keep the job near 2.6 GiB, under the 3 GiB target (benchmarks/RESULTS.md)
+BATCH_ROWS = 3
 #: GMRES tolerance of the adjoint rows (energy-scaled, preconditioned residual): rows agree
 #: with rtol = 1e-11 ones to ~5e-9 of their maximum, so G @ Q to ~1e-8 (benchmarks/RESULTS.md)
 GREENS_RTOL = 1e-8
@@ -84,13 +88,18 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     """
     rows = np.asarray(rows, dtype=int)
     n_e = beta.size
-    rhs = np.zeros((rows.size, n_e, weights.size))
-    rhs[np.arange(rows.size), rows] = weights
+
+    def adjoint_rhs(start, stop):  # e_o w_sun on energies [start, stop): built per window, not kept
+        rhs = np.zeros((rows.size, stop - start, weights.size))
+        inside = (rows >= start) & (rows < stop)
+        rhs[np.nonzero(inside)[0], rows[inside] - start] = weights
+        return rhs
+
     coefficient = (beta[rows] * C_CM_PER_S / (4.0 * np.pi))[:, None]
     reference = solver.ek_GeV_per_n ** -2.0
     if not windowed or not solver.has_upward_coupling:
-        return coefficient * (solver.solve_adjoint_interior(rhs, rtol=rtol) @ shape_unknowns)
-    first = solver._precondition(rhs, transposed=True)
+        return coefficient * (solver.solve_adjoint_interior(adjoint_rhs(0, n_e), rtol=rtol) @ shape_unknowns)
+    first = solver._precondition(adjoint_rhs(0, n_e), transposed=True)
     estimate = np.maximum(first.max(axis=2), -first.min(axis=2)) * reference  # max |first|, no copy
     del first
     support = estimate > WINDOW_SUPPORT * estimate.max(axis=1, keepdims=True)
@@ -101,7 +110,7 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     guess = None
     while True:
         view = solver.energy_window(start, stop)
-        adjoint = view.solve_adjoint_interior(rhs[:, start:stop], source_spectrum_ref=reference[start:stop],
+        adjoint = view.solve_adjoint_interior(adjoint_rhs(start, stop), source_spectrum_ref=reference[start:stop],
                                               rtol=rtol, initial_guess=guess)
         solver.iterations_last_solve = view.iterations_last_solve
         log.debug("Green's rows %d-%d: window [%d, %d), %d GMRES iterations%s", rows[0], rows[-1], start, stop,

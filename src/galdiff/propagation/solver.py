@@ -78,9 +78,9 @@ Numerical method (and why)
 * Cost: see benchmarks/RESULTS.md (the issue's grid, 81 x 127 x 145 = 1.5 M nodes: ~3-15 s
   setup and ~6-10 s per solve on a shared 2-core machine, depending on its load). Memory at the
   workflow's nuclei grid (81 x 127 x 193, 1 MeV/n - 1 EeV/n): 2D factors 0.81 GiB (~376 k
-  nonzeros each), coarse problem 0.37 GiB (its matrix and factor), energy bands 0.09 GiB;
-  1.75 GiB resident after set-up, once :func:`release_freed_heap` has returned SuperLU's
-  workspaces.
+  nonzeros each), coarse factor 0.19 GiB (its matrix is not kept: an energy window projects
+  its own, :meth:`CoarseSpace.restricted`), energy bands 0.09 GiB; 1.52 GiB resident after
+  set-up, once :func:`release_freed_heap` has returned SuperLU's workspaces.
 """
 
 from __future__ import annotations
