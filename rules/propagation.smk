@@ -26,9 +26,9 @@ rule greens:
         "logs/benchmarks/greens/{key}_{species}.tsv",
     threads: 2
     resources:
-        # measured peak of the job, parent and both workers (benchmarks/RESULTS.md): p 3.9 GiB,
-        # He 3.4, e- 3.3 at the default grid
-        mem_mb=5000,
+        # measured peak of the job, parent and both workers (benchmarks/RESULTS.md): p 2.6 GiB at
+        # the default grid (He has the same grid, e- a smaller one)
+        mem_mb=3200,
         runtime=60,
     conda:
         CONDA_ENV

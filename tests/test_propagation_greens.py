@@ -108,6 +108,32 @@ def test_windowed_rows_equal_full_rows_over_eleven_decades():
     assert np.count_nonzero(windowed[-1]) < grid.ek_GeV_per_n.size // 2  # the top row is local
 
 
+def test_grown_windows_give_the_full_rows(monkeypatch, caplog):
+    """A window estimate that is too narrow is grown (the solve restarting from the smaller
+    window's solution) until the rows equal the whole-axis ones, in the windows' own measure:
+    relative to each row's largest entry weighted with a T^-2 source."""
+    from galdiff.propagation import greens as greens_module
+
+    grid = Grid.from_config(dict(CONFIG, r_max_kpc=12.0, dr_kpc=2.0, zh_kpc=3.0, dz_kpc=0.5, ek_max_GeV=1e8,
+                                 bins_per_decade=4))
+    diffusion, rate = dr_coefficients(grid.ek_GeV_per_n, PROTON)
+    beta = grid.beta(PROTON)
+    solver = SteadyStateSolver(PropagationSetup(grid, PROTON, diffusion, rate, 3e-16 / beta, 1e-15 * beta),
+                               progress=False)
+    shape = snr_shape(grid)
+    # both to rtol 1e-11: GMRES started elsewhere stops elsewhere within its tolerance
+    full = sun_greens_matrix(solver, shape, windowed=False, rtol=1e-11)
+    monkeypatch.setattr(greens_module, "WINDOW_SUPPORT", 1e-2)  # far too narrow: every batch grows
+    monkeypatch.setattr(greens_module, "WINDOW_MARGIN", 1)
+    with caplog.at_level("DEBUG", logger="galdiff.propagation.greens"):
+        grown = sun_greens_matrix(solver, shape, rtol=1e-11)
+    assert sum("smaller window" in message for message in caplog.messages) >= grid.ek_GeV_per_n.size // 8
+    weight = grid.ek_GeV_per_n ** -2.0
+    scale = np.abs(full * weight).max(axis=1, keepdims=True)
+    assert np.max(np.abs(grown - full) * weight / scale) < 1e-12
+    np.testing.assert_allclose(grown @ weight, full @ weight, rtol=1e-10)
+
+
 def test_greens_structure(dr_solver, dr_greens):
     # losses move particles down, reacceleration both ways; the diagonal dominates
     assert np.all(np.diag(dr_greens) > 0)

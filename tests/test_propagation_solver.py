@@ -370,6 +370,43 @@ def test_coarse_correction_is_exact_inside_the_coarse_space():
     np.testing.assert_allclose(solver.apply_transposed(adjoint), weighted, atol=1e-9 * np.abs(weighted).max())
 
 
+def test_coarse_matrix_and_its_windows_are_the_galerkin_projection_of_the_operator():
+    """C = Phi^T W A Phi (A from the solver's own matrix-vector product, spatially varying gas,
+    losses and fragmentation), and a window's coarse matrix is C's principal submatrix."""
+    grid = Grid.from_config(small_config(r_max_kpc=5.0, zh_kpc=1.0, bins_per_decade=2))
+    solver = SteadyStateSolver(dr_setup(grid), n_modes_r=3, n_modes_z=2, progress=False)
+    coarse = solver.coarse
+    n_e, n_s = grid.ek_GeV_per_n.size, solver.layout.n_unknowns
+    dense = np.stack([solver.apply(unit.reshape(n_e, n_s)).ravel() for unit in np.eye(n_e * n_s)], axis=1)
+    phi = np.kron(coarse.modes_r, coarse.modes_z)  # (n_s, K), z fastest
+    volumes = solver.layout.cell_volumes_kpc3
+    projected = np.kron(np.eye(n_e), phi.T * volumes) @ dense @ np.kron(np.eye(n_e), phi)
+    galerkin = coarse._galerkin_matrix(0, n_e).toarray()
+    np.testing.assert_allclose(galerkin, projected, rtol=0, atol=1e-10 * np.abs(projected).max())
+    k = coarse.size
+    window = coarse.restricted(1, 4)
+    np.testing.assert_array_equal(window._galerkin_matrix(window._start, window._stop).toarray(),
+                                  galerkin[k:4 * k, k:4 * k])
+    nested = window.restricted(1, 2)  # windows of windows keep the offset
+    np.testing.assert_array_equal(nested._galerkin_matrix(nested._start, nested._stop).toarray(),
+                                  galerkin[2 * k:3 * k, 2 * k:3 * k])
+    with pytest.raises(ValueError, match="window"):
+        window.restricted(0, 4)
+
+
+def test_initial_guess_changes_the_iterations_not_the_solution():
+    grid = Grid.from_config(small_config())
+    solver = SteadyStateSolver(dr_setup(grid), rtol=1e-10, n_modes_r=2, n_modes_z=2, progress=False)  # few modes: GMRES iterates
+    rhs = np.random.default_rng(3).uniform(size=(grid.ek_GeV_per_n.size, solver.layout.n_unknowns))
+    plain = solver.solve_adjoint_interior(rhs)
+    iterations = solver.iterations_last_solve
+    again = solver.solve_adjoint_interior(rhs, initial_guess=plain)
+    assert solver.iterations_last_solve < iterations
+    np.testing.assert_allclose(again, plain, rtol=1e-8, atol=1e-12 * np.abs(plain).max())
+    with pytest.raises(ValueError, match="initial_guess"):
+        solver.solve_adjoint_interior(rhs, initial_guess=plain[:-1])
+
+
 def test_energy_grid_convergence_with_reacceleration():
     """Halving the energy step changes the DR spectrum by < 0.5 % at 1-100 GeV.
 

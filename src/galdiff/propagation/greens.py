@@ -15,8 +15,9 @@ Without reacceleration the adjoint sweep is exact and each row costs one block s
 Neighbouring rows are solved together in batches of :data:`BATCH_ROWS` (one GMRES per row, the
 preconditioner shared), each batch only on the energy window where its rows' T^-2-weighted
 responses exceed 1e-16 of their peaks (estimated from one preconditioner application, widened
-until the response at the window edges is < 1e-13 of the peak;
-:meth:`SteadyStateSolver.energy_window` is the exact principal submatrix). Rows above a few TeV
+until the response at the window edges is < 1e-13 of the peak, GMRES then restarting from the
+smaller window's solution; :meth:`SteadyStateSolver.energy_window` is the exact principal
+submatrix, its coarse problem projected for those energies alone). Rows above a few TeV
 then span ~20-40 bins instead of 193, rows below 100 GeV ~80. Each row is solved to relative
 accuracy :data:`GREENS_RTOL` wherever its contribution to J under a T^-2 source is above 1e-12
 of the largest; windowed and whole-axis rows agree to 1e-10 of the row maximum and G @ Q agrees
@@ -30,6 +31,7 @@ Axis order of G: [E_out, E_in]; of psi: (E, r, z).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 
@@ -46,6 +48,8 @@ Z_SUN_KPC = 0.0
 PSI_UNIT = "cm-3 GeV-1"  # per GeV of kinetic energy per nucleon
 GREENS_UNIT = "cm sr-1"  # (cm-2 s-1 sr-1 GeV-1) per (cm-3 s-1 GeV-1)
 
+log = logging.getLogger(__name__)
+
 
 _FORKED_STATE: dict = {}
 
@@ -56,9 +60,12 @@ _FORKED_STATE: dict = {}
 WINDOW_SUPPORT = 1e-16
 WINDOW_EDGE = 1e-13
 WINDOW_MARGIN = 4
-#: rows solved together: they share the preconditioner's sparse triangular solves (4 is the
-#: fastest per row on the default grid; more columns only lengthen the Krylov bases)
-BATCH_ROWS = 4
+#: rows solved together: they share the preconditioner's sparse triangular solves. 4 is the
+#: fastest per row on the default grid (SuperLU 0.30 ms per column and 2D block against 0.31
+#: for 3 and 0.33 for 2), but a worker then holds ~0.65 GiB (Krylov vectors of 4 rows x ~90
+#: energies x 10^4 cells), two of them beside the 1.5 GiB parent 2.8 GiB; 3 rows cost ~9 %
+#: more CPU per row and keep the job near 2.6 GiB, under the 3 GiB target (benchmarks/RESULTS.md)
+BATCH_ROWS = 3
 #: GMRES tolerance of the adjoint rows (energy-scaled, preconditioned residual): rows agree
 #: with rtol = 1e-11 ones to ~5e-9 of their maximum, so G @ Q to ~1e-8 (benchmarks/RESULTS.md)
 GREENS_RTOL = 1e-8
@@ -81,31 +88,48 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     """
     rows = np.asarray(rows, dtype=int)
     n_e = beta.size
-    rhs = np.zeros((rows.size, n_e, weights.size))
-    rhs[np.arange(rows.size), rows] = weights
+
+    def adjoint_rhs(start, stop):  # e_o w_sun on energies [start, stop): built per window, not kept
+        rhs = np.zeros((rows.size, stop - start, weights.size))
+        inside = (rows >= start) & (rows < stop)
+        rhs[np.nonzero(inside)[0], rows[inside] - start] = weights
+        return rhs
+
     coefficient = (beta[rows] * C_CM_PER_S / (4.0 * np.pi))[:, None]
     reference = solver.ek_GeV_per_n ** -2.0
     if not windowed or not solver.has_upward_coupling:
-        return coefficient * (solver.solve_adjoint_interior(rhs, rtol=rtol) @ shape_unknowns)
-    estimate = np.abs(solver._precondition(rhs, transposed=True)).max(axis=2) * reference
+        return coefficient * (solver.solve_adjoint_interior(adjoint_rhs(0, n_e), rtol=rtol) @ shape_unknowns)
+    first = solver._precondition(adjoint_rhs(0, n_e), transposed=True)
+    estimate = np.maximum(first.max(axis=2), -first.min(axis=2)) * reference  # max |first|, no copy
+    del first
     support = estimate > WINDOW_SUPPORT * estimate.max(axis=1, keepdims=True)
     support[np.arange(rows.size), rows] = True
     energies = np.nonzero(support.any(axis=0))[0]
     start = max(energies.min() - WINDOW_MARGIN, 0)
     stop = min(energies.max() + WINDOW_MARGIN + 1, n_e)
+    guess = None
     while True:
         view = solver.energy_window(start, stop)
-        adjoint = view.solve_adjoint_interior(rhs[:, start:stop], source_spectrum_ref=reference[start:stop],
-                                              rtol=rtol)
+        adjoint = view.solve_adjoint_interior(adjoint_rhs(start, stop), source_spectrum_ref=reference[start:stop],
+                                              rtol=rtol, initial_guess=guess)
         solver.iterations_last_solve = view.iterations_last_solve
-        response = np.abs(adjoint).max(axis=2) * reference[start:stop]
+        log.debug("Green's rows %d-%d: window [%d, %d), %d GMRES iterations%s", rows[0], rows[-1], start, stop,
+                  view.iterations_last_solve, "" if guess is None else " (from the smaller window's solution)")
+        del view
+        response = np.maximum(adjoint.max(axis=2), -adjoint.min(axis=2)) * reference[start:stop]
         peak = response.max(axis=1)
         edge_low = start > 0 and np.any(response[:, 0] > WINDOW_EDGE * peak)
         edge_high = stop < n_e and np.any(response[:, -1] > WINDOW_EDGE * peak)
         if not (edge_low or edge_high):
             break
-        start = max(start - 4 * WINDOW_MARGIN, 0) if edge_low else start
-        stop = min(stop + 4 * WINDOW_MARGIN, n_e) if edge_high else stop
+        # grow the window and start from this solution (zero in the new energies): the response
+        # there is ~WINDOW_EDGE of the peak, so GMRES has only the new bins' few digits to find
+        new_start = max(start - 4 * WINDOW_MARGIN, 0) if edge_low else start
+        new_stop = min(stop + 4 * WINDOW_MARGIN, n_e) if edge_high else stop
+        guess = np.zeros((rows.size, new_stop - new_start, weights.size))
+        guess[:, start - new_start:stop - new_start] = adjoint
+        start, stop = new_start, new_stop
+        del adjoint
     out = np.zeros((rows.size, n_e))
     out[:, start:stop] = coefficient * (adjoint @ shape_unknowns)
     return out

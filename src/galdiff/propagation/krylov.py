@@ -96,7 +96,7 @@ def batched_gmres(operator: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray,
         running = np.ones(k, dtype=bool)
         for j in range(restart):
             live = np.nonzero(running)[0]
-            w = operator(basis[live, j], active[live])
+            w = operator(basis[:, j] if live.size == k else basis[live, j], active[live])  # a view when it can
             h = np.zeros((live.size, j + 1))
             norm = np.linalg.norm(w, axis=1)
             for local, column in enumerate(live):

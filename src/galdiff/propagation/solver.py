@@ -78,9 +78,9 @@ Numerical method (and why)
 * Cost: see benchmarks/RESULTS.md (the issue's grid, 81 x 127 x 145 = 1.5 M nodes: ~3-15 s
   setup and ~6-10 s per solve on a shared 2-core machine, depending on its load). Memory at the
   workflow's nuclei grid (81 x 127 x 193, 1 MeV/n - 1 EeV/n): 2D factors 0.81 GiB (~376 k
-  nonzeros each), coarse problem 0.37 GiB (its matrix and factor), energy bands 0.09 GiB;
-  1.75 GiB resident after set-up, once :func:`release_freed_heap` has returned SuperLU's
-  workspaces.
+  nonzeros each), coarse factor 0.19 GiB (its matrix is not kept: an energy window projects
+  its own, :meth:`CoarseSpace.restricted`), energy bands 0.09 GiB; 1.52 GiB resident after
+  set-up, once :func:`release_freed_heap` has returned SuperLU's workspaces.
 """
 
 from __future__ import annotations
@@ -658,42 +658,66 @@ class CoarseSpace:
         self.weights_r, self.weights_z = weights_r, weights_z
         n_r, n_z = layout.shape
         k_r, k_z = modes_r.shape[1], modes_z.shape[1]
-        self.size = k = k_r * k_z
-        n_e = bands.shape[1]
-        pair_r = (weights_r[:, None, None] * modes_r[:, :, None] * modes_r[:, None, :]).reshape(n_r, -1)
-        pair_z = (weights_z[:, None, None] * modes_z[:, :, None] * modes_z[:, None, :]).reshape(n_z, -1)
+        self.size = k_r * k_z
+        self._eigen = eigen
+        self._pair_r = (weights_r[:, None, None] * modes_r[:, :, None] * modes_r[:, None, :]).reshape(n_r, -1)
+        self._pair_z = (weights_z[:, None, None] * modes_z[:, :, None] * modes_z[:, None, :]).reshape(n_z, -1)
+        # the fields the Galerkin blocks are projected from, shared with the solver (not copied):
+        # a window's coarse matrix is projected again from them rather than sliced from a stored
+        # full matrix (16.5 M nonzeros, 0.2 GB at the default grid, held by every Green's job)
+        self._diffusion, self._diagonal, self._bands = diffusion_kpc2_per_s, diagonal, bands
+        self._start, self._stop = 0, bands.shape[1]
+        self._shape = (n_r, n_z)
+        self._lu = _factorise_block_banded(self._galerkin_matrix(self._start, self._stop))
 
-        def project(field):  # (n_E, n_s) diagonal field -> (n_E, K, K) Galerkin blocks
-            tmp = field.reshape(n_e, n_r, n_z) @ pair_z  # (n_E, n_r, K_z^2)
-            blocks = np.einsum("ia,eib->eab", pair_r, tmp, optimize=True)
-            blocks = blocks.reshape(n_e, k_r, k_r, k_z, k_z).transpose(0, 1, 3, 2, 4)
-            return blocks.reshape(n_e, k, k)
+    def _project(self, field):
+        """(n, n_s) diagonal fields -> (n, K, K) Galerkin blocks Phi^T W diag(field) Phi."""
+        n_r, n_z = self._shape
+        k_r, k_z = self.modes_r.shape[1], self.modes_z.shape[1]
+        n_e = field.shape[0]
+        tmp = field.reshape(n_e, n_r, n_z) @ self._pair_z  # (n, n_r, K_z^2)
+        blocks = np.einsum("ia,eib->eab", self._pair_r, tmp, optimize=True)
+        blocks = blocks.reshape(n_e, k_r, k_r, k_z, k_z).transpose(0, 1, 3, 2, 4)
+        return blocks.reshape(n_e, self.size, self.size)
 
-        rows, cols, vals = [], [], []
-        local_r, local_c = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    def _galerkin_matrix(self, start: int, stop: int) -> sp.csc_matrix:
+        """C = Phi^T W A Phi on energies [start, stop) (the principal submatrix of the full C), CSC.
+
+        Written straight into CSC arrays (32-bit indices): column block j holds the row blocks
+        e = j - o of the band offsets o, i.e. up to six dense K x K blocks, rows ascending. No
+        COO triplets, so building a window's matrix needs about twice its size, not six times.
+        """
+        k, n_e = self.size, stop - start
+        slots = len(BAND_OFFSETS)  # slot t of column block j is row block e = j - BAND_OFFSETS[-1] + t
+        top = BAND_OFFSETS[-1]
+        band = np.zeros((n_e, k, slots, k))  # [j, column in block, slot, row in block]
         for offset in BAND_OFFSETS:
             if offset == 0:
-                blocks = project(diagonal)
-                blocks[:, np.arange(k), np.arange(k)] += diffusion_kpc2_per_s[:, None] * eigen[None, :]
+                blocks = self._project(self._diagonal[start:stop])
+                blocks[:, np.arange(k), np.arange(k)] += self._diffusion[start:stop, None] * self._eigen[None, :]
             else:
-                blocks = -project(bands[offset + BAND_ZERO])
-            for e in range(n_e):
-                if 0 <= e + offset < n_e:
-                    rows.append((e * k + local_r).ravel())
-                    cols.append(((e + offset) * k + local_c).ravel())
-                    vals.append(blocks[e].ravel())
-        matrix = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                               shape=(n_e * k, n_e * k))
-        self._matrix = matrix
-        self._lu = _factorise_block_banded(matrix)
-        self._shape = (n_r, n_z)
+                blocks = -self._project(self._bands[offset + BAND_ZERO, start:stop])
+            rows_e = np.arange(max(0, -offset), min(n_e, n_e - offset))  # e with e + offset inside
+            band[rows_e + offset, :, top - offset, :] = blocks[rows_e].transpose(0, 2, 1)
+            del blocks
+        block_row = np.arange(n_e)[:, None] - top + np.arange(slots)[None, :]  # (n_e, slots)
+        valid = (block_row >= 0) & (block_row < n_e)
+        mask = np.broadcast_to(valid[:, None, :, None], band.shape)
+        data = band[mask]
+        del band
+        indices = (block_row[:, None, :, None] * k + np.arange(k, dtype=np.int64)[None, None, None, :])
+        indices = np.broadcast_to(indices, mask.shape)[mask].astype(np.int32)
+        per_column = np.repeat(valid.sum(axis=1) * k, k)
+        indptr = np.concatenate([[0], np.cumsum(per_column)]).astype(np.int32)
+        return sp.csc_matrix((data, indices, indptr), shape=(n_e * k, n_e * k))
 
     def restricted(self, start: int, stop: int) -> "CoarseSpace":
-        """The coarse problem on energies [start, stop) only (zero outside), freshly factorised."""
+        """The coarse problem on energies [start, stop) of this one only (zero outside), freshly factorised."""
+        if not 0 <= start < stop <= self._stop - self._start:
+            raise ValueError(f"coarse window [{start}, {stop}) outside [0, {self._stop - self._start})")
         view = copy.copy(self)
-        block = slice(start * self.size, stop * self.size)
-        view._matrix = self._matrix[block, block].tocsc()
-        view._lu = _factorise_block_banded(view._matrix)
+        view._start, view._stop = self._start + start, self._start + stop
+        view._lu = _factorise_block_banded(view._galerkin_matrix(view._start, view._stop))
         return view
 
     def _restrict(self, field, weighted: bool):
@@ -937,6 +961,9 @@ class SteadyStateSolver:
         """
         first, last = (self._sweep_up, self._sweep_down) if transposed else (self._sweep_down, self._sweep_up)
         x = first(rhs, transposed)
+        # every array here is as large as the batch (m n_E n_s floats, 26 MB for a Green's batch):
+        # each is dropped as soon as it is used, so that a Green's worker holds few at a time
+        del rhs  # freed now when the caller passed a temporary
         if not self.has_upward_coupling:
             return x
         residual = apply_band_couplings(x, self.bands, LOWER_BAND_OFFSETS, transposed)
@@ -944,11 +971,12 @@ class SteadyStateSolver:
             correction = self.coarse.correct(residual, transposed)
             x += correction
             residual -= self._apply_batch(correction, transposed)
+            del correction
         x += last(residual, transposed)
         return x
 
     def _krylov(self, rhs: np.ndarray, adjoint: bool, energy_weights=None, floor: float = 1e-30,
-                rtol: float | None = None) -> np.ndarray:
+                rtol: float | None = None, initial_guess: np.ndarray | None = None) -> np.ndarray:
         """Solve A x = rhs (or A^T x = rhs) with energy-scaled, left-preconditioned GMRES.
 
         rhs of shape (m, n_E, n_s): every column is solved with its own GMRES
@@ -958,6 +986,9 @@ class SteadyStateSolver:
         application and w the ``energy_weights`` (default 1): energies whose weighted response
         is below ``floor`` of the largest are solved to that absolute level rather than to full
         relative accuracy.
+        ``initial_guess`` (same shape as rhs; default: the
+        preconditioned rhs) starts GMRES from a known approximation, e.g. the solution on a
+        smaller energy window.
         """
         rtol = self.rtol if rtol is None else float(rtol)
         m, n_e, n_s = rhs.shape
@@ -968,16 +999,17 @@ class SteadyStateSolver:
         if not self.has_upward_coupling:  # A is exactly the sweep's block-triangular matrix
             self.iterations_last_solve, self.residual_last_solve = 0, 0.0
             return first
-        magnitude = np.abs(first).max(axis=2)
+        magnitude = np.maximum(first.max(axis=2), -first.min(axis=2))  # max |first| without a copy
         weights = np.ones(n_e) if energy_weights is None else np.asarray(energy_weights, dtype=float)
         peak = np.max(magnitude * weights, axis=1)
         scale = np.maximum(magnitude, floor * peak[:, None] / weights[None, :])
         scale[peak == 0.0] = 1.0  # a zero right-hand side: x = 0 is exact
         scale = scale[:, :, None]
 
-        def scaled(block, columns):
-            x = block.reshape(columns.size, n_e, n_s) * scale[columns]
-            return (precondition(self._apply_batch(x, adjoint)) / scale[columns]).reshape(columns.size, -1)
+        def scaled(block, columns):  # temporaries unnamed, so that each is freed when used
+            out = precondition(self._apply_batch(block.reshape(columns.size, n_e, n_s) * scale[columns], adjoint))
+            out /= scale[columns]
+            return out.reshape(columns.size, -1)
 
         bar = tqdm(desc="GMRES", disable=not self.progress, leave=False)
 
@@ -985,10 +1017,14 @@ class SteadyStateSolver:
             bar.update(1)
             bar.set_postfix(residual=f"{float(np.max(residual_norms)):.1e}")
 
-        target = (first / scale).reshape(m, -1)
+        first /= scale
+        target = first.reshape(m, -1)
+        del first
+        start = target if initial_guess is None else (initial_guess / scale).reshape(m, -1)
         restart = int(np.clip(KRYLOV_MEMORY_BYTES // (8 * target.size), 10, 40))
-        solution, iterations, residual = batched_gmres(scaled, target, x0=target, rtol=rtol, restart=restart,
+        solution, iterations, residual = batched_gmres(scaled, target, x0=start, rtol=rtol, restart=restart,
                                                        max_iterations=self.max_iterations, callback=callback)
+        del start
         bar.close()
         self.iterations_last_solve = int(iterations.max())
         self.residual_last_solve = float(residual.max())
@@ -1010,7 +1046,8 @@ class SteadyStateSolver:
         return _unbatch(self._krylov(np.ascontiguousarray(_batch(source)), adjoint=False), source)
 
     def solve_adjoint_interior(self, weights: np.ndarray, source_spectrum_ref=None,
-                               floor: float = 1e-12, rtol: float | None = None) -> np.ndarray:
+                               floor: float = 1e-12, rtol: float | None = None,
+                               initial_guess: np.ndarray | None = None) -> np.ndarray:
         """Solve A^T y = w on the interior unknowns, shape (n_E, n_s) or a batch (m, n_E, n_s).
 
         For an observable O = w . N (e.g. the density at the Sun at one energy), O = y . q for
@@ -1028,12 +1065,17 @@ class SteadyStateSolver:
         floor : float
         rtol : float, optional
             GMRES tolerance for this solve (default: the solver's ``rtol``).
+        initial_guess : ndarray, optional
+            Approximate y, same shape as ``weights``, to start GMRES from (default: the
+            preconditioned right-hand side); changes the iterations, not the tolerance.
         """
         if source_spectrum_ref is None:
             source_spectrum_ref = self.ek_GeV_per_n ** -2.0
         weights = self._checked(weights, "weights")
         solution = self._krylov(np.ascontiguousarray(_batch(weights)), adjoint=True,
-                                energy_weights=source_spectrum_ref, floor=floor, rtol=rtol)
+                                energy_weights=source_spectrum_ref, floor=floor, rtol=rtol,
+                                initial_guess=None if initial_guess is None else _batch(self._checked(
+                                    initial_guess, "initial_guess")))
         return _unbatch(solution, weights)
 
     def solve(self, source_per_cm3_s_GeV) -> np.ndarray:
