@@ -62,10 +62,11 @@ WINDOW_EDGE = 1e-13
 WINDOW_MARGIN = 4
 #: rows solved together: they share the preconditioner's sparse triangular solves. 4 is the
 #: fastest per row on the default grid (SuperLU 0.30 ms per column and 2D block against 0.31
-#: for 3 and 0.33 for 2), but a worker then holds ~0.65 GiB (Krylov vectors of 4 rows x ~90
-#: energies x 10^4 cells), two of them beside the 1.5 GiB parent 2.8 GiB; 3 rows cost ~9 %
-#: more CPU per row and keep the job near 2.6 GiB, under the 3 GiB target (benchmarks/RESULTS.md)
-BATCH_ROWS = 3
+#: for 3 and 0.33 for 2) and gives rows bit-identical to those of earlier releases; a worker then
+#: holds ~0.65 GiB (Krylov vectors of 4 rows x ~90 energies x 10^4 cells), two of them beside the
+#: 1.5 GiB parent 2.9 GiB, under the 3 GiB target. 3 rows keep the job near 2.6 GiB for ~9 % more
+#: CPU per row but move rows by ~4e-10 of their maximum (benchmarks/RESULTS.md)
+BATCH_ROWS = 4
 #: GMRES tolerance of the adjoint rows (energy-scaled, preconditioned residual): rows agree
 #: with rtol = 1e-11 ones to ~5e-9 of their maximum, so G @ Q to ~1e-8 (benchmarks/RESULTS.md)
 GREENS_RTOL = 1e-8
