@@ -3,7 +3,7 @@
 # Library: galdiff.emission, galdiff.los_setups, galdiff.skymaps.
 
 MAPS = config["maps"]
-MAP_COMPONENTS = list(galdiff_map_components)  # galdiff.skymaps.model_maps.MAP_COMPONENTS
+MAP_COMPONENTS = list(galdiff_map_components)  # galdiff.conventions.MAP_COMPONENTS
 
 
 rule emissivity:
@@ -19,8 +19,8 @@ rule emissivity:
         model="|".join(MODELS),
     params:
         emission_cfg=config["emission"],
-        galaxy_cfg=PROP.get("galaxy", {}),
-        extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
+        galaxy_cfg=PROP["galaxy"],
+        extra_cfg=lambda wc: config["models"][wc.model]["extra"],
     log:
         "logs/emission/{model}.log",
     benchmark:
@@ -67,7 +67,7 @@ rule sky_maps:
         model="|".join(MODELS),
     params:
         maps_cfg=MAPS,
-        galaxy_cfg=PROP.get("galaxy", {}),
+        galaxy_cfg=PROP["galaxy"],
         model_propagation=lambda wc: config["models"][wc.model]["propagation"],
     log:
         "logs/maps/{model}.log",

@@ -11,7 +11,7 @@ rule icecube_pi0_band:
         "results/data/icecube_gp2023_pi0_band_{region}.ecsv",
     params:
         region=lambda wc: config["regions"][wc.region],
-        index=FIG3.get("icecube_pi0_index", 2.7),
+        index=FIG3["icecube_pi0_index"],
     log:
         "logs/data/icecube_gp2023_pi0_band_{region}.log",
     benchmark:
@@ -34,7 +34,7 @@ rule fig3:
         report("results/fig3.pdf", caption="../workflow/report/fig3.rst", category="Figures", subcategory="Data",
                labels={"figure": "3"}),
     params:
-        energy_range_GeV=FIG3.get("energy_range_GeV", [1.0e2, 1.0e7]),
+        energy_range_GeV=FIG3["energy_range_GeV"],
     log:
         "logs/figures/fig3.log",
     benchmark:
@@ -59,7 +59,7 @@ rule fig4:
     input:
         unpack(lambda wc: printed_spectra(FIG4["panels"][wc.panel]["model"], FIG4["panels"][wc.panel]["region"])),
         spectra=lambda wc: "results/spectra/{model}/{region}.ecsv".format(**FIG4["panels"][wc.panel]),
-        data=lambda wc: expand("results/data/{dataset}.ecsv", dataset=FIG4["panels"][wc.panel].get("datasets", [])),
+        data=lambda wc: expand("results/data/{dataset}.ecsv", dataset=FIG4["panels"][wc.panel]["datasets"]),
     output:
         report("results/fig4{panel}.pdf", caption="../workflow/report/fig4.rst", category="Figures",
                subcategory="Gamma-ray spectra", labels={"figure": "4{panel}"}),
@@ -68,8 +68,8 @@ rule fig4:
     params:
         panel=lambda wc: wc.panel,
         note=lambda wc: FIG4["panels"][wc.panel].get("note", ""),
-        weight_exponent=FIG4.get("weight_exponent", 2.7),
-        energy_range_GeV=FIG4.get("energy_range_GeV", [1.0, 1.0e7]),
+        weight_exponent=FIG4["weight_exponent"],
+        energy_range_GeV=FIG4["energy_range_GeV"],
     log:
         "logs/figures/fig4{panel}.log",
     benchmark:
@@ -87,14 +87,14 @@ rule fig5:
     input:
         **printed_spectra(FIG5["model"], FIG5["region"]),
         spectra=f"results/spectra/{FIG5['model']}/{FIG5['region']}.ecsv",
-        data=expand("results/data/{dataset}.ecsv", dataset=FIG5.get("datasets", [])),
+        data=expand("results/data/{dataset}.ecsv", dataset=FIG5["datasets"]),
     output:
         report("results/fig5.pdf", caption="../workflow/report/fig5.rst", category="Figures",
                subcategory="Gamma-ray spectra", labels={"figure": "5"}),
     params:
         panel=None,
-        weight_exponent=FIG5.get("weight_exponent", 2.7),
-        energy_range_GeV=FIG5.get("energy_range_GeV", [1.0, 1.0e7]),
+        weight_exponent=FIG5["weight_exponent"],
+        energy_range_GeV=FIG5["energy_range_GeV"],
     log:
         "logs/figures/fig5.log",
     benchmark:
@@ -120,7 +120,7 @@ rule fig7:
         panel="|".join(FIG7["panels"]),
     params:
         panel=lambda wc: wc.panel,
-        energy_range_GeV=FIG7.get("energy_range_GeV", [1.0e3, 1.0e7]),
+        energy_range_GeV=FIG7["energy_range_GeV"],
     log:
         "logs/figures/fig7{panel}.log",
     benchmark:
@@ -144,7 +144,7 @@ rule fig8:
                subcategory="Neutrinos", labels={"figure": "8"}),
     params:
         panel=None,
-        energy_range_GeV=FIG8.get("energy_range_GeV", [1.0e3, 1.0e7]),
+        energy_range_GeV=FIG8["energy_range_GeV"],
     log:
         "logs/figures/fig8.log",
     benchmark:

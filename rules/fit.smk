@@ -30,7 +30,7 @@ rule fit_injection:
         "../workflow/scripts/fit_injection.py"
 
 
-KNEE_PROFILE = config.get("tables", {}).get("knee_profile", {})
+KNEE_PROFILE = config["tables"]["knee_profile"]
 REFIT_MODELS = [m for m in REPORT_MODELS if m not in PRINTED_OF]
 
 
@@ -44,7 +44,7 @@ rule knee_profile:
         fit="proton|helium",
     params:
         model_cfg=lambda wc: config["models"][wc.model],
-        values=KNEE_PROFILE.get("values", []),
+        values=KNEE_PROFILE["values"],
     log:
         "logs/fit/{model}/profile_{parameter}_{fit}.log",
     benchmark:

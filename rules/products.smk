@@ -4,8 +4,8 @@
 # The cubes carry the fitted EXTRA norms where the spectra stage rewrote the map (spectra.fitted_maps).
 # Library: galdiff.skymaps.cube.
 
-CUBES = config.get("cubes", {})
-CAR_COMPONENTS = CUBES.get("components", ["gamma_total", "neutrino_total"])
+CUBES = config["cubes"]
+CAR_COMPONENTS = CUBES["components"]
 
 # input function: car_cube_source (rules/common.smk)
 
@@ -19,7 +19,7 @@ rule car_cube:
         model="|".join(MODELS),
         component="|".join(MAP_COMPONENTS),
     params:
-        binsz_deg=CUBES.get("binsz_deg", 0.5),
+        binsz_deg=CUBES["binsz_deg"],
     log:
         "logs/cubes/{model}_{component}.log",
     benchmark:

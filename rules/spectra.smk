@@ -3,13 +3,13 @@
 # Library: galdiff.masks, galdiff.region_spectra, galdiff.extra_fit, galdiff.neutrino_references,
 # galdiff.origins.
 
-MASK_CFG = config.get("masks", {}).get("lhaaso", {})
-SPECTRA = config.get("spectra", {})
+MASK_CFG = config["masks"]["lhaaso"]
+SPECTRA = config["spectra"]
 REGIONS = list(config["regions"])
-EXTRA_FIT = SPECTRA.get("extra_fit", {})
-FITTED_MAPS = SPECTRA.get("fitted_maps", [])
-HEADLINE = SPECTRA.get("headline", {"model": "dr_low", "region": "all_sky", "energies_GeV": [2.0e4, 1.0e6]})
-TABLE4 = config.get("tables", {}).get("table4", {})
+EXTRA_FIT = SPECTRA["extra_fit"]
+FITTED_MAPS = SPECTRA["fitted_maps"]
+HEADLINE = SPECTRA["headline"]
+TABLE4 = config["tables"]["table4"]
 KRA_DATASETS = {"kra_gamma_5": "icecube_gp2023_kra_gamma_5", "kra_gamma_50": "icecube_gp2023_kra_gamma_50"}
 # input functions of these rules: rules/common.smk (extra_fit_tables, spectra_inputs, neutrino_bands, table4_inputs)
 
@@ -51,8 +51,8 @@ rule region_spectra:
         fit_data=extra_fit_data(),
         energy_range_GeV=EXTRA_FIT.get("energy_range_GeV"),
         dataset_energy_ranges_GeV=extra_fit_dataset_ranges(),
-        extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
-        fine_nside=MASK_CFG.get("fine_nside", 1024),
+        extra_cfg=lambda wc: config["models"][wc.model]["extra"],
+        fine_nside=MASK_CFG["fine_nside"],
     log:
         "logs/spectra/{model}.log",
     benchmark:
@@ -104,7 +104,7 @@ rule icecube_kra_band:
         region="|".join(REGIONS),
     params:
         region=lambda wc: config["regions"][wc.region],
-        morphology=config["figures"].get("neutrino_bands", {}).get("kra_region_morphology", "pi0_template"),
+        morphology=config["figures"]["neutrino_bands"]["kra_region_morphology"],
     log:
         "logs/data/icecube_gp2023_{template}_band_{region}.log",
     benchmark:
@@ -118,7 +118,7 @@ rule icecube_kra_band:
         "../workflow/scripts/icecube_kra_band.py"
 
 
-GEV_ANCHOR = SPECTRA.get("gev_anchor", {})
+GEV_ANCHOR = SPECTRA["gev_anchor"]
 
 
 # the GeV anchor without mask: every model against Fermi-LAT's inner Galaxy (galdiff.validation)
@@ -127,13 +127,13 @@ if GEV_ANCHOR:
     rule gev_anchor:
         input:
             spectra=expand("results/spectra/{model}/{region}.ecsv", model=REPORT_MODELS,
-                           region=GEV_ANCHOR.get("region", "fermi_inner_galaxy")),
+                           region=GEV_ANCHOR["region"]),
             fermi=f"results/data/{GEV_ANCHOR.get('dataset', 'fermi_lat_ackermann2012_inner_galaxy')}.ecsv",
         output:
             pdf="results/validation/gev_anchor.pdf",
             json="results/validation/gev_anchor.json",
         params:
-            energies_GeV=GEV_ANCHOR.get("energies_GeV", [1.0, 10.0, 100.0]),
+            energies_GeV=GEV_ANCHOR["energies_GeV"],
             printed_of=PRINTED_OF,
         log:
             "logs/validation/gev_anchor.log",
@@ -156,7 +156,7 @@ rule headline:
     output:
         report("results/spectra/headline.json", caption="../workflow/report/headline.rst", category="Headline numbers"),
     params:
-        energies_GeV=HEADLINE.get("energies_GeV", [2.0e4, 1.0e6]),
+        energies_GeV=HEADLINE["energies_GeV"],
     log:
         "logs/spectra/headline.log",
     benchmark:
@@ -179,7 +179,7 @@ rule table4:
         json="results/table4.json",
     params:
         settings=TABLE4,
-        galaxy_cfg=PROP.get("galaxy", {}),
+        galaxy_cfg=PROP["galaxy"],
     log:
         "logs/table4.log",
     benchmark:

@@ -56,6 +56,8 @@ from pathlib import Path
 
 import numpy as np
 
+from galdiff.config import schema_defaults
+from galdiff.conventions import FLAVOURS
 from galdiff.galaxy import gas as gas_models
 from galdiff.galaxy.sources import pulsar_distribution
 from galdiff.interactions.bremsstrahlung import BremsstrahlungMatrix
@@ -99,7 +101,6 @@ DEFAULT_GAMMA_ENERGY_GEV = np.logspace(-1.0, 7.0, 97)
 #: kernel interpolates n(eps) linearly in ln eps (error ~ (2 dln eps)^2 / 12 ~ 0.2 % here).
 DEFAULT_TARGET_ENERGY_EV = np.geomspace(1e-6, 15.0, int(round(32 * np.log10(15.0 / 1e-6))) + 1)
 SPECIES = ("proton", "helium", "electron", "positron")
-FLAVOURS = ("e", "mu", "tau")
 FILE_FORMAT_VERSION = "1"
 
 
@@ -1091,16 +1092,18 @@ def read_emissivity_h5(path) -> EmissivityResult:
 # one model from configuration (used by the workflow's emission rule)
 # ----------------------------------------------------------------------------------------------
 def extra_components_from_config(extra_cfg: dict | None) -> tuple:
-    """ExtraComponent objects from a ``models.<name>.extra`` mapping (name -> settings)."""
+    """ExtraComponent objects from a ``models.<name>.extra`` mapping (name -> settings; a key left out
+    takes the schema's default)."""
     components = []
-    for name, cfg in (extra_cfg or {}).items():
+    for name, settings in (extra_cfg or {}).items():
+        cfg = {**schema_defaults("models.*.extra.*"), **settings}
         components.append(ExtraComponent(
             name=name,
             index=float(cfg["index"]),
             cutoff_GeV=float(cfg["cutoff_GeV"]),
-            norm_per_GeV_cm3_s_sr=float(cfg.get("norm_per_GeV_cm3_s_sr", 1e-35)),
-            origin=str(cfg.get("origin", "hadronic")),
-            distribution=str(cfg.get("distribution", "lorimer2006")),
+            norm_per_GeV_cm3_s_sr=float(cfg["norm_per_GeV_cm3_s_sr"]),
+            origin=str(cfg["origin"]),
+            distribution=str(cfg["distribution"]),
         ))
     return tuple(components)
 
@@ -1132,7 +1135,7 @@ def model_emissivity(propagated: dict, isrf, emission_cfg: dict, extras=(), gala
     proton = propagated["proton"]
     grid = EmissionGrid(
         proton.grid.r_kpc, proton.grid.z_kpc, proton.grid.ek_GeV_per_n, propagated["electron"].grid.ek_GeV_per_n,
-        gamma_energy_GeV=gamma_energy, isrf=isrf, he_to_h=float((galaxy_cfg or {}).get("he_to_h", 0.11)),
+        gamma_energy_GeV=gamma_energy, isrf=isrf, he_to_h=float({**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}["he_to_h"]),
     )
     intensities = {}
     for species, result in propagated.items():

@@ -30,12 +30,14 @@ from astropy import units as u
 from astropy.table import Table
 from scipy import optimize, stats
 
+from .conventions import INTENSITY_UNIT
+
 from .spectra import loglog_interp
 
 __all__ = ["FitPoints", "ExtraFitResult", "fit_points_from_tables", "fit_extra_scales", "scale_components",
            "extra_fit_summary"]
 
-FLUX_UNIT = u.Unit("GeV-1 cm-2 s-1 sr-1")
+FLUX_UNIT = INTENSITY_UNIT
 
 
 @dataclass

@@ -86,6 +86,7 @@ from pathlib import Path
 import numpy as np
 
 from . import units as kin
+from .config import schema_defaults
 from .provenance import atomic_path, provenance_meta
 from .spectra import (
     broken_power_law_rigidity,
@@ -1333,7 +1334,7 @@ def configured_fixed(injection_cfg: Mapping, positron: bool = False) -> list[str
     ``Phi_GV``, ``c_eplus``); in the lepton fit the extra positrons' ones carry ``_eplus``
     (``R1_GV`` -> ``R1_eplus_GV``, ``nu1`` -> ``nu1_eplus``), which ``positron`` adds.
     """
-    names = [str(name) for name in injection_cfg.get("fixed", []) or []]
+    names = [str(name) for name in {**schema_defaults("models.*.injection.*"), **injection_cfg}["fixed"] or []]
     if not positron:
         return names
     return [name if name == "c_eplus" else name[:-3] + "_eplus_GV" if name.endswith("_GV") else name + "_eplus"
@@ -1346,11 +1347,17 @@ INJECTION_MODES = ("fit", "as_printed")
 
 
 def injection_mode(model_cfg: Mapping) -> str:
-    """The model's injection mode (:data:`INJECTION_MODES`), ``fit`` when not given."""
-    mode = (model_cfg.get("injection") or {}).get("mode", "fit")
+    """The model's injection mode (:data:`INJECTION_MODES`), the schema's default when not given."""
+    mode = {**schema_defaults("models.*.injection"), **(model_cfg.get("injection") or {})}["mode"]
     if mode not in INJECTION_MODES:
         raise ValueError(f"models.<model>.injection.mode: expected one of {INJECTION_MODES}, got {mode!r}")
     return mode
+
+
+def knee_dataset(model_cfg: Mapping) -> str:
+    """The air-shower data set that fixes the model's knee (``models.<model>.knee_dataset``; the
+    schema's default when not given)."""
+    return str({**schema_defaults("models.*"), **model_cfg}["knee_dataset"])
 
 
 def injection_species(model_cfg: Mapping) -> dict:
@@ -1396,7 +1403,7 @@ def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, 
     if species_name not in ("proton", "helium"):
         raise ValueError(f"nucleus fit: species must be 'proton' or 'helium', got {species_name!r}")
     if selection is None:
-        selection = default_data_selection(model_cfg.get("knee_dataset", "icetop"))[species_name]
+        selection = default_data_selection(knee_dataset(model_cfg))[species_name]
     ek, green = greens
     injection = model_cfg["injection"][species_name]
     model = NucleusModel(kin.get_species(species_name), ek, green, injection)
@@ -1426,7 +1433,7 @@ def profile_nucleus_fit(species_name: str, model_cfg: Mapping, greens: tuple, ta
         values), ``valid``.
     """
     if selection is None:
-        selection = default_data_selection(model_cfg.get("knee_dataset", "icetop"))[species_name]
+        selection = default_data_selection(knee_dataset(model_cfg))[species_name]
     ek, green = greens
     injection = injection_species(model_cfg)[species_name]
     base = NucleusModel(kin.get_species(species_name), ek, green, injection)
@@ -1487,7 +1494,7 @@ def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_l
     """
     injection = model_cfg["injection"]
     if selection is None:
-        selection = default_data_selection(model_cfg.get("knee_dataset", "icetop"), separate_leptons)["leptons"]
+        selection = default_data_selection(knee_dataset(model_cfg), separate_leptons)["leptons"]
     ek, green = greens_electron
     # The propagated secondaries can dip below zero at the ~1e-4 level of their peak where they
     # fall steeply (centred reacceleration flux, iterative tolerance); a flux is >= 0.
@@ -1529,7 +1536,7 @@ def fit_model_injection(model_cfg: Mapping, greens: Mapping, secondary_lis: Mapp
     dict
         ``{'proton': (FitResult, model), 'helium': ..., 'leptons': ...}``.
     """
-    selection = selection or default_data_selection(model_cfg.get("knee_dataset", "icetop"), separate_leptons)
+    selection = selection or default_data_selection(knee_dataset(model_cfg), separate_leptons)
     out = {species: fit_nucleus_injection(species, model_cfg, greens[species], tables, selection[species])
            for species in ("proton", "helium")}
     out["leptons"] = fit_lepton_injection(model_cfg, greens["electron"], secondary_lis, tables, selection["leptons"])

@@ -28,6 +28,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
+from .conventions import GAMMA_COMPONENTS, INTENSITY_UNIT, MAP_COMPONENTS, NEUTRINO_COMPONENTS
 from .regions import SkyRegion, fine_nside_for, region_pixel_weights, weighted_region_average
 
 __all__ = [
@@ -41,11 +42,8 @@ __all__ = [
     "spectrum_columns",
 ]
 
-GAMMA_COMPONENTS = ("pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2", "gamma_total")
-NEUTRINO_COMPONENTS = ("neutrino_diffuse", "extra1_neutrino", "extra2_neutrino", "neutrino_e", "neutrino_mu",
-                       "neutrino_tau", "neutrino_total")
-SPECTRUM_COMPONENTS = GAMMA_COMPONENTS + NEUTRINO_COMPONENTS
-INTENSITY_UNIT = u.Unit("GeV-1 cm-2 s-1 sr-1")
+#: every map component has a column (galdiff.conventions.MAP_COMPONENTS)
+SPECTRUM_COMPONENTS = MAP_COMPONENTS
 
 _CONVENTION = (
     "Mean intensity over the region's unmasked solid angle, sum_p w_p I_p / sum_p w_p with w_p the area "

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import healpy as hp
 import numpy as np
 
+from .config import schema_defaults
+
 
 @dataclass(frozen=True)
 class SkyRegion:
@@ -38,7 +40,7 @@ class SkyRegion:
             l_min_deg=float(entry["l_min_deg"]),
             l_max_deg=float(entry["l_max_deg"]),
             b_max_deg=float(entry["b_max_deg"]),
-            lhaaso_mask=bool(entry.get("lhaaso_mask", False)),
+            lhaaso_mask=bool({**schema_defaults("regions.*"), **entry}["lhaaso_mask"]),
         )
 
     @property

@@ -40,7 +40,7 @@ import jsonschema
 import numpy as np
 from astropy.table import Table
 
-from .config import ConfigError
+from .config import ConfigError, schema_defaults
 
 __all__ = [
     "FIT_NAMES",
@@ -181,7 +181,7 @@ def scan_models(config: Mapping, schema: Mapping | None = None) -> dict[str, dic
                 name = fixed_name(path)
                 if name is not None:
                     species = entry["injection"][parts[1]]
-                    species["fixed"] = list(species.get("fixed", []) or [])
+                    species["fixed"] = list(species.get("fixed") or [])
                     if name not in species["fixed"]:
                         species["fixed"].append(name)
             if model_schema is not None:
@@ -294,7 +294,7 @@ def scan_table(scan: str, spec: Mapping, rows: Sequence[Mapping], paper_point: M
     table.meta.update({
         "scan": scan,
         "base": spec["base"],
-        "through": spec.get("through", "spectra"),
+        "through": {**schema_defaults("scans.*"), **spec}["through"],
         "kind": "grid" if "grid" in spec else "points",
         "parameters": parameters,
         "paper_point": dict(paper_point or {}),

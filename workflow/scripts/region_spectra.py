@@ -26,7 +26,7 @@ def main(map_paths, emissivity_path, mask_path, data_paths, regions_cfg, fit_dat
         cubes[Path(path).stem] = (cube.energies_GeV, cube.data)
     extras_maps, fractions = extras_from_emissivity(emissivity_path)
     fit_names = [name for name, entry in extras_maps.items()
-                 if extra_cfg.get(name, {}).get("fit", True) and entry["norm_per_GeV_cm3_s_sr"] > 0]
+                 if extra_cfg[name]["fit"] and entry["norm_per_GeV_cm3_s_sr"] > 0]
     tables_by_name = {Path(p).stem: read_dataset(p) for p in data_paths}
     fit_tables = {region: [tables_by_name[name] for name in names] for region, names in fit_data.items()}
     regions = [SkyRegion.from_config(name, entry) for name, entry in regions_cfg.items()]

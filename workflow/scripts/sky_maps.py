@@ -17,11 +17,11 @@ def main(inputs, outputs, maps_cfg, galaxy_cfg, model_propagation, log_path):
     emissivity_path = inputs["emissivity"]
     emissivity = read_emissivity_h5(emissivity_path)
     nside = int(maps_cfg["nside"])
-    geometry = map_geometry(maps_cfg, model_propagation, float(galaxy_cfg.get("r_sun_kpc", 8.3)))
+    geometry = map_geometry(maps_cfg, model_propagation, float(galaxy_cfg["r_sun_kpc"]))
     operators = load_operators(inputs["los_gas"], inputs["los_path"], emissivity, geometry, nside)
     log.info("line-of-sight operators from %s, %s", inputs["los_gas"], inputs["los_path"])
     cubes = model_map_cubes(emissivity, nside, geometry, galaxy_cfg,
-                            absorption=bool(maps_cfg.get("absorption", True)), operators=operators)
+                            absorption=bool(maps_cfg["absorption"]), operators=operators)
     provenance = provenance_meta(inputs={"emissivity": emissivity_path}, config=maps_cfg)
     for name, path in outputs.items():
         energies_GeV, cube = cubes[name]

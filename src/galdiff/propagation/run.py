@@ -37,6 +37,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
+from ..conventions import INTENSITY_UNIT
 from ..data.datasets import flux_vs_ek_per_n
 from ..interactions.hadronic import HadronicMatrix
 from ..provenance import sha256_of_file
@@ -50,7 +51,7 @@ from .solver import SteadyStateSolver, intensity_from_density
 
 log = logging.getLogger(__name__)
 
-FLUX_UNIT = u.Unit("GeV-1 cm-2 s-1 sr-1")
+FLUX_UNIT = INTENSITY_UNIT
 
 
 @dataclass
