@@ -5,9 +5,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(workflow.basedir)
 # Scripts (also in conda environments) import the library from the source tree.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH", "")]
-).rstrip(os.pathsep)
+# (set, not read: an unset PYTHONPATH is fine)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+)
 sys.path.insert(0, str(PROJECT_ROOT / "src"))
 
 from galdiff.config import validate_config

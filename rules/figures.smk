@@ -92,7 +92,6 @@ rule fig5:
         report("results/fig5.pdf", caption="../workflow/report/fig5.rst", category="Figures",
                subcategory="Gamma-ray spectra", labels={"figure": "5"}),
     params:
-        panel=None,
         weight_exponent=FIG5["weight_exponent"],
         energy_range_GeV=FIG5["energy_range_GeV"],
     log:
@@ -105,7 +104,7 @@ rule fig5:
     conda:
         CONDA_ENV
     script:
-        "../workflow/scripts/fig4.py"
+        "../workflow/scripts/fig5.py"
 
 
 rule fig7:
@@ -143,7 +142,6 @@ rule fig8:
         report("results/fig8.pdf", caption="../workflow/report/fig8.rst", category="Figures",
                subcategory="Neutrinos", labels={"figure": "8"}),
     params:
-        panel=None,
         energy_range_GeV=FIG8["energy_range_GeV"],
     log:
         "logs/figures/fig8.log",
@@ -155,4 +153,4 @@ rule fig8:
     conda:
         CONDA_ENV
     script:
-        "../workflow/scripts/fig7.py"
+        "../workflow/scripts/fig8.py"

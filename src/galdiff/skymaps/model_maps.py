@@ -1,6 +1,6 @@
 """All sky-map cubes of one model from its emissivities (the chain emissivity -> W -> cube).
 
-Components written per model (``MAP_COMPONENTS``): the gamma-ray components ``pi0``,
+Components written per model (``galdiff.conventions.MAP_COMPONENTS``): the gamma-ray components ``pi0``,
 ``bremsstrahlung``, ``inverse_compton``, ``extra1``, ``extra2`` and their sum ``gamma_total``
 (pair absorption applied when enabled); the neutrinos (never absorbed) ``neutrino_diffuse``
 (all flavours from the propagated cosmic rays), ``extra1_neutrino``, ``extra2_neutrino``
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import schema_defaults
-from ..conventions import FLAVOURS, GAMMA_SOURCES, MAP_COMPONENTS  # noqa: F401 (MAP_COMPONENTS: the cubes written here)
+from ..conventions import FLAVOURS, GAMMA_SOURCES
 from ..galaxy import gas
 from ..propagation.grid import spatial_nodes_kpc
 from .geometry import LineOfSightGeometry, default_shell_edges_kpc
