@@ -122,8 +122,9 @@ def greens_setup(wildcards):
         return GREENS_SETUPS[(wildcards.key, wildcards.species)]
     except KeyError:
         known = sorted(f"{key}/greens_{species}.h5" for key, species in GREENS_SETUPS)
-        raise ValueError(f"no model of the configuration has the {wildcards.species} set-up {wildcards.key}; "
-                         f"known: {known}") from None
+        raise ValueError(
+            f"no model of the configuration has the {wildcards.species} set-up {wildcards.key}; " f"known: {known}"
+        ) from None
 
 
 def _los_setups():
@@ -152,8 +153,10 @@ def los_setup_of(wildcards):
     try:
         return LOS_SETUPS[wildcards.key]
     except KeyError:
-        raise ValueError(f"no model of the configuration has the line-of-sight set-up {wildcards.key}; "
-                         f"known: {sorted(LOS_SETUPS)}") from None
+        raise ValueError(
+            f"no model of the configuration has the line-of-sight set-up {wildcards.key}; "
+            f"known: {sorted(LOS_SETUPS)}"
+        ) from None
 
 
 # Input functions of the propagation and fit rules
@@ -171,8 +174,10 @@ def nucleus_inputs(wildcards):
 
 def lepton_inputs(wildcards):
     """Secondaries, ISRF and the lepton fit's injection (or, without a fit, the reference data sets)."""
-    inputs = {name: f"results/propagation/{wildcards.model}/{name}.h5"
-              for name in ("electron_secondary", "positron_secondary")}
+    inputs = {
+        name: f"results/propagation/{wildcards.model}/{name}.h5"
+        for name in ("electron_secondary", "positron_secondary")
+    }
     inputs["isrf"] = raw_file(ISRF_FILE)
     if FIT:
         inputs["injection"] = f"results/fit/{wildcards.model}/injection_leptons.yaml"
@@ -189,13 +194,19 @@ def fit_inputs(wildcards):
         "tables": expand("results/data/{dataset}.ecsv", dataset=fit_datasets(model, name)),
     }
     if name == "leptons":
-        inputs.update({lepton: f"results/propagation/{model}/{lepton}.h5"
-                       for lepton in ("electron_secondary", "positron_secondary")})
+        inputs.update(
+            {
+                lepton: f"results/propagation/{model}/{lepton}.h5"
+                for lepton in ("electron_secondary", "positron_secondary")
+            }
+        )
     return inputs
 
 
 # Input functions of the spectra stage (rules/spectra.smk) and its figures
-SPECTRUM_COMPONENTS = list(galdiff_map_components)  # every map component is averaged over the regions (galdiff.conventions)
+SPECTRUM_COMPONENTS = list(
+    galdiff_map_components
+)  # every map component is averaged over the regions (galdiff.conventions)
 
 
 def extra_fit_data():

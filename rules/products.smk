@@ -15,19 +15,19 @@ rule car_cube:
         car_cube_source,
     output:
         "results/cubes/{model}/{component}_car.fits",
-    wildcard_constraints:
-        model="|".join(MODELS),
-        component="|".join(MAP_COMPONENTS),
-    params:
-        binsz_deg=CUBES["binsz_deg"],
     log:
         "logs/cubes/{model}_{component}.log",
     benchmark:
-        "logs/benchmarks/car_cube/{model}_{component}.tsv",
+        "logs/benchmarks/car_cube/{model}_{component}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+        component="|".join(MAP_COMPONENTS),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=3000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        binsz_deg=CUBES["binsz_deg"],
     script:
         "../workflow/scripts/car_cube.py"
