@@ -1,6 +1,6 @@
 # Spectra stage: the LHAASO source mask, region spectra with the EXTRA normalisation fit, map cubes
 # with the fitted norms, IceCube's KRA-gamma bands in regions, the headline numbers and Table IV.
-# Library: galdiff.masks, galdiff.region_spectra, galdiff.extra_fit, galdiff.neutrino_references,
+# Library: galdiff.masks, galdiff.region_spectra, galdiff.fitting.extra, galdiff.neutrino_references,
 # galdiff.origins.
 
 MASK_CFG = config["masks"]["lhaaso"]

@@ -17,7 +17,7 @@ gamma rays ``pi0, bremsstrahlung, inverse_compton, extra1, extra2, gamma_total``
 as in the maps); neutrinos (nu + anti-nu, after oscillations) ``neutrino_diffuse, extra1_neutrino,
 extra2_neutrino, neutrino_total`` summed over the three flavours and ``neutrino_e, neutrino_mu,
 neutrino_tau`` per flavour. The extra components and the totals carry the fitted EXTRA
-normalisations (:mod:`galdiff.extra_fit`; meta ``extra_fit``). Meta: region definition, mask use,
+normalisations (:mod:`galdiff.fitting.extra`; meta ``extra_fit``). Meta: region definition, mask use,
 masked fraction, unmasked solid angle, model, provenance.
 """
 
@@ -197,7 +197,7 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
     fit_dataset_energy_ranges_GeV : dict, optional
         ``{dataset: (min, max)}`` replacing ``fit_energy_range_GeV`` for those tables.
     extras_maps : dict, optional
-        Norms the maps were made with (:func:`galdiff.extra_fit.extras_from_emissivity`).
+        Norms the maps were made with (:func:`galdiff.fitting.extra.extras_from_emissivity`).
     fit_names : sequence of str, optional
         Extras to fit (default: every extra of ``extras_maps`` with a norm > 0).
     flavour_fractions : dict, optional
@@ -210,10 +210,10 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
     tables : dict
         ``{region: Table}`` (fitted).
     fit_summary : dict
-        :func:`galdiff.extra_fit.extra_fit_summary` output (``{"components": ...}`` only without a fit).
+        :func:`galdiff.fitting.extra.extra_fit_summary` output (``{"components": ...}`` only without a fit).
     fit_result : ExtraFitResult or None
     """
-    from .extra_fit import extra_fit_summary, fit_extra_scales, fit_points_from_tables, scale_components
+    from .fitting.extra import extra_fit_summary, fit_extra_scales, fit_points_from_tables, scale_components
 
     regions = list(regions)
     nside = hp.npix2nside(next(iter(cubes.values()))[1].shape[-1])

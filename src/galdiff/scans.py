@@ -257,7 +257,7 @@ def scan_row(point: ScanPoint, fit: Mapping, extra_fit: Mapping | None = None,
 def extra_chi2_by_dataset(points_table) -> dict:
     """chi-square per data set of an EXTRA fit from its points (``extra_fit_points.ecsv``): the sum
     of the squared pulls of the fitted model (upper limits count only where the model exceeds them,
-    as in :mod:`galdiff.extra_fit`, whose pulls are zero otherwise)."""
+    as in :mod:`galdiff.fitting.extra`, whose pulls are zero otherwise)."""
     pulls = np.asarray(points_table["pull"], dtype=float)
     datasets = np.asarray(points_table["dataset"]).astype(str)
     return {str(name): float(np.sum(pulls[datasets == name] ** 2)) for name in sorted(set(datasets))}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from galdiff.extra_fit import extras_from_emissivity, scale_components
+from galdiff.fitting.extra import extras_from_emissivity, scale_components
 from galdiff.provenance import provenance_meta
 from galdiff.script_logging import setup_logging
 from galdiff.skymaps.cube import read_healpix_cube, write_healpix_cube

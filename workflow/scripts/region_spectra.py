@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from galdiff.data.datasets import read_dataset, write_dataset
-from galdiff.extra_fit import extras_from_emissivity
+from galdiff.fitting.extra import extras_from_emissivity
 from galdiff.masks import read_mask_fits
 from galdiff.provenance import atomic_path, provenance_meta
 from galdiff.region_spectra import model_region_spectra

@@ -29,8 +29,8 @@ from ..config import schema_defaults
 from ..galaxy import bfield, gas, sources
 from ..galaxy.isrf import read_isrf
 from ..interactions.cross_sections import inelastic_loss_rate_per_s
-from ..spectra import broken_power_law_rigidity
-from ..units import Species, drigidity_dek_per_n, get_species, rigidity_GV_from_ek_per_n
+from ..spectra import injection_per_ek_per_n
+from ..units import Species, get_species
 from .coefficients import DiffusionParameters, dr_coefficients
 from .grid import Grid
 from .losses import electron_loss_rates_GeV_per_s, nucleus_loss_rates_GeV_per_n_per_s
@@ -183,14 +183,11 @@ def source_shape(grid: Grid, r_sun_kpc: float = 8.3) -> np.ndarray:
 
 
 def injection_spectrum_per_GeV_per_n(ek_GeV_per_n, species_name: str, injection_cfg: dict, norm: float = 1.0):
-    """Eq. 3 (broken power law in rigidity with cutoff) as a spectrum per unit T_n.
+    """Eq. 3 (broken power law in rigidity with cutoff) as a spectrum per unit T_n, from an injection entry.
 
-    Q(T_n) = norm q(R(T_n)) dR/dT_n, with q normalised to 1 at R = 1 GV below the first break.
-    Units follow ``norm`` (e.g. cm^-3 s^-1 GV^-1 in, cm^-3 s^-1 (GeV/n)^-1 out).
+    Q(T_n) = norm q(R(T_n)) dR/dT_n, with q normalised to 1 at R = 1 GV below the first break
+    (:func:`galdiff.spectra.injection_per_ek_per_n`). Units follow ``norm`` (e.g. cm^-3 s^-1 GV^-1
+    in, cm^-3 s^-1 (GeV/n)^-1 out).
     """
-    species = get_species(species_name)
-    rigidity = rigidity_GV_from_ek_per_n(ek_GeV_per_n, species)
-    shape = broken_power_law_rigidity(
-        rigidity, injection_cfg["nu"], injection_cfg["breaks_GV"], injection_cfg.get("cutoff_GV"), norm=norm
-    )
-    return shape * drigidity_dek_per_n(ek_GeV_per_n, species)
+    return injection_per_ek_per_n(ek_GeV_per_n, get_species(species_name), injection_cfg["nu"],
+                                  injection_cfg["breaks_GV"], injection_cfg.get("cutoff_GV"), norm)
