@@ -1,7 +1,7 @@
 # Spectra stage: the LHAASO source mask, region spectra with the EXTRA normalisation fit, map cubes
 # with the fitted norms, IceCube's KRA-gamma bands in regions, the headline numbers and Table IV.
-# Library: galdiff.masks, galdiff.region_spectra, galdiff.fitting.extra, galdiff.neutrino_references,
-# galdiff.origins.
+# Library: galdiff.skymaps.masks, galdiff.skymaps.region_spectra, galdiff.fitting.extra, galdiff.comparison.icecube,
+# galdiff.comparison.table4.
 
 MASK_CFG = config["masks"]["lhaaso"]
 SPECTRA = config["spectra"]

@@ -58,7 +58,7 @@ __all__ = [
 STAGES = ("fit", "spectra")
 #: The injection fits of one model (rules/fit.smk).
 FIT_NAMES = ("proton", "helium", "leptons")
-#: Headline numbers of :func:`galdiff.origins.headline_numbers` that go into a scan table.
+#: Headline numbers of :func:`galdiff.comparison.table4.headline_numbers` that go into a scan table.
 HEADLINE_KEYS = ("share_20TeV", "share_1PeV_extra2_hadronic", "share_1PeV_extra2_leptonic")
 
 _TOKEN = re.compile(r"([A-Za-z0-9_]+)(?:\[(\d+)\])?$")
@@ -212,7 +212,7 @@ def scan_row(point: ScanPoint, fit: Mapping, extra_fit: Mapping | None = None,
         Its EXTRA fit (``results/spectra/<model>/extra_fit.yaml``); with ``extra_points`` in it
         (``{dataset: chi2}``) the per-data-set chi-square.
     headline : mapping, optional
-        ``ours`` of :func:`galdiff.origins.headline_numbers` for the model.
+        ``ours`` of :func:`galdiff.comparison.table4.headline_numbers` for the model.
     greens_key : str, optional
         Set-up key of the point's proton Green's matrix (points that share it share transport).
 

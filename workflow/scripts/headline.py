@@ -3,7 +3,7 @@
 import json
 
 from galdiff.data.datasets import read_dataset
-from galdiff.origins import headline_numbers
+from galdiff.comparison.table4 import headline_numbers
 from galdiff.provenance import atomic_path, provenance_meta
 from galdiff.script_logging import setup_logging
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from galdiff.data.datasets import read_dataset, write_dataset
-from galdiff.neutrino_references import kra_band_table
+from galdiff.comparison.icecube import kra_band_table
 from galdiff.provenance import provenance_meta
-from galdiff.regions import SkyRegion, equatorial_to_galactic_map, region_mean
+from galdiff.skymaps.regions import SkyRegion, equatorial_to_galactic_map, region_mean
 from galdiff.script_logging import setup_logging
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 
 from galdiff.data.datasets import read_dataset, write_dataset
-from galdiff.neutrino_references import pi0_template_band_table
-from galdiff.regions import SkyRegion, equatorial_to_galactic_map, region_mean
+from galdiff.comparison.icecube import pi0_template_band_table
+from galdiff.skymaps.regions import SkyRegion, equatorial_to_galactic_map, region_mean
 from galdiff.script_logging import setup_logging
 
 

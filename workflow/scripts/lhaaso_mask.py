@@ -1,9 +1,9 @@
 """The LHAASO source mask at the maps' resolution (rule lhaaso_mask)."""
 
 from galdiff.data.datasets import read_dataset
-from galdiff.masks import build_source_mask, write_mask_fits
+from galdiff.skymaps.masks import build_source_mask, write_mask_fits
 from galdiff.provenance import provenance_meta
-from galdiff.regions import SkyRegion
+from galdiff.skymaps.regions import SkyRegion
 from galdiff.script_logging import setup_logging
 
 

@@ -6,10 +6,10 @@ import yaml
 
 from galdiff.data.datasets import read_dataset, write_dataset
 from galdiff.fitting.extra import extras_from_emissivity
-from galdiff.masks import read_mask_fits
+from galdiff.skymaps.masks import read_mask_fits
 from galdiff.provenance import atomic_path, provenance_meta
-from galdiff.region_spectra import model_region_spectra
-from galdiff.regions import SkyRegion
+from galdiff.skymaps.region_spectra import model_region_spectra
+from galdiff.skymaps.regions import SkyRegion
 from galdiff.script_logging import setup_logging
 from galdiff.skymaps.cube import read_healpix_cube
 

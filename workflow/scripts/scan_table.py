@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from galdiff.data.datasets import read_dataset, write_dataset
-from galdiff.origins import headline_numbers
+from galdiff.comparison.table4 import headline_numbers
 from galdiff.provenance import provenance_meta
 from galdiff.scans import ScanPoint, extra_chi2_by_dataset, scan_row, scan_table
 from galdiff.script_logging import setup_logging

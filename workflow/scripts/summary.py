@@ -28,7 +28,7 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
         content.pop("provenance", None)
         summary["models"].setdefault(content["model"], {})["extra"] = content
     if mask_path:
-        from galdiff.masks import read_mask_fractions
+        from galdiff.skymaps.masks import read_mask_fractions
 
         summary["masks"] = {"lhaaso": read_mask_fractions(mask_path)}
     if headline_path:

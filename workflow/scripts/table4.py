@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from galdiff.data.datasets import read_dataset
-from galdiff.origins import build_table4, render_table4_latex, render_table4_markdown
+from galdiff.comparison.table4 import build_table4, render_table4_latex, render_table4_markdown
 from galdiff.provenance import atomic_path, provenance_meta
 from galdiff.script_logging import setup_logging
 

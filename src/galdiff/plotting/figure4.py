@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..conventions import INTENSITY_UNIT
-from ..region_spectra import spectrum_columns
+from ..skymaps.region_spectra import spectrum_columns
 from .spectra import plot_component_curves, plot_weighted_points, weighted_flux_label
 from .style import COLUMN_WIDTH_IN, MODEL_NAMES, log_log_axes
 

@@ -7,7 +7,7 @@ and neutrino component the mean intensity over the region's (unmasked) area is
     I_region(E) = sum_p w_p I_p(E) / sum_p w_p,
 
 with w_p the fraction of pixel p that lies in the region and outside the mask
-(:func:`galdiff.regions.region_pixel_weights`, sub-pixel accurate). This is the quantity LHAASO
+(:func:`galdiff.skymaps.regions.region_pixel_weights`, sub-pixel accurate). This is the quantity LHAASO
 (mean intensity over the unmasked part of the box) and Tibet ASgamma (mean over the box) quote, so
 model and data are compared like for like; regions with ``lhaaso_mask: true`` use the mask.
 
@@ -28,7 +28,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from .conventions import GAMMA_COMPONENTS, INTENSITY_UNIT, MAP_COMPONENTS, NEUTRINO_COMPONENTS
+from ..conventions import GAMMA_COMPONENTS, INTENSITY_UNIT, MAP_COMPONENTS, NEUTRINO_COMPONENTS
 from .regions import SkyRegion, fine_nside_for, region_pixel_weights, weighted_region_average
 
 __all__ = [
@@ -62,7 +62,7 @@ def region_weights(regions, nside: int, mask=None, fine_nside: int | None = None
     regions : iterable of SkyRegion
     nside : int
         Resolution of the map cubes.
-    mask : galdiff.masks.SourceMask, optional
+    mask : galdiff.skymaps.masks.SourceMask, optional
         Applied to regions with ``lhaaso_mask``; required if any region has it.
     fine_nside : int, optional
         Sub-pixel resolution of the area fractions (default: the mask's, else ``nside`` x 8).
@@ -187,7 +187,7 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
         ``{component: (energies_GeV, cube)}`` for the :data:`SPECTRUM_COMPONENTS`.
     regions : list of SkyRegion
     model : str
-    mask : galdiff.masks.SourceMask, optional
+    mask : galdiff.skymaps.masks.SourceMask, optional
         Needed for regions with ``lhaaso_mask``.
     fine_nside : int, optional
         Sub-pixel resolution without a mask.
@@ -213,7 +213,7 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
         :func:`galdiff.fitting.extra.extra_fit_summary` output (``{"components": ...}`` only without a fit).
     fit_result : ExtraFitResult or None
     """
-    from .fitting.extra import extra_fit_summary, fit_extra_scales, fit_points_from_tables, scale_components
+    from ..fitting.extra import extra_fit_summary, fit_extra_scales, fit_points_from_tables, scale_components
 
     regions = list(regions)
     nside = hp.npix2nside(next(iter(cubes.values()))[1].shape[-1])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import healpy as hp
 import numpy as np
 
-from .config import schema_defaults
+from ..config import schema_defaults
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def region_pixel_weights(nside: int, region: SkyRegion, keep_fine: np.ndarray | 
         |b| >= 90 deg with a 360-deg-wide box is the whole sky.
     keep_fine : ndarray of bool, shape (12 fine_nside^2,), optional
         Mask at the sub-pixel resolution, RING ordering, True = keep (e.g.
-        :attr:`galdiff.masks.SourceMask.keep_fine`); its size sets ``fine_nside``.
+        :attr:`galdiff.skymaps.masks.SourceMask.keep_fine`); its size sets ``fine_nside``.
     fine_nside : int, optional
         Sub-pixel resolution without a mask (default: ``nside``, no sub-pixels).
 

@@ -10,10 +10,10 @@ derived from numbers the workflow computes:
   fit with p-value >= ``gamma_p_value_min`` describes the data.
 * neutrinos (:func:`neutrino_check`): the model's per-flavour neutrino intensity in the comparison
   window (default all sky, where all three IceCube templates are exact, see
-  :func:`galdiff.neutrino_references.kra_band_table`) for a leptonic origin (no neutrinos from the
+  :func:`galdiff.comparison.icecube.kra_band_table`) for a leptonic origin (no neutrinos from the
   extras: ``neutrino_diffuse``) and a hadronic one (``neutrino_total``, the extras' neutrinos from
   their parent protons, emission stage), against each template's best fit:
-  :func:`galdiff.neutrino_references.band_consistency` over the template's 90 % energy range.
+  :func:`galdiff.comparison.icecube.band_consistency` over the template's 90 % energy range.
 * protons (:func:`parent_proton_check`): a hadronic extra needs protons. If they filled the Galaxy
   like the CR sea and made the extra's local emissivity K on the local gas n_H, the local proton
   intensity would gain J_p(T) = (K / n_H) x the parent-proton spectrum of the ECPL
@@ -34,11 +34,11 @@ from __future__ import annotations
 import numpy as np
 from astropy import units as u
 
-from .config import schema_defaults
-from .conventions import INTENSITY_UNIT
-from .neutrino_references import band_consistency, isotropic_flux_e2, template_energy_range_GeV
-from .region_spectra import spectrum_columns
-from .spectra import loglog_interp
+from ..config import schema_defaults
+from ..conventions import INTENSITY_UNIT
+from .icecube import band_consistency, isotropic_flux_e2, template_energy_range_GeV
+from ..skymaps.region_spectra import spectrum_columns
+from ..spectra import loglog_interp
 
 __all__ = [
     "PAPER_HEADLINE",
@@ -190,7 +190,7 @@ def neutrino_check(spectra_table, bands: dict, template_fits, n_sigma: float = 1
 
 def local_hydrogen_density_cm3(r_kpc: float, galaxy_cfg: dict | None = None) -> float:
     """n_H = n_HI + 2 n_H2 + n_HII at (r, z = 0) [cm^-3], the gas models of the propagation stage."""
-    from .galaxy import gas
+    from ..galaxy import gas
 
     cfg = {**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}
     r_gas = float(cfg["gas_r_sun_kpc"])
@@ -228,7 +228,7 @@ def parent_proton_check(extra_components: dict, local_spectra, galaxy_cfg: dict 
         Per extra and for their sum: ``max_ratio`` (parent protons / LIS), ``energy_GeV`` at the
         maximum, ``n_H_cm3``; ``needs_hadron_less`` (max ratio of the sum > fraction_max).
     """
-    from .emission import fit_parent_proton_ecpl
+    from ..emission import fit_parent_proton_ecpl
 
     ek_lis = local_spectra["Ek_GeV_per_n"].quantity.to_value(u.GeV)
     lis = local_spectra["proton_lis"].quantity.to_value(INTENSITY_UNIT)
