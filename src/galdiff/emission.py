@@ -88,7 +88,7 @@ __all__ = [
     "extra_gamma_emissivity",
     "extra_neutrino_emissivity",
     "gas_on_grid_cm3",
-    "intensity_from_density",
+    "species_intensity_from_density",
     "EmissivityResult",
     "EmissionGrid",
     "write_emissivity_h5",
@@ -136,8 +136,10 @@ def _check_axis(name, values):
     return arr
 
 
-def intensity_from_density(density_per_cm3_GeV, ek_GeV_per_n, species):
-    """Intensity J = beta c N / (4 pi) from a propagated density N (docs/conventions.md#flux-density-and-emissivity).
+def species_intensity_from_density(density_per_cm3_GeV, ek_GeV_per_n, species):
+    """Intensity J = beta c N / (4 pi) of a species from its propagated density N, beta from the
+    energies (docs/conventions.md#flux-density-and-emissivity); the propagation stage's
+    :func:`galdiff.propagation.solver.intensity_from_density` takes beta itself.
 
     The propagation stage stores psi = N(E, r, z) in cm^-3 (GeV/n)^-1 (``cr.h5``); the emission
     stage takes J in GeV^-1 cm^-2 s^-1 sr^-1 (per GeV/n for nuclei).
@@ -1140,5 +1142,5 @@ def model_emissivity(propagated: dict, isrf, emission_cfg: dict, extras=(), gala
     intensities = {}
     for species, result in propagated.items():
         ek = result.grid.ek_GeV_per_n
-        intensities[species] = (ek, intensity_from_density(result.density, ek, get_species(species)))
+        intensities[species] = (ek, species_intensity_from_density(result.density, ek, get_species(species)))
     return grid.compute(intensities, extras=extras, attrs=attrs)
