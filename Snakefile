@@ -32,7 +32,7 @@ include: "rules/scans.smk"
 rule all:
     default_target: True
     input:
-        expand("results/data/{dataset}.ecsv", dataset=config["data"].get("datasets", [])),
+        expand("results/data/{dataset}.ecsv", dataset=config["data"]["datasets"]),
         "results/fig3.pdf",
         expand("results/propagation/{model}/local_spectra.ecsv", model=REPORT_MODELS),
         expand("results/maps/{model}/{component}.fits", model=REPORT_MODELS, component=MAP_COMPONENTS),
@@ -55,7 +55,13 @@ rule all:
         "results/fig2.pdf" if FIT else [],
         expand("results/{table}.{ext}", table=["table1", "table2", "table3"], ext=["tex", "md"]) if FIT else [],
         "results/summary.json" if FIT else [],
-        expand("results/fit/{model}/profile_{parameter}_{fit}.yaml", model=REFIT_MODELS,
-               parameter=KNEE_PROFILE.get("parameter", "nu4"), fit=KNEE_PROFILE.get("species", [])) if FIT else [],
+        expand(
+            "results/fit/{model}/profile_{parameter}_{fit}.yaml",
+            model=REFIT_MODELS,
+            parameter=KNEE_PROFILE["parameter"],
+            fit=KNEE_PROFILE["species"],
+        )
+        if FIT
+        else [],
         # parameter scans (config `scans`): one table and one figure each
         expand("results/scans/{scan}.{ext}", scan=SCAN_POINTS, ext=["ecsv", "pdf"]),

@@ -5,9 +5,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(workflow.basedir)
 # Scripts (also in conda environments) import the library from the source tree.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH", "")]
-).rstrip(os.pathsep)
+# (set, not read: an unset PYTHONPATH is fine)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+)
 sys.path.insert(0, str(PROJECT_ROOT / "src"))
 
 from galdiff.config import validate_config
@@ -16,7 +17,7 @@ from galdiff.data.datasets import DATASETS
 from galdiff.fitting import default_data_selection
 from galdiff.los_setups import los_key, los_setup
 from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
-from galdiff.skymaps.model_maps import MAP_COMPONENTS as galdiff_map_components
+from galdiff.conventions import MAP_COMPONENTS as galdiff_map_components
 from galdiff.config import load_schema
 from galdiff.scans import base_values, scan_models, scan_points
 
@@ -36,7 +37,7 @@ MODELS = list(config["models"])
 REPORT_MODELS = [model for model in MODELS if model not in {p.model for points in SCAN_POINTS.values() for p in points}]
 # With Green's functions the injections are fitted and the best fit is propagated; without them
 # (propagation.greens: false) nothing is fitted and each species is scaled to a reference data set.
-FIT = bool(PROP.get("greens", True))
+FIT = bool(PROP["greens"])
 #: {as-printed model: the refit model it is drawn beside} (``models.<m>.refit_model``, injection.mode as_printed)
 PRINTED_OF = {m: config["models"][m]["refit_model"] for m in MODELS if config["models"][m].get("refit_model")}
 
@@ -87,7 +88,7 @@ def normalisation_table(species):
 
 def fit_datasets(model, fit=None):
     """Tidy tables the injection fits of ``model`` use (knee data set per model); one fit's, or all."""
-    selection = default_data_selection(config["models"][model].get("knee_dataset", "icetop"), True)
+    selection = default_data_selection(config["models"][model]["knee_dataset"], True)
     fits = [fit] if fit is not None else list(selection)
     return sorted({dataset for name in fits for dataset in selection[name]})
 
@@ -121,8 +122,9 @@ def greens_setup(wildcards):
         return GREENS_SETUPS[(wildcards.key, wildcards.species)]
     except KeyError:
         known = sorted(f"{key}/greens_{species}.h5" for key, species in GREENS_SETUPS)
-        raise ValueError(f"no model of the configuration has the {wildcards.species} set-up {wildcards.key}; "
-                         f"known: {known}") from None
+        raise ValueError(
+            f"no model of the configuration has the {wildcards.species} set-up {wildcards.key}; " f"known: {known}"
+        ) from None
 
 
 def _los_setups():
@@ -151,8 +153,10 @@ def los_setup_of(wildcards):
     try:
         return LOS_SETUPS[wildcards.key]
     except KeyError:
-        raise ValueError(f"no model of the configuration has the line-of-sight set-up {wildcards.key}; "
-                         f"known: {sorted(LOS_SETUPS)}") from None
+        raise ValueError(
+            f"no model of the configuration has the line-of-sight set-up {wildcards.key}; "
+            f"known: {sorted(LOS_SETUPS)}"
+        ) from None
 
 
 # Input functions of the propagation and fit rules
@@ -170,8 +174,10 @@ def nucleus_inputs(wildcards):
 
 def lepton_inputs(wildcards):
     """Secondaries, ISRF and the lepton fit's injection (or, without a fit, the reference data sets)."""
-    inputs = {name: f"results/propagation/{wildcards.model}/{name}.h5"
-              for name in ("electron_secondary", "positron_secondary")}
+    inputs = {
+        name: f"results/propagation/{wildcards.model}/{name}.h5"
+        for name in ("electron_secondary", "positron_secondary")
+    }
     inputs["isrf"] = raw_file(ISRF_FILE)
     if FIT:
         inputs["injection"] = f"results/fit/{wildcards.model}/injection_leptons.yaml"
@@ -188,38 +194,40 @@ def fit_inputs(wildcards):
         "tables": expand("results/data/{dataset}.ecsv", dataset=fit_datasets(model, name)),
     }
     if name == "leptons":
-        inputs.update({lepton: f"results/propagation/{model}/{lepton}.h5"
-                       for lepton in ("electron_secondary", "positron_secondary")})
+        inputs.update(
+            {
+                lepton: f"results/propagation/{model}/{lepton}.h5"
+                for lepton in ("electron_secondary", "positron_secondary")
+            }
+        )
     return inputs
 
 
 # Input functions of the spectra stage (rules/spectra.smk) and its figures
-SPECTRUM_COMPONENTS = [
-    "pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2", "gamma_total",
-    "neutrino_diffuse", "extra1_neutrino", "extra2_neutrino", "neutrino_e", "neutrino_mu", "neutrino_tau",
-    "neutrino_total",
-]
+SPECTRUM_COMPONENTS = list(
+    galdiff_map_components
+)  # every map component is averaged over the regions (galdiff.conventions)
 
 
 def extra_fit_data():
     """``{region: [tidy tables]}`` the EXTRA norms are fitted to: spectra.extra_fit.data, plus the
     Fermi-LAT table of spectra.extra_fit.fermi_lat where its ``include`` is true."""
-    extra_fit = config.get("spectra", {}).get("extra_fit", {})
+    extra_fit = config["spectra"]["extra_fit"]
     data = {region: list(names) for region, names in (extra_fit.get("data") or {}).items()}
-    fermi = extra_fit.get("fermi_lat") or {}
-    if fermi.get("include", False):
-        names = data.setdefault(fermi.get("region", "lhaaso_inner"), [])
-        if fermi.get("dataset", "fermi_lat_lhaaso_inner") not in names:
-            names.append(fermi.get("dataset", "fermi_lat_lhaaso_inner"))
+    fermi = extra_fit["fermi_lat"]
+    if fermi["include"]:
+        names = data.setdefault(fermi["region"], [])
+        if fermi["dataset"] not in names:
+            names.append(fermi["dataset"])
     return data
 
 
 def extra_fit_dataset_ranges():
     """``{dataset: [min, max] GeV}`` replacing spectra.extra_fit.energy_range_GeV (the included Fermi-LAT table)."""
-    fermi = config.get("spectra", {}).get("extra_fit", {}).get("fermi_lat") or {}
-    if not fermi.get("include", False):
+    fermi = config["spectra"]["extra_fit"]["fermi_lat"]
+    if not fermi["include"]:
         return {}
-    return {fermi.get("dataset", "fermi_lat_lhaaso_inner"): list(fermi.get("energy_range_GeV", [1.0, 1.0e3]))}
+    return {fermi["dataset"]: list(fermi["energy_range_GeV"])}
 
 
 def extra_fit_tables(wildcards):
@@ -235,7 +243,7 @@ def spectra_inputs(wildcards):
         "emissivity": f"results/emission/{wildcards.model}/emissivity.h5",
         "data": extra_fit_tables(wildcards),
     }
-    if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
+    if any(region["lhaaso_mask"] for region in config["regions"].values()):
         inputs["mask"] = "results/masks/lhaaso.fits"
     return inputs
 
@@ -252,7 +260,7 @@ def neutrino_bands(region):
 
 def table4_inputs(wildcards):
     """Window spectra, EXTRA fits and local spectra of every model, IceCube's fits and bands in the window."""
-    window = config.get("tables", {}).get("table4", {}).get("window", "all_sky")
+    window = config["tables"]["table4"]["window"]
     inputs = {
         "spectra": expand("results/spectra/{model}/{window}.ecsv", model=REPORT_MODELS, window=window),
         "fits": expand("results/spectra/{model}/extra_fit.yaml", model=REPORT_MODELS),
@@ -266,7 +274,7 @@ def table4_inputs(wildcards):
 # Input function of the CAR cubes (rules/products.smk)
 def car_cube_source(wildcards):
     """The HEALPix cube a CAR cube resamples: the fitted one if the spectra stage wrote it (spectra.fitted_maps)."""
-    fitted = config.get("spectra", {}).get("fitted_maps", [])
+    fitted = config["spectra"]["fitted_maps"]
     folder = "maps_fitted" if wildcards.component in fitted else "maps"
     return f"results/{folder}/{wildcards.model}/{wildcards.component}.fits"
 
@@ -277,7 +285,7 @@ def scan_inputs(wildcards):
     spectra of the headline region, and IceCube's total flux (the headline numbers)."""
     models = [point.model for point in SCAN_POINTS[wildcards.scan]]
     inputs = {"fits": expand("results/fit/{model}/injection.yaml", model=models)}
-    if config["scans"][wildcards.scan].get("through", "spectra") == "spectra":
+    if config["scans"][wildcards.scan]["through"] == "spectra":
         inputs["extra_fits"] = expand("results/spectra/{model}/extra_fit.yaml", model=models)
         inputs["extra_points"] = expand("results/spectra/{model}/extra_fit_points.ecsv", model=models)
         inputs["spectra"] = expand("results/spectra/{model}/{region}.ecsv", model=models, region=HEADLINE["region"])
@@ -295,5 +303,5 @@ def scan_params(wildcards):
         "points": [{"index": p.index, "model": p.model, "parameters": p.parameters} for p in points],
         "paper_point": base_values(config["models"][spec["base"]], parameters),
         "greens_keys": [GREENS_KEYS[(p.model, "proton")] for p in points],
-        "energies_GeV": HEADLINE.get("energies_GeV", [2.0e4, 1.0e6]),
+        "energies_GeV": HEADLINE["energies_GeV"],
     }

@@ -8,17 +8,17 @@
 rule download_raw:
     output:
         update("data/raw/{folder}/{filename}"),
-    wildcard_constraints:
-        folder="|".join(sorted({e.folder for e in REGISTRY.values() if e.kind != "transcribed"})),
     log:
         "logs/download/{folder}/{filename}.log",
     benchmark:
-        "logs/benchmarks/download_raw/{folder}_{filename}.tsv",
+        "logs/benchmarks/download_raw/{folder}_{filename}.tsv"
+    wildcard_constraints:
+        folder="|".join(sorted({e.folder for e in REGISTRY.values() if e.kind != "transcribed"})),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=500,
         runtime=10,
-    conda:
-        CONDA_ENV
     script:
         "../workflow/scripts/download_raw.py"
 
@@ -29,16 +29,16 @@ rule tidy_dataset:
     output:
         # update(): a run that fails (e.g. a raw file edited by hand) restores the previous table
         update("results/data/{dataset}.ecsv"),
-    wildcard_constraints:
-        dataset="|".join(sorted(DATASETS)),
     log:
         "logs/data/{dataset}.log",
     benchmark:
-        "logs/benchmarks/tidy_dataset/{dataset}.tsv",
+        "logs/benchmarks/tidy_dataset/{dataset}.tsv"
+    wildcard_constraints:
+        dataset="|".join(sorted(DATASETS)),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
     script:
         "../workflow/scripts/tidy_dataset.py"

@@ -3,7 +3,7 @@
 # Library: galdiff.emission, galdiff.los_setups, galdiff.skymaps.
 
 MAPS = config["maps"]
-MAP_COMPONENTS = list(galdiff_map_components)  # galdiff.skymaps.model_maps.MAP_COMPONENTS
+MAP_COMPONENTS = list(galdiff_map_components)  # galdiff.conventions.MAP_COMPONENTS
 
 
 rule emissivity:
@@ -15,22 +15,22 @@ rule emissivity:
         isrf=raw_file(ISRF_FILE),
     output:
         "results/emission/{model}/emissivity.h5",
-    wildcard_constraints:
-        model="|".join(MODELS),
-    params:
-        emission_cfg=config["emission"],
-        galaxy_cfg=PROP.get("galaxy", {}),
-        extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
     log:
         "logs/emission/{model}.log",
     benchmark:
-        "logs/benchmarks/emissivity/{model}.tsv",
+        "logs/benchmarks/emissivity/{model}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=6000,
         runtime=30,
-    conda:
-        CONDA_ENV
+    params:
+        emission_cfg=config["emission"],
+        galaxy_cfg=PROP["galaxy"],
+        extra_cfg=lambda wc: config["models"][wc.model]["extra"],
     script:
         "../workflow/scripts/emissivity.py"
 
@@ -39,20 +39,20 @@ rule los_operators:
     output:
         gas="results/los/{key}/gas.npz",
         path="results/los/{key}/path.npz",
-    wildcard_constraints:
-        key="[0-9a-f]{16}",
-    params:
-        setup=los_setup_of,
     log:
         "logs/los/{key}.log",
     benchmark:
-        "logs/benchmarks/los_operators/{key}.tsv",
+        "logs/benchmarks/los_operators/{key}.tsv"
+    wildcard_constraints:
+        key="[0-9a-f]{16}",
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=6000,
         runtime=30,
-    conda:
-        CONDA_ENV
+    params:
+        setup=los_setup_of,
     script:
         "../workflow/scripts/los_operators.py"
 
@@ -63,22 +63,22 @@ rule sky_maps:
         emissivity="results/emission/{model}/emissivity.h5",
     output:
         **{name: f"results/maps/{{model}}/{name}.fits" for name in MAP_COMPONENTS},
-    wildcard_constraints:
-        model="|".join(MODELS),
-    params:
-        maps_cfg=MAPS,
-        galaxy_cfg=PROP.get("galaxy", {}),
-        model_propagation=lambda wc: config["models"][wc.model]["propagation"],
     log:
         "logs/maps/{model}.log",
     benchmark:
-        "logs/benchmarks/sky_maps/{model}.tsv",
+        "logs/benchmarks/sky_maps/{model}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=8000,
         runtime=60,
-    conda:
-        CONDA_ENV
+    params:
+        maps_cfg=MAPS,
+        galaxy_cfg=PROP["galaxy"],
+        model_propagation=lambda wc: config["models"][wc.model]["propagation"],
     script:
         "../workflow/scripts/sky_maps.py"
 
@@ -87,18 +87,23 @@ rule fig6:
     input:
         f"results/maps/{MAPS['fig6']['model']}/{MAPS['fig6']['component']}.fits",
     output:
-        report("results/fig6.pdf", caption="../workflow/report/fig6.rst", category="Figures", subcategory="Neutrinos",
-               labels={"figure": "6"}),
-    params:
-        energy_range_GeV=MAPS["fig6"]["energy_range_GeV"],
+        report(
+            "results/fig6.pdf",
+            caption="../workflow/report/fig6.rst",
+            category="Figures",
+            subcategory="Neutrinos",
+            labels={"figure": "6"},
+        ),
     log:
         "logs/figures/fig6.log",
     benchmark:
-        "logs/benchmarks/fig6.tsv",
+        "logs/benchmarks/fig6.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        energy_range_GeV=MAPS["fig6"]["energy_range_GeV"],
     script:
         "../workflow/scripts/fig6.py"

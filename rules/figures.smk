@@ -9,18 +9,18 @@ rule icecube_pi0_band:
         fits="results/data/icecube_gp2023_template_fits.ecsv",
     output:
         "results/data/icecube_gp2023_pi0_band_{region}.ecsv",
-    params:
-        region=lambda wc: config["regions"][wc.region],
-        index=FIG3.get("icecube_pi0_index", 2.7),
     log:
         "logs/data/icecube_gp2023_pi0_band_{region}.log",
     benchmark:
-        "logs/benchmarks/icecube_pi0_band/{region}.tsv",
+        "logs/benchmarks/icecube_pi0_band/{region}.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        region=lambda wc: config["regions"][wc.region],
+        index=FIG3["icecube_pi0_index"],
     script:
         "../workflow/scripts/icecube_pi0_band.py"
 
@@ -31,19 +31,24 @@ rule fig3:
         icecube_total="results/data/icecube_cascades_6yr.ecsv",
         icecube_pi0=f"results/data/icecube_gp2023_pi0_band_{FIG3['icecube_pi0_region']}.ecsv",
     output:
-        report("results/fig3.pdf", caption="../workflow/report/fig3.rst", category="Figures", subcategory="Data",
-               labels={"figure": "3"}),
-    params:
-        energy_range_GeV=FIG3.get("energy_range_GeV", [1.0e2, 1.0e7]),
+        report(
+            "results/fig3.pdf",
+            caption="../workflow/report/fig3.rst",
+            category="Figures",
+            subcategory="Data",
+            labels={"figure": "3"},
+        ),
     log:
         "logs/figures/fig3.log",
     benchmark:
-        "logs/benchmarks/fig3.tsv",
+        "logs/benchmarks/fig3.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        energy_range_GeV=FIG3["energy_range_GeV"],
     script:
         "../workflow/scripts/fig3.py"
 
@@ -59,26 +64,31 @@ rule fig4:
     input:
         unpack(lambda wc: printed_spectra(FIG4["panels"][wc.panel]["model"], FIG4["panels"][wc.panel]["region"])),
         spectra=lambda wc: "results/spectra/{model}/{region}.ecsv".format(**FIG4["panels"][wc.panel]),
-        data=lambda wc: expand("results/data/{dataset}.ecsv", dataset=FIG4["panels"][wc.panel].get("datasets", [])),
+        data=lambda wc: expand("results/data/{dataset}.ecsv", dataset=FIG4["panels"][wc.panel]["datasets"]),
     output:
-        report("results/fig4{panel}.pdf", caption="../workflow/report/fig4.rst", category="Figures",
-               subcategory="Gamma-ray spectra", labels={"figure": "4{panel}"}),
-    wildcard_constraints:
-        panel="|".join(FIG4["panels"]),
-    params:
-        panel=lambda wc: wc.panel,
-        note=lambda wc: FIG4["panels"][wc.panel].get("note", ""),
-        weight_exponent=FIG4.get("weight_exponent", 2.7),
-        energy_range_GeV=FIG4.get("energy_range_GeV", [1.0, 1.0e7]),
+        report(
+            "results/fig4{panel}.pdf",
+            caption="../workflow/report/fig4.rst",
+            category="Figures",
+            subcategory="Gamma-ray spectra",
+            labels={"figure": "4{panel}"},
+        ),
     log:
         "logs/figures/fig4{panel}.log",
     benchmark:
-        "logs/benchmarks/fig4/{panel}.tsv",
+        "logs/benchmarks/fig4/{panel}.tsv"
+    wildcard_constraints:
+        panel="|".join(FIG4["panels"]),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        panel=lambda wc: wc.panel,
+        note=lambda wc: FIG4["panels"][wc.panel].get("note", ""),
+        weight_exponent=FIG4["weight_exponent"],
+        energy_range_GeV=FIG4["energy_range_GeV"],
     script:
         "../workflow/scripts/fig4.py"
 
@@ -87,25 +97,29 @@ rule fig5:
     input:
         **printed_spectra(FIG5["model"], FIG5["region"]),
         spectra=f"results/spectra/{FIG5['model']}/{FIG5['region']}.ecsv",
-        data=expand("results/data/{dataset}.ecsv", dataset=FIG5.get("datasets", [])),
+        data=expand("results/data/{dataset}.ecsv", dataset=FIG5["datasets"]),
     output:
-        report("results/fig5.pdf", caption="../workflow/report/fig5.rst", category="Figures",
-               subcategory="Gamma-ray spectra", labels={"figure": "5"}),
-    params:
-        panel=None,
-        weight_exponent=FIG5.get("weight_exponent", 2.7),
-        energy_range_GeV=FIG5.get("energy_range_GeV", [1.0, 1.0e7]),
+        report(
+            "results/fig5.pdf",
+            caption="../workflow/report/fig5.rst",
+            category="Figures",
+            subcategory="Gamma-ray spectra",
+            labels={"figure": "5"},
+        ),
     log:
         "logs/figures/fig5.log",
     benchmark:
-        "logs/benchmarks/fig5.tsv",
+        "logs/benchmarks/fig5.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        weight_exponent=FIG5["weight_exponent"],
+        energy_range_GeV=FIG5["energy_range_GeV"],
     script:
-        "../workflow/scripts/fig4.py"
+        "../workflow/scripts/fig5.py"
 
 
 rule fig7:
@@ -114,22 +128,27 @@ rule fig7:
         unpack(lambda wc: printed_spectra(FIG7["model"], FIG7["panels"][wc.panel])),
         spectra=lambda wc: f"results/spectra/{FIG7['model']}/{FIG7['panels'][wc.panel]}.ecsv",
     output:
-        report("results/fig7{panel}.pdf", caption="../workflow/report/fig7.rst", category="Figures",
-               subcategory="Neutrinos", labels={"figure": "7{panel}"}),
-    wildcard_constraints:
-        panel="|".join(FIG7["panels"]),
-    params:
-        panel=lambda wc: wc.panel,
-        energy_range_GeV=FIG7.get("energy_range_GeV", [1.0e3, 1.0e7]),
+        report(
+            "results/fig7{panel}.pdf",
+            caption="../workflow/report/fig7.rst",
+            category="Figures",
+            subcategory="Neutrinos",
+            labels={"figure": "7{panel}"},
+        ),
     log:
         "logs/figures/fig7{panel}.log",
     benchmark:
-        "logs/benchmarks/fig7/{panel}.tsv",
+        "logs/benchmarks/fig7/{panel}.tsv"
+    wildcard_constraints:
+        panel="|".join(FIG7["panels"]),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        panel=lambda wc: wc.panel,
+        energy_range_GeV=FIG7["energy_range_GeV"],
     script:
         "../workflow/scripts/fig7.py"
 
@@ -140,19 +159,23 @@ rule fig8:
         **printed_spectra(FIG8["model"], FIG8["region"]),
         spectra=f"results/spectra/{FIG8['model']}/{FIG8['region']}.ecsv",
     output:
-        report("results/fig8.pdf", caption="../workflow/report/fig8.rst", category="Figures",
-               subcategory="Neutrinos", labels={"figure": "8"}),
-    params:
-        panel=None,
-        energy_range_GeV=FIG8.get("energy_range_GeV", [1.0e3, 1.0e7]),
+        report(
+            "results/fig8.pdf",
+            caption="../workflow/report/fig8.rst",
+            category="Figures",
+            subcategory="Neutrinos",
+            labels={"figure": "8"},
+        ),
     log:
         "logs/figures/fig8.log",
     benchmark:
-        "logs/benchmarks/fig8.tsv",
+        "logs/benchmarks/fig8.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        energy_range_GeV=FIG8["energy_range_GeV"],
     script:
-        "../workflow/scripts/fig7.py"
+        "../workflow/scripts/fig8.py"

@@ -12,25 +12,25 @@ rule fit_injection:
     output:
         injection="results/fit/{model}/injection_{fit}.yaml",
         curves="results/fit/{model}/curves_{fit}.ecsv",
-    wildcard_constraints:
-        model="|".join(MODELS),
-        fit="|".join(FIT_NAMES),
-    params:
-        model_cfg=lambda wc: config["models"][wc.model],
     log:
         "logs/fit/{model}/{fit}.log",
     benchmark:
-        "logs/benchmarks/fit_injection/{model}_{fit}.tsv",
+        "logs/benchmarks/fit_injection/{model}_{fit}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+        fit="|".join(FIT_NAMES),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        CONDA_ENV
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
     script:
         "../workflow/scripts/fit_injection.py"
 
 
-KNEE_PROFILE = config.get("tables", {}).get("knee_profile", {})
+KNEE_PROFILE = config["tables"]["knee_profile"]
 REFIT_MODELS = [m for m in REPORT_MODELS if m not in PRINTED_OF]
 
 
@@ -39,21 +39,21 @@ rule knee_profile:
         unpack(fit_inputs),
     output:
         "results/fit/{model}/profile_{parameter}_{fit}.yaml",
-    wildcard_constraints:
-        model="|".join(MODELS),
-        fit="proton|helium",
-    params:
-        model_cfg=lambda wc: config["models"][wc.model],
-        values=KNEE_PROFILE.get("values", []),
     log:
         "logs/fit/{model}/profile_{parameter}_{fit}.log",
     benchmark:
-        "logs/benchmarks/knee_profile/{model}_{parameter}_{fit}.tsv",
+        "logs/benchmarks/knee_profile/{model}_{parameter}_{fit}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+        fit="proton|helium",
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        CONDA_ENV
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
+        values=KNEE_PROFILE["values"],
     script:
         "../workflow/scripts/knee_profile.py"
 
@@ -63,17 +63,17 @@ rule combine_fits:
         expand("results/fit/{{model}}/injection_{fit}.yaml", fit=FIT_NAMES),
     output:
         "results/fit/{model}/injection.yaml",
-    wildcard_constraints:
-        model="|".join(MODELS),
     log:
         "logs/fit/{model}/combine.log",
     benchmark:
-        "logs/benchmarks/combine_fits/{model}.tsv",
+        "logs/benchmarks/combine_fits/{model}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        CONDA_ENV
     script:
         "../workflow/scripts/combine_fits.py"
 
@@ -82,20 +82,27 @@ rule tables:
     input:
         fits=expand("results/fit/{model}/injection.yaml", model=REPORT_MODELS),
     output:
-        **{f"{table}_{ext}": report(f"results/{table}.{ext}", caption=f"../workflow/report/{table}.rst", category="Tables")
-           if ext == "md" else f"results/{table}.{ext}" for table in ("table1", "table2", "table3") for ext in ("tex", "md")},
-    params:
-        # only what the tables show (data.mirrors and other paths must not trigger a rerun)
-        config={"models": config["models"]},
+        **{
+            f"{table}_{ext}": (
+                report(f"results/{table}.{ext}", caption=f"../workflow/report/{table}.rst", category="Tables")
+                if ext == "md"
+                else f"results/{table}.{ext}"
+            )
+            for table in ("table1", "table2", "table3")
+            for ext in ("tex", "md")
+        },
     log:
         "logs/tables.log",
     benchmark:
-        "logs/benchmarks/tables.tsv",
+        "logs/benchmarks/tables.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        # only what the tables show (data.mirrors and other paths must not trigger a rerun)
+        config={"models": config["models"]},
     script:
         "../workflow/scripts/tables.py"
 
@@ -103,22 +110,31 @@ rule tables:
 rule fig1:
     input:
         curves=expand("results/fit/{model}/curves_{species}.ecsv", model=REPORT_MODELS, species=["proton", "helium"]),
-        tables=lambda wc: expand("results/data/{dataset}.ecsv", dataset=sorted(
-            {d for m in REPORT_MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")})),
+        tables=lambda wc: expand(
+            "results/data/{dataset}.ecsv",
+            dataset=sorted(
+                {d for m in REPORT_MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")}
+            ),
+        ),
     output:
-        report("results/fig1.pdf", caption="../workflow/report/fig1.rst", category="Figures", subcategory="Cosmic rays",
-               labels={"figure": "1"}),
-    params:
-        printed_of=PRINTED_OF,
+        report(
+            "results/fig1.pdf",
+            caption="../workflow/report/fig1.rst",
+            category="Figures",
+            subcategory="Cosmic rays",
+            labels={"figure": "1"},
+        ),
     log:
         "logs/figures/fig1.log",
     benchmark:
-        "logs/benchmarks/fig1.tsv",
+        "logs/benchmarks/fig1.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        printed_of=PRINTED_OF,
     script:
         "../workflow/scripts/fig1.py"
 
@@ -128,19 +144,24 @@ rule fig2:
         curves=expand("results/fit/{model}/curves_leptons.ecsv", model=REPORT_MODELS),
         tables=["results/data/ams02_electron_positron.ecsv", "results/data/dampe_electron_positron.ecsv"],
     output:
-        report("results/fig2.pdf", caption="../workflow/report/fig2.rst", category="Figures", subcategory="Cosmic rays",
-               labels={"figure": "2"}),
-    params:
-        printed_of=PRINTED_OF,
+        report(
+            "results/fig2.pdf",
+            caption="../workflow/report/fig2.rst",
+            category="Figures",
+            subcategory="Cosmic rays",
+            labels={"figure": "2"},
+        ),
     log:
         "logs/figures/fig2.log",
     benchmark:
-        "logs/benchmarks/fig2.tsv",
+        "logs/benchmarks/fig2.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        printed_of=PRINTED_OF,
     script:
         "../workflow/scripts/fig2.py"
 
@@ -159,11 +180,11 @@ rule summary:
     log:
         "logs/summary.log",
     benchmark:
-        "logs/benchmarks/summary.tsv",
+        "logs/benchmarks/summary.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        CONDA_ENV
     script:
         "../workflow/scripts/summary.py"

@@ -3,9 +3,19 @@
 # extra install): `snakemake --cores 2 paper/ms.pdf`, `snakemake --cores 1 readme_numbers`.
 # Library: galdiff.reporting.
 
-PAPER_FIGURES = [f"results/fig{name}.pdf" for name in
-                 ["1", "2", "3", *[f"4{panel}" for panel in FIG4["panels"]], "5", "6",
-                  *[f"7{panel}" for panel in FIG7["panels"]], "8"]]
+PAPER_FIGURES = [
+    f"results/fig{name}.pdf"
+    for name in [
+        "1",
+        "2",
+        "3",
+        *[f"4{panel}" for panel in FIG4["panels"]],
+        "5",
+        "6",
+        *[f"7{panel}" for panel in FIG7["panels"]],
+        "8",
+    ]
+]
 PAPER_TABLES = [f"results/table{number}.tex" for number in (1, 2, 3, 4)]
 
 
@@ -22,12 +32,12 @@ if FIT:
         log:
             "logs/paper/numbers.log",
         benchmark:
-            "logs/benchmarks/paper_macros.tsv",
+            "logs/benchmarks/paper_macros.tsv"
+        conda:
+            CONDA_ENV
         resources:
             mem_mb=500,
             runtime=5,
-        conda:
-            CONDA_ENV
         script:
             "../workflow/scripts/paper_macros.py"
 
@@ -40,17 +50,17 @@ if FIT:
             tables=PAPER_TABLES,
         output:
             report("paper/ms.pdf", caption="../workflow/report/paper.rst", category="Manuscript"),
-        params:
-            build_dir="results/paper/build",
         log:
             "logs/paper/latexmk.log",
         benchmark:
-            "logs/benchmarks/paper.tsv",
+            "logs/benchmarks/paper.tsv"
+        conda:
+            CONDA_ENV
         resources:
             mem_mb=1000,
             runtime=10,
-        conda:
-            CONDA_ENV
+        params:
+            build_dir="results/paper/build",
         script:
             "../workflow/scripts/build_paper.py"
 
@@ -62,11 +72,11 @@ if FIT:
         log:
             "logs/paper/readme_numbers.log",
         benchmark:
-            "logs/benchmarks/readme_numbers.tsv",
+            "logs/benchmarks/readme_numbers.tsv"
+        conda:
+            CONDA_ENV
         resources:
             mem_mb=500,
             runtime=5,
-        conda:
-            CONDA_ENV
         script:
             "../workflow/scripts/readme_numbers.py"

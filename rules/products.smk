@@ -4,8 +4,8 @@
 # The cubes carry the fitted EXTRA norms where the spectra stage rewrote the map (spectra.fitted_maps).
 # Library: galdiff.skymaps.cube.
 
-CUBES = config.get("cubes", {})
-CAR_COMPONENTS = CUBES.get("components", ["gamma_total", "neutrino_total"])
+CUBES = config["cubes"]
+CAR_COMPONENTS = CUBES["components"]
 
 # input function: car_cube_source (rules/common.smk)
 
@@ -15,19 +15,19 @@ rule car_cube:
         car_cube_source,
     output:
         "results/cubes/{model}/{component}_car.fits",
-    wildcard_constraints:
-        model="|".join(MODELS),
-        component="|".join(MAP_COMPONENTS),
-    params:
-        binsz_deg=CUBES.get("binsz_deg", 0.5),
     log:
         "logs/cubes/{model}_{component}.log",
     benchmark:
-        "logs/benchmarks/car_cube/{model}_{component}.tsv",
+        "logs/benchmarks/car_cube/{model}_{component}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+        component="|".join(MAP_COMPONENTS),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=3000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        binsz_deg=CUBES["binsz_deg"],
     script:
         "../workflow/scripts/car_cube.py"

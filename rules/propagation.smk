@@ -15,23 +15,23 @@ rule greens:
         unpack(greens_inputs),
     output:
         "results/greens/{key}/greens_{species}.h5",
-    wildcard_constraints:
-        key="[0-9a-f]{16}",
-        species="|".join(GREENS_SPECIES),
-    params:
-        setup=greens_setup,
     log:
         "logs/greens/{key}/{species}.log",
     benchmark:
-        "logs/benchmarks/greens/{key}_{species}.tsv",
+        "logs/benchmarks/greens/{key}_{species}.tsv"
+    wildcard_constraints:
+        key="[0-9a-f]{16}",
+        species="|".join(GREENS_SPECIES),
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         # measured peak of the job, parent and both workers (benchmarks/RESULTS.md): p 2.6 GiB at
         # the default grid (He has the same grid, e- a smaller one)
         mem_mb=3200,
         runtime=60,
-    conda:
-        CONDA_ENV
+    params:
+        setup=greens_setup,
     script:
         "../workflow/scripts/greens.py"
 
@@ -41,22 +41,22 @@ rule propagate_nucleus:
         unpack(nucleus_inputs),
     output:
         density="results/propagation/{model}/{species}.h5",
-    wildcard_constraints:
-        species="proton|helium",
-        model="|".join(MODELS),
-    params:
-        model_cfg=lambda wc: config["models"][wc.model],
-        propagation_cfg=PROP,
     log:
         "logs/propagation/{model}/{species}.log",
     benchmark:
-        "logs/benchmarks/propagate_nucleus/{model}_{species}.tsv",
+        "logs/benchmarks/propagate_nucleus/{model}_{species}.tsv"
+    wildcard_constraints:
+        species="proton|helium",
+        model="|".join(MODELS),
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        CONDA_ENV
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
+        propagation_cfg=PROP,
     script:
         "../workflow/scripts/propagate_nucleus.py"
 
@@ -69,21 +69,21 @@ rule secondary_leptons:
     output:
         electron_secondary="results/propagation/{model}/electron_secondary.h5",
         positron_secondary="results/propagation/{model}/positron_secondary.h5",
-    wildcard_constraints:
-        model="|".join(MODELS),
-    params:
-        model_cfg=lambda wc: config["models"][wc.model],
-        propagation_cfg=PROP,
     log:
         "logs/propagation/{model}/secondary_leptons.log",
     benchmark:
-        "logs/benchmarks/secondary_leptons/{model}.tsv",
+        "logs/benchmarks/secondary_leptons/{model}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=6000,
         runtime=20,
-    conda:
-        CONDA_ENV
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
+        propagation_cfg=PROP,
     script:
         "../workflow/scripts/secondary_leptons.py"
 
@@ -93,46 +93,46 @@ rule propagate_leptons:
         unpack(lepton_inputs),
     output:
         **{name: f"results/propagation/{{model}}/{name}.h5" for name in LEPTON_OUTPUTS},
-    wildcard_constraints:
-        model="|".join(MODELS),
-    params:
-        model_cfg=lambda wc: config["models"][wc.model],
-        propagation_cfg=PROP,
     log:
         "logs/propagation/{model}/leptons.log",
     benchmark:
-        "logs/benchmarks/propagate_leptons/{model}.tsv",
+        "logs/benchmarks/propagate_leptons/{model}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=6000,
         runtime=20,
-    conda:
-        CONDA_ENV
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
+        propagation_cfg=PROP,
     script:
         "../workflow/scripts/propagate_leptons.py"
 
 
 rule local_spectra:
     input:
+        **({"fit": "results/fit/{model}/injection.yaml"} if FIT else {}),
         proton="results/propagation/{model}/proton.h5",
         helium="results/propagation/{model}/helium.h5",
         electron="results/propagation/{model}/electron.h5",
         positron="results/propagation/{model}/positron.h5",
-        **({"fit": "results/fit/{model}/injection.yaml"} if FIT else {}),
     output:
         "results/propagation/{model}/local_spectra.ecsv",
-    wildcard_constraints:
-        model="|".join(MODELS),
-    params:
-        injection=lambda wc: config["models"][wc.model]["injection"],
     log:
         "logs/propagation/{model}/local_spectra.log",
     benchmark:
-        "logs/benchmarks/local_spectra/{model}.tsv",
+        "logs/benchmarks/local_spectra/{model}.tsv"
+    wildcard_constraints:
+        model="|".join(MODELS),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        injection=lambda wc: config["models"][wc.model]["injection"],
     script:
         "../workflow/scripts/local_spectra.py"

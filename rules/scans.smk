@@ -17,19 +17,19 @@ rule scan_table:
         unpack(scan_inputs),
     output:
         "results/scans/{scan}.ecsv",
-    wildcard_constraints:
-        scan="|".join(SCANS) or "no_scan_configured",
-    params:
-        scan=scan_params,
     log:
         "logs/scans/{scan}_table.log",
     benchmark:
-        "logs/benchmarks/scan_table/{scan}.tsv",
+        "logs/benchmarks/scan_table/{scan}.tsv"
+    wildcard_constraints:
+        scan="|".join(SCANS) or "no_scan_configured",
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        scan=scan_params,
     script:
         "../workflow/scripts/scan_table.py"
 
@@ -39,17 +39,17 @@ rule scan_figure:
         "results/scans/{scan}.ecsv",
     output:
         "results/scans/{scan}.pdf",
-    wildcard_constraints:
-        scan="|".join(SCANS) or "no_scan_configured",
     log:
         "logs/scans/{scan}_figure.log",
     benchmark:
-        "logs/benchmarks/scan_figure/{scan}.tsv",
+        "logs/benchmarks/scan_figure/{scan}.tsv"
+    wildcard_constraints:
+        scan="|".join(SCANS) or "no_scan_configured",
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
     script:
         "../workflow/scripts/scan_figure.py"
 

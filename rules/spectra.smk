@@ -1,15 +1,15 @@
 # Spectra stage: the LHAASO source mask, region spectra with the EXTRA normalisation fit, map cubes
 # with the fitted norms, IceCube's KRA-gamma bands in regions, the headline numbers and Table IV.
-# Library: galdiff.masks, galdiff.region_spectra, galdiff.extra_fit, galdiff.neutrino_references,
-# galdiff.origins.
+# Library: galdiff.skymaps.masks, galdiff.skymaps.region_spectra, galdiff.fitting.extra, galdiff.comparison.icecube,
+# galdiff.comparison.table4.
 
-MASK_CFG = config.get("masks", {}).get("lhaaso", {})
-SPECTRA = config.get("spectra", {})
+MASK_CFG = config["masks"]["lhaaso"]
+SPECTRA = config["spectra"]
 REGIONS = list(config["regions"])
-EXTRA_FIT = SPECTRA.get("extra_fit", {})
-FITTED_MAPS = SPECTRA.get("fitted_maps", [])
-HEADLINE = SPECTRA.get("headline", {"model": "dr_low", "region": "all_sky", "energies_GeV": [2.0e4, 1.0e6]})
-TABLE4 = config.get("tables", {}).get("table4", {})
+EXTRA_FIT = SPECTRA["extra_fit"]
+FITTED_MAPS = SPECTRA["fitted_maps"]
+HEADLINE = SPECTRA["headline"]
+TABLE4 = config["tables"]["table4"]
 KRA_DATASETS = {"kra_gamma_5": "icecube_gp2023_kra_gamma_5", "kra_gamma_50": "icecube_gp2023_kra_gamma_50"}
 # input functions of these rules: rules/common.smk (extra_fit_tables, spectra_inputs, neutrino_bands, table4_inputs)
 
@@ -20,19 +20,19 @@ rule lhaaso_mask:
         gammacat="results/data/catalog_gammacat.ecsv",
     output:
         "results/masks/lhaaso.fits",
+    log:
+        "logs/masks/lhaaso.log",
+    benchmark:
+        "logs/benchmarks/lhaaso_mask.tsv"
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=3000,
+        runtime=10,
     params:
         settings=MASK_CFG,
         nside=MAPS["nside"],
         regions=config["regions"],
-    log:
-        "logs/masks/lhaaso.log",
-    benchmark:
-        "logs/benchmarks/lhaaso_mask.tsv",
-    resources:
-        mem_mb=3000,
-        runtime=10,
-    conda:
-        CONDA_ENV
     script:
         "../workflow/scripts/lhaaso_mask.py"
 
@@ -44,24 +44,24 @@ rule region_spectra:
         spectra=expand("results/spectra/{{model}}/{region}.ecsv", region=REGIONS),
         fit="results/spectra/{model}/extra_fit.yaml",
         points="results/spectra/{model}/extra_fit_points.ecsv",
+    log:
+        "logs/spectra/{model}.log",
+    benchmark:
+        "logs/benchmarks/region_spectra/{model}.tsv"
     wildcard_constraints:
         model="|".join(MODELS),
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=4000,
+        runtime=15,
     params:
         regions=config["regions"],
         fit_data=extra_fit_data(),
         energy_range_GeV=EXTRA_FIT.get("energy_range_GeV"),
         dataset_energy_ranges_GeV=extra_fit_dataset_ranges(),
-        extra_cfg=lambda wc: config["models"][wc.model].get("extra", {}),
-        fine_nside=MASK_CFG.get("fine_nside", 1024),
-    log:
-        "logs/spectra/{model}.log",
-    benchmark:
-        "logs/benchmarks/region_spectra/{model}.tsv",
-    resources:
-        mem_mb=4000,
-        runtime=15,
-    conda:
-        CONDA_ENV
+        extra_cfg=lambda wc: config["models"][wc.model]["extra"],
+        fine_nside=MASK_CFG["fine_nside"],
     script:
         "../workflow/scripts/region_spectra.py"
 
@@ -71,23 +71,25 @@ if FITTED_MAPS:
 
     rule fitted_maps:
         input:
-            maps=expand("results/maps/{{model}}/{component}.fits",
-                        component=sorted(set(FITTED_MAPS) | {"extra1", "extra2", "extra1_neutrino", "extra2_neutrino"})),
+            maps=expand(
+                "results/maps/{{model}}/{component}.fits",
+                component=sorted(set(FITTED_MAPS) | {"extra1", "extra2", "extra1_neutrino", "extra2_neutrino"}),
+            ),
             fit="results/spectra/{model}/extra_fit.yaml",
             emissivity="results/emission/{model}/emissivity.h5",
         output:
             expand("results/maps_fitted/{{model}}/{component}.fits", component=FITTED_MAPS),
-        wildcard_constraints:
-            model="|".join(MODELS),
         log:
             "logs/spectra/fitted_maps_{model}.log",
         benchmark:
-            "logs/benchmarks/fitted_maps/{model}.tsv",
+            "logs/benchmarks/fitted_maps/{model}.tsv"
+        wildcard_constraints:
+            model="|".join(MODELS),
+        conda:
+            CONDA_ENV
         resources:
             mem_mb=6000,
             runtime=15,
-        conda:
-            CONDA_ENV
         script:
             "../workflow/scripts/fitted_maps.py"
 
@@ -99,26 +101,26 @@ rule icecube_kra_band:
         template=raw_file("icecube_gp2023_Fermi-LAT_pi0_map_equ_nside128.npy"),
     output:
         "results/data/icecube_gp2023_{template}_band_{region}.ecsv",
-    wildcard_constraints:
-        template="|".join(KRA_DATASETS),
-        region="|".join(REGIONS),
-    params:
-        region=lambda wc: config["regions"][wc.region],
-        morphology=config["figures"].get("neutrino_bands", {}).get("kra_region_morphology", "pi0_template"),
     log:
         "logs/data/icecube_gp2023_{template}_band_{region}.log",
     benchmark:
-        "logs/benchmarks/icecube_kra_band/{template}_{region}.tsv",
+        "logs/benchmarks/icecube_kra_band/{template}_{region}.tsv"
+    wildcard_constraints:
+        template="|".join(KRA_DATASETS),
+        region="|".join(REGIONS),
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        region=lambda wc: config["regions"][wc.region],
+        morphology=config["figures"]["neutrino_bands"]["kra_region_morphology"],
     script:
         "../workflow/scripts/icecube_kra_band.py"
 
 
-GEV_ANCHOR = SPECTRA.get("gev_anchor", {})
+GEV_ANCHOR = SPECTRA["gev_anchor"]
 
 
 # the GeV anchor without mask: every model against Fermi-LAT's inner Galaxy (galdiff.validation)
@@ -126,24 +128,23 @@ if GEV_ANCHOR:
 
     rule gev_anchor:
         input:
-            spectra=expand("results/spectra/{model}/{region}.ecsv", model=REPORT_MODELS,
-                           region=GEV_ANCHOR.get("region", "fermi_inner_galaxy")),
+            spectra=expand("results/spectra/{model}/{region}.ecsv", model=REPORT_MODELS, region=GEV_ANCHOR["region"]),
             fermi=f"results/data/{GEV_ANCHOR.get('dataset', 'fermi_lat_ackermann2012_inner_galaxy')}.ecsv",
         output:
             pdf="results/validation/gev_anchor.pdf",
             json="results/validation/gev_anchor.json",
-        params:
-            energies_GeV=GEV_ANCHOR.get("energies_GeV", [1.0, 10.0, 100.0]),
-            printed_of=PRINTED_OF,
         log:
             "logs/validation/gev_anchor.log",
         benchmark:
-            "logs/benchmarks/gev_anchor.tsv",
+            "logs/benchmarks/gev_anchor.tsv"
+        conda:
+            CONDA_ENV
         resources:
             mem_mb=1000,
             runtime=5,
-        conda:
-            CONDA_ENV
+        params:
+            energies_GeV=GEV_ANCHOR["energies_GeV"],
+            printed_of=PRINTED_OF,
         script:
             "../workflow/scripts/gev_anchor.py"
 
@@ -155,17 +156,17 @@ rule headline:
         icecube_total="results/data/icecube_cascades_6yr.ecsv",
     output:
         report("results/spectra/headline.json", caption="../workflow/report/headline.rst", category="Headline numbers"),
-    params:
-        energies_GeV=HEADLINE.get("energies_GeV", [2.0e4, 1.0e6]),
     log:
         "logs/spectra/headline.log",
     benchmark:
-        "logs/benchmarks/headline.tsv",
+        "logs/benchmarks/headline.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        energies_GeV=HEADLINE["energies_GeV"],
     script:
         "../workflow/scripts/headline.py"
 
@@ -177,17 +178,17 @@ rule table4:
         tex="results/table4.tex",
         md=report("results/table4.md", caption="../workflow/report/table4.rst", category="Tables"),
         json="results/table4.json",
-    params:
-        settings=TABLE4,
-        galaxy_cfg=PROP.get("galaxy", {}),
     log:
         "logs/table4.log",
     benchmark:
-        "logs/benchmarks/table4.tsv",
+        "logs/benchmarks/table4.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1500,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        settings=TABLE4,
+        galaxy_cfg=PROP["galaxy"],
     script:
         "../workflow/scripts/table4.py"

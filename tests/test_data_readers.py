@@ -239,7 +239,7 @@ def test_tibet_reconstruction_matches_derived_file(mirror_dir, region):
     table = readers.read_dnncascade_tibet(mirror_dir / "gamma" / f"raw_icecube_dnncascade_plot{region}_TibetData.csv")
     oracle = _oracle_csv(mirror_dir / "gamma" / f"tibet_asg2021_diffuse_region{region.upper()}_digitized.csv")
     assert len(table) == len(oracle) == 3
-    col = lambda key: np.array([float(row[key]) for row in oracle])  # noqa: E731
+    col = lambda key: np.array([float(row[key]) for row in oracle])
     assert_allclose(table["energy"].quantity.to_value(u.TeV), col("E_TeV"), rtol=2e-3)
     assert_allclose(table["energy_lo"].quantity.to_value(u.TeV), col("E_lo_TeV"), rtol=2e-3)
     assert_allclose(table["energy_hi"].quantity.to_value(u.TeV), col("E_hi_TeV"), rtol=2e-3)
@@ -301,7 +301,7 @@ def test_fermi_lhaaso_region_dataset_carries_its_caveat(mirror_dir):
 def test_cascade_band_matches_derived_file(built, mirror_dir):
     table = built["icecube_cascades_6yr"]
     oracle = _oracle_csv(mirror_dir / "neutrino" / "icecube_cascades6yr_spl_band.csv")
-    col = lambda key: np.array([float(row[key]) for row in oracle])  # noqa: E731
+    col = lambda key: np.array([float(row[key]) for row in oracle])
     assert table.colnames == ["energy", "e2flux_best", "e2flux_lo", "e2flux_hi"]
     assert table["energy"].unit == u.GeV and table["e2flux_lo"].unit == E2_UNIT
     assert_allclose(table["energy"], col("E_GeV"), rtol=1e-5)
@@ -334,7 +334,7 @@ def test_1lhaaso_components_match_derived_file(built, mirror_dir):
     oracle = _oracle_csv(mirror_dir / "catalogs" / "1LHAASO_components_galactic.csv")
     assert len(table) == len(oracle) == 144
     assert [(r["name"], r["component"]) for r in oracle] == list(zip(table["name"], table["component"]))
-    col = lambda key: np.array([float(r[key]) if r[key] else np.nan for r in oracle])  # noqa: E731
+    col = lambda key: np.array([float(r[key]) if r[key] else np.nan for r in oracle])
     dlon = (np.asarray(table["glon"]) - col("glon_deg") + 180) % 360 - 180
     assert np.abs(dlon).max() < 1e-3
     assert_allclose(table["glat"], col("glat_deg"), atol=1e-3)
@@ -350,7 +350,7 @@ def test_gammacat_matches_derived_file(built, mirror_dir):
     assert len(table) == len(oracle) == 162
     assert list(table["common_name"]) == [r["common_name"] for r in oracle]
     assert list(table["morph_type"]) == [r["morph_type"] for r in oracle]
-    col = lambda key: np.array([float(r[key]) if r[key] else np.nan for r in oracle])  # noqa: E731
+    col = lambda key: np.array([float(r[key]) if r[key] else np.nan for r in oracle])
     assert_allclose(table["glon"], col("glon_deg"), rtol=5e-4, atol=0.01)  # oracle has 4 digits
     assert_allclose(table["morph_sigma"], col("morph_sigma_deg"), rtol=5e-4, atol=0.01, equal_nan=True)
     assert table["glat"].unit == u.deg
@@ -526,7 +526,7 @@ def test_pi0_model_spectrum_matches_derived_file(mirror_dir):
     table = readers.read_pi0_model_spectrum(neutrino / "icecube_gp2023_pi0_model_energies_log10GeV.npy",
                                             neutrino / "icecube_gp2023_pi0_model_allsky_avg_E2Phi_gamma.npy")
     oracle = _oracle_csv(neutrino / "icecube_gp2023_pi0_model_spectrum.csv")
-    col = lambda key: np.array([float(r[key]) for r in oracle])  # noqa: E731
+    col = lambda key: np.array([float(r[key]) for r in oracle])
     assert len(table) == len(oracle) == 135
     assert_allclose(table["energy"], col("E_GeV"), rtol=1e-6)
     assert_allclose(table["e2flux_gamma_allsky_avg"], col("E2Phi_gamma_allsky_avg"), rtol=1e-6)

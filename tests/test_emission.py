@@ -16,7 +16,7 @@ from galdiff.emission import (
     extra_neutrino_emissivity,
     fit_parent_proton_ecpl,
     gas_on_grid_cm3,
-    intensity_from_density,
+    species_intensity_from_density,
     pulsar_template,
     read_emissivity_h5,
     write_emissivity_h5,
@@ -400,9 +400,9 @@ def test_helium_on_another_grid_is_regridded(grid_isrf, cell_fluxes):
 def test_intensity_from_density():
     ek = np.array([0.01, 1.0, 1e3])
     density = np.ones((3, 2, 2))
-    j_p = intensity_from_density(density, ek, "proton")
+    j_p = species_intensity_from_density(density, ek, "proton")
     beta_p = np.sqrt(ek * (ek + 2 * PROTON.mass_GeV)) / (ek + PROTON.mass_GeV)
     np.testing.assert_allclose(j_p[:, 1, 0], beta_p * 2.99792458e10 / (4 * np.pi), rtol=1e-12)
-    j_e = intensity_from_density(density, ek, "electron")
+    j_e = species_intensity_from_density(density, ek, "electron")
     assert j_e[-1, 0, 0] == pytest.approx(2.99792458e10 / (4 * np.pi), rel=1e-9)
     assert j_e[0, 0, 0] > j_p[0, 0, 0]  # a 10 MeV electron is relativistic, a proton is not

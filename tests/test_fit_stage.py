@@ -159,7 +159,7 @@ def test_as_printed_fit_holds_table2_and_fits_the_closed_form_amplitude(monkeypa
     nucleus = fitting.NucleusModel(PROTON, GRID, leaky_box(GRID), PROTON_START)
     wiggle = 1.0 + 0.05 * np.sin(np.arange(ek.size))
     shape, data = _data_from_shape(nucleus, "proton", ek, 3.0, 0.02, wiggle)
-    monkeypatch.setattr(fitting, "prepare_datasets", lambda tables, selection: [data])
+    monkeypatch.setattr(fitting.stage, "prepare_datasets", lambda tables, selection: [data])
     model_cfg = {"knee_dataset": "icetop", "injection": {"mode": "as_printed", "proton": {**PROTON_START, "fixed": ["R4_GV"]}}}
     result, _ = fitting.fit_nucleus_injection("proton", model_cfg, (GRID, leaky_box(GRID)), {})
     assert result.derived["injection_mode"] == "as_printed"
@@ -189,7 +189,7 @@ def test_as_printed_lepton_fit_frees_only_the_two_amplitudes(monkeypatch):
     model = lepton_model()
     ek = np.geomspace(5.0, 1e3, 20)
     _, data = _data_from_shape(model, "electron+positron", ek, 2.0, 0.03, 1.0)
-    monkeypatch.setattr(fitting, "prepare_datasets", lambda tables, selection: [data])
+    monkeypatch.setattr(fitting.stage, "prepare_datasets", lambda tables, selection: [data])
     secondary = dict(model.secondary_lis)
     model_cfg = {"injection": {"mode": "as_printed", "electron": ELECTRON_START, "positron": POSITRON_START}}
     result, _ = fitting.fit_lepton_injection(model_cfg, (LEPTON_GRID, leaky_box(LEPTON_GRID)), secondary, {})
@@ -213,7 +213,7 @@ def test_profile_is_lowest_at_the_index_the_data_were_made_with(monkeypatch):
     ek = np.geomspace(2.0, 1e7, 40)
     nucleus = fitting.NucleusModel(PROTON, GRID, leaky_box(GRID), PROTON_START)
     _, data = _data_from_shape(nucleus, "proton", ek, 3.0, 0.03, 1.0)
-    monkeypatch.setattr(fitting, "prepare_datasets", lambda tables, selection: [data])
+    monkeypatch.setattr(fitting.stage, "prepare_datasets", lambda tables, selection: [data])
     model_cfg = {"knee_dataset": "icetop", "injection": {"proton": {**PROTON_START, "fixed": ["R3_GV", "R4_GV"]}}}
     profile = fitting.profile_nucleus_fit("proton", model_cfg, (GRID, leaky_box(GRID)), {}, "nu4", [1.98, 2.18, 2.38])
     chi2 = [point["chi2"] for point in profile]

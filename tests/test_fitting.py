@@ -73,7 +73,7 @@ def _cell_average_cached(spec_key, mass_number, charge, mass_GeV):
     out = np.empty(GRID_GEV_PER_N.size)
     for i, (a, b) in enumerate(zip(lo_r, hi_r)):
         # integrate in ln R: q_R dR = q_R R dlnR
-        integrand = lambda x: eq3_by_segments(np.array([math.exp(x)]), nu, breaks, cutoff)[0] * math.exp(x)  # noqa: E731
+        integrand = lambda x: eq3_by_segments(np.array([math.exp(x)]), nu, breaks, cutoff)[0] * math.exp(x)
         inside = [math.log(r) for r in breaks if a < r < b]
         scale = max(integrand(math.log(a)), integrand(math.log(b))) * math.log(b / a)
         out[i] = quad(integrand, math.log(a), math.log(b), points=inside or None, epsrel=1e-11,

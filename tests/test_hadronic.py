@@ -145,7 +145,7 @@ def test_local_emissivity_against_fermi_and_doc(gamma_matrix_local):
     assert q_100MeV == pytest.approx(1.26e-26, rel=0.04)
     assert _integral_above(q, e_g, 0.3) == pytest.approx(5.07e-27, rel=0.04)
     assert _integral_above(q, e_g, 1.0) == pytest.approx(1.06e-27, rel=0.05)
-    e2q = lambda e: np.interp(np.log(e), np.log(e_g), e_g**2 * q)  # noqa: E731
+    e2q = lambda e: np.interp(np.log(e), np.log(e_g), e_g**2 * q)
     assert e2q(1.0) == pytest.approx(1.65e-27, rel=0.06)
     assert e2q(10.0) == pytest.approx(3.8e-28, rel=0.04)
     assert e2q(100.0) == pytest.approx(6.0e-29, rel=0.04)

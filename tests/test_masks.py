@@ -6,7 +6,7 @@ import pytest
 from astropy import units as u
 from astropy.table import Table
 
-from galdiff.masks import (
+from galdiff.skymaps.masks import (
     UNIFORM_DISC_R39_PER_RADIUS,
     build_source_mask,
     discs_from_gammacat,
@@ -17,7 +17,7 @@ from galdiff.masks import (
     read_mask_fractions,
     write_mask_fits,
 )
-from galdiff.regions import SkyRegion
+from galdiff.skymaps.regions import SkyRegion
 
 
 def lhaaso_catalog(rows):

@@ -97,7 +97,7 @@ def test_uniform_galaxy_gives_q_nH_L_and_j_L(uniform_gas, absorption):
     else:
         effective = np.broadcast_to(length_kpc, (3, length_kpc.size))
     gamma_total = 0.0
-    for name in model_maps.GAMMA_COMPONENTS:
+    for name in model_maps.GAMMA_SOURCES:
         factor = N_H if emissivity.component_meta[name]["convention"] == "per_H" else 1.0
         expected = values[name][:, None] * factor * effective * KPC_CM
         energies, cube = cubes[name]

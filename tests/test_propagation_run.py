@@ -15,6 +15,7 @@ import pytest
 from galdiff import fitting
 from galdiff.propagation import run
 from galdiff.propagation.setups import setup_key, transport_setup
+from galdiff.units import PROTON
 
 TABLE_I = {"D0_1e28_cm2_per_s": 7.69, "delta": 0.362, "zh_kpc": 6.3, "vA_km_per_s": 33.76, "eta": -0.05,
            "r_max_kpc": 20.0}
@@ -121,12 +122,12 @@ def test_fitted_injection_round_trip_through_the_fit(small_proton):
     """fitting.fitted_injection -> run.injection_on_grid gives the Q the fit propagated with G."""
     _, grid, greens = small_proton
     start = dict(PROTON_TABLE2)
-    nucleus = fitting.NucleusModel(fitting.kin.PROTON, grid.ek_GeV_per_n, greens, start)
+    nucleus = fitting.NucleusModel(PROTON, grid.ek_GeV_per_n, greens, start)
     truth = {p.name: p.start for p in nucleus.params}
     truth[fitting.NORM_PARAM] = 1.2
     lis = nucleus.components(truth)["lis"]["proton"][0]
     ek = grid.ek_GeV_per_n[(grid.ek_GeV_per_n > 1.0) & (grid.ek_GeV_per_n < 1e4)]
-    flux = fitting.lis_at_earth(ek, grid.ek_GeV_per_n, lis, 0.7, fitting.kin.PROTON)
+    flux = fitting.lis_at_earth(ek, grid.ek_GeV_per_n, lis, 0.7, PROTON)
     data = fitting.FitDataset("synthetic", "X", "proton", ek, flux, 0.02 * flux, 0.02 * flux, False)
     shape = [p.name for p in nucleus.params if p.name != fitting.NORM_PARAM]
     result = fitting.fit(nucleus, [data], fixed=shape)

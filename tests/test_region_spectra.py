@@ -6,10 +6,10 @@ import pytest
 from astropy import units as u
 from astropy.table import Table
 
-from galdiff.extra_fit import FitPoints, fit_extra_scales, fit_points_from_tables, scale_components
-from galdiff.masks import SourceMask
-from galdiff.region_spectra import SPECTRUM_COMPONENTS, model_region_spectra, region_weights
-from galdiff.regions import SkyRegion, region_pixel_weights, weighted_region_average
+from galdiff.fitting.extra import FitPoints, fit_extra_scales, fit_points_from_tables, scale_components
+from galdiff.skymaps.masks import SourceMask
+from galdiff.skymaps.region_spectra import SPECTRUM_COMPONENTS, model_region_spectra, region_weights
+from galdiff.skymaps.regions import SkyRegion, region_pixel_weights, weighted_region_average
 from galdiff.spectra import loglog_interp
 
 

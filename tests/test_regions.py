@@ -4,8 +4,8 @@ import healpy as hp
 import numpy as np
 import pytest
 
-from galdiff.neutrino_references import pi0_template_intensity_e2
-from galdiff.regions import SkyRegion, equatorial_to_galactic_map, region_mean, region_pixel_mask
+from galdiff.comparison.icecube import pi0_template_intensity_e2
+from galdiff.skymaps.regions import SkyRegion, equatorial_to_galactic_map, region_mean, region_pixel_mask
 
 
 def test_box_solid_angle_matches_pixel_count():

@@ -147,7 +147,7 @@ def test_gas_slab_reproduces_local_toy_value():
     """docs/emission.md#sky-geometry: q(>1 GeV) = 1.04e-27, n_H = 1 cm^-3, h = 0.1 kpc, b = 90 deg -> 3.2e-7."""
     geometry = LineOfSightGeometry(step_z_max_kpc=0.001)
     grid = _constant_grid(20.0, 6.3)
-    slab = lambda x, y, z: np.where(np.abs(z) < 0.1, 1.0, 0.0)  # noqa: E731
+    slab = lambda x, y, z: np.where(np.abs(z) < 0.1, 1.0, 0.0)
     pixel = _pixel_of(64, 0.0, 89.99)
     intensity = build_los_operator(64, grid, geometry, slab, pixels=[pixel]).intensity(np.full(grid.shape, 1.04e-27))
     b = healpix_directions(64, [pixel])[1][0]
@@ -215,8 +215,8 @@ def test_sparse_operator_and_direct_kernel_equal_numpy_reference():
 def test_rz_gas_callable_equals_xyz_form():
     grid, emissivity, _ = _realistic_inputs()
     geometry = LineOfSightGeometry(step_max_kpc=0.2, step_z_max_kpc=0.05)
-    gas_rz = lambda r, z: np.exp(-r / 4.0 - np.abs(z) / 0.2)  # noqa: E731
-    gas_xyz = lambda x, y, z: gas_rz(np.hypot(x, y), z)  # noqa: E731
+    gas_rz = lambda r, z: np.exp(-r / 4.0 - np.abs(z) / 0.2)
+    gas_xyz = lambda x, y, z: gas_rz(np.hypot(x, y), z)
     a = build_los_operator(2, grid, geometry, gas_rz, gas_coordinates="rz").intensity(emissivity)
     b = build_los_operator(2, grid, geometry, gas_xyz).intensity(emissivity)
     np.testing.assert_allclose(a, b, rtol=1e-13)
@@ -231,7 +231,7 @@ def test_tabulated_gas_matches_callable_when_linear():
     grid, emissivity, _ = _realistic_inputs()
     geometry = LineOfSightGeometry(step_max_kpc=0.2, step_z_max_kpc=0.05)
     r_table, z_table = np.linspace(0, 20, 41), np.linspace(-6.3, 6.3, 64)
-    linear = lambda r, z: 1.0 + 0.1 * r + 0.05 * z  # noqa: E731  (bilinear interpolation is exact)
+    linear = lambda r, z: 1.0 + 0.1 * r + 0.05 * z  # bilinear interpolation is exact
     table = gas_density_from_grid(r_table, z_table, linear(*np.meshgrid(r_table, z_table, indexing="ij")))
     a = build_los_operator(2, grid, geometry, table, gas_coordinates="rz").intensity(emissivity)
     b = build_los_operator(2, grid, geometry, linear, gas_coordinates="rz").intensity(emissivity)
@@ -356,7 +356,7 @@ def test_uniform_absorber_attenuates_as_exp_minus_kappa_s():
 
 def test_absorption_counts_optical_depth_from_the_observer():
     """A thin emitting layer at z = 3 kpc seen at b = 90 deg is attenuated by exp(-kappa 3 kpc)."""
-    layer = lambda x, y, z: np.where(np.abs(z - 3.0) < 0.005, 1.0, 0.0)  # noqa: E731
+    layer = lambda x, y, z: np.where(np.abs(z - 3.0) < 0.005, 1.0, 0.0)
     geometry = LineOfSightGeometry(step_z_max_kpc=0.0005, shell_edges_kpc=default_shell_edges_kpc())
     grid = _constant_grid(20.0, 6.3)
     kappa_per_kpc = np.array([0.0, 0.1, 1.0 / 7.07])  # up to the CMB maximum at 2.2 PeV

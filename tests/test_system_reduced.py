@@ -17,7 +17,7 @@ import yaml
 from astropy.table import QTable, Table
 from scipy import stats
 
-from galdiff.regions import SkyRegion, region_pixel_weights, weighted_region_average
+from galdiff.skymaps.regions import SkyRegion, region_pixel_weights, weighted_region_average
 from galdiff.skymaps.cube import read_healpix_cube
 from result_checks import CHI2_PER_NDOF_MAX, table2_mismatches
 

@@ -178,7 +178,7 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
                     for c in ("primary", "secondary"))
         np.testing.assert_allclose(total, parts, rtol=1e-12)
     # spectra stage: mask, region spectra with the EXTRA fit, Figures 4-5 and 7-8, Table IV, headline numbers
-    from galdiff.masks import read_mask_fractions
+    from galdiff.skymaps.masks import read_mask_fractions
     from galdiff.provenance import sha256_of_file
 
     fractions = read_mask_fractions(results / "masks" / "lhaaso.fits")

@@ -1,15 +1,27 @@
-"""Configuration checks that a JSON schema cannot express.
+"""The configuration: schema validation with the schema's defaults filled in, and the checks a JSON
+schema cannot express.
 
-The schema (``workflow/schemas/config.schema.yaml``) checks types and ranges key by key;
-the checks here relate keys to each other. Each failure names the key and what was expected.
+The schema (``workflow/schemas/config.schema.yaml``) checks types and ranges key by key and holds
+every default (:func:`validate_config` writes them into the configuration, so no code repeats
+one); the checks here relate keys to each other. Each failure names the key and what was
+expected.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+from collections.abc import Iterable
 from pathlib import Path
 
 import jsonschema
 import yaml
+from jsonschema import validators
+
+#: The configuration's JSON schema in the project tree (``workflow/schemas/config.schema.yaml``).
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: The project's default configuration, the base every run merges its ``--configfile`` onto.
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config.yaml"
 
 
 class ConfigError(ValueError):
@@ -21,20 +33,115 @@ def load_schema(schema_path: str | Path) -> dict:
         return yaml.safe_load(handle)
 
 
-def validate_config(config: dict, schema_path: str | Path) -> None:
+def _default_filling_validator(schema: dict):
+    """A validator of ``schema`` that writes each missing property's ``default`` into the instance.
+
+    The same semantics as Snakemake's ``validate(config, schema, set_default=True)``: a default is
+    set where its parent mapping exists (a mapping missing altogether is filled only if it has a
+    default itself), before that mapping's properties are validated.
+    """
+    base = validators.validator_for(schema)
+    validate_properties = base.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, subschema):
+        if validator.is_type(instance, "object"):
+            for name, sub in properties.items():
+                if name not in instance and isinstance(sub, dict) and "default" in sub:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, subschema)
+
+    return validators.extend(base, {"properties": properties_with_defaults})(schema)
+
+
+def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> None:
     """Validate ``config`` against the schema and the cross-key rules; raise ConfigError.
 
-    The message names the offending key as a dotted path (``models.dr_high.propagation.delta``).
-    A number that YAML read as a string (``1e9``: YAML 1.1 needs a dot and a signed exponent,
-    ``1.0e+9``) gets a message saying so.
+    Every missing key that has a ``default`` in the schema is written into ``config`` (in place,
+    as Snakemake's ``validate(config, schema, set_default=True)``), so code reads ``config[key]``
+    and never repeats a default; the cross-key rules read the filled configuration. The message names the offending key as a dotted path
+    (``models.dr_high.propagation.delta``). A number that YAML read as a string (``1e9``: YAML
+    1.1 needs a dot and a signed exponent, ``1.0e+9``) gets a message saying so.
     """
+    schema = load_schema(schema_path)
     try:
-        jsonschema.validate(config, load_schema(schema_path))
+        # defaults first (an error on the way is raised again by the full check below, which picks
+        # the best-matching error as jsonschema.validate does)
+        for _ in _default_filling_validator(schema).iter_errors(config):
+            pass
+        jsonschema.validate(config, schema)
     except jsonschema.ValidationError as err:
         key = ".".join(str(part) for part in err.absolute_path) or "<top level>"
         hint = _number_as_string_hint(err.instance)
         raise ConfigError(f"config key '{key}': {err.message}{hint}") from None
     check_cross_key_rules(config)
+
+
+@functools.lru_cache(maxsize=None)
+def _schema(schema_path: str) -> dict:
+    return load_schema(schema_path)
+
+
+def schema_defaults(section: str, schema_path: str | Path = SCHEMA_PATH) -> dict:
+    """The schema's defaults of one configuration section, e.g. ``"propagation.galaxy"`` or
+    ``"models.*.extra.*"`` (``*``: any key of a mapping), filled as :func:`validate_config` fills them.
+
+    For library functions called outside the workflow (tests, benchmarks) with part of a section:
+    ``{**schema_defaults("maps"), **maps_cfg}`` reads the same defaults as the workflow, from the
+    schema, the one place they are written.
+    """
+    schema = _schema(str(schema_path))
+    node = schema
+    for part in section.split("."):
+        node = _resolve(schema, node)
+        node = node["additionalProperties"] if part == "*" else node["properties"][part]
+    node = _resolve(schema, node)
+    out = {}
+    for _ in _default_filling_validator({**node, "$defs": schema.get("$defs", {})}).iter_errors(out):
+        pass  # missing required keys: only the defaults are wanted here
+    return out
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    """``node`` with a local ``$ref`` (``#/$defs/<name>``) merged in."""
+    if "$ref" not in node:
+        return node
+    target = schema
+    for part in node["$ref"].lstrip("#/").split("/"):
+        target = target[part]
+    return {**target, **{key: value for key, value in node.items() if key != "$ref"}}
+
+
+def merge_config(base: dict, overlay: dict) -> dict:
+    """Merge ``overlay`` into ``base`` (in place) as Snakemake merges ``--configfile``: mappings key by
+    key, any other value replaced."""
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge_config(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def load_config(overlays: Iterable[str | Path | dict] = (), base: str | Path | dict = DEFAULT_CONFIG_PATH,
+                schema_path: str | Path = SCHEMA_PATH) -> dict:
+    """The validated configuration with the schema's defaults filled in, as the workflow sees it.
+
+    ``base`` (``config.yaml`` by default) with every overlay (a file or a mapping, like
+    ``--configfile``) merged on top, then :func:`validate_config`. Library code used outside the
+    workflow (tests, benchmarks) takes its configuration from here, so it reads the same defaults
+    as the workflow.
+    """
+    def read(item):
+        if isinstance(item, dict):
+            return copy.deepcopy(item)
+        with open(item) as handle:
+            return yaml.safe_load(handle) or {}
+
+    config = read(base)
+    for overlay in overlays:
+        merge_config(config, read(overlay))
+    validate_config(config, schema_path)
+    return config
 
 
 def _number_as_string_hint(value) -> str:
@@ -140,7 +247,7 @@ def _ranges(config: dict, prefix: str = ""):
 def _check_refit_model(models: dict, model_name: str) -> None:
     """An as-printed model names the refit it is drawn beside; both must share transport and data."""
     model = models[model_name]
-    mode = (model.get("injection") or {}).get("mode", "fit")
+    mode = model["injection"]["mode"]
     refit = model.get("refit_model")
     key = f"models.{model_name}.refit_model"
     if refit is None:
@@ -152,7 +259,7 @@ def _check_refit_model(models: dict, model_name: str) -> None:
         raise ConfigError(f"config key '{key}': model {refit!r} is not defined under 'models' "
                           f"(defined: {sorted(models)})")
     other = models[refit]
-    if (other.get("injection") or {}).get("mode", "fit") != "fit":
+    if other["injection"]["mode"] != "fit":
         raise ConfigError(f"config key '{key}': model {refit!r} must have injection.mode 'fit'")
     for part in ("propagation", "knee_dataset"):
         if model.get(part) != other.get(part):
@@ -162,23 +269,21 @@ def _check_refit_model(models: dict, model_name: str) -> None:
 
 def _references(config: dict):
     """(dotted key, value, kind) of every name a key refers to: models, regions, data sets, map components."""
-    yield from ((f"data.datasets[{i}]", name, "datasets") for i, name in enumerate(config.get("data", {}).get("datasets", [])))
+    yield from ((f"data.datasets[{i}]", name, "datasets") for i, name in enumerate(config["data"]["datasets"]))
     for species, entry in (config.get("propagation", {}).get("normalisation") or {}).items():
         yield f"propagation.normalisation.{species}.dataset", entry["dataset"], "datasets"
-    maps = config.get("maps", {})
-    if "fig6" in maps:
-        yield "maps.fig6.model", maps["fig6"].get("model", "dr_low"), "models"
-        yield "maps.fig6.component", maps["fig6"].get("component", "neutrino_diffuse"), "components"
+    yield "maps.fig6.model", config["maps"]["fig6"]["model"], "models"
+    yield "maps.fig6.component", config["maps"]["fig6"]["component"], "components"
     figures = config.get("figures", {})
     fig3 = figures.get("fig3")
     if fig3:
         yield "figures.fig3.icecube_pi0_region", fig3["icecube_pi0_region"], "regions"
-        for i, name in enumerate(fig3.get("gamma_datasets", [])):
+        for i, name in enumerate(fig3["gamma_datasets"]):
             yield f"figures.fig3.gamma_datasets[{i}]", name, "datasets"
     for letter, panel in figures.get("fig4", {}).get("panels", {}).items():
         yield f"figures.fig4.panels.{letter}.model", panel["model"], "models"
         yield f"figures.fig4.panels.{letter}.region", panel["region"], "regions"
-        for i, name in enumerate(panel.get("datasets", [])):
+        for i, name in enumerate(panel["datasets"]):
             yield f"figures.fig4.panels.{letter}.datasets[{i}]", name, "datasets"
     for name in ("fig5", "fig8"):
         if name in figures:
@@ -190,31 +295,25 @@ def _references(config: dict):
         yield "figures.fig7.model", figures["fig7"]["model"], "models"
         for letter, region in figures["fig7"].get("panels", {}).items():
             yield f"figures.fig7.panels.{letter}", region, "regions"
-    spectra = config.get("spectra", {})
-    for region, names in (spectra.get("extra_fit", {}).get("data", {}) or {}).items():
+    spectra = config["spectra"]
+    for region, names in (spectra["extra_fit"].get("data") or {}).items():
         yield f"spectra.extra_fit.data.{region}", region, "regions"
         for i, name in enumerate(names or []):
             yield f"spectra.extra_fit.data.{region}[{i}]", name, "datasets"
-    for i, name in enumerate(spectra.get("fitted_maps", []) or []):
+    for i, name in enumerate(spectra["fitted_maps"]):
         yield f"spectra.fitted_maps[{i}]", name, "components"
-    fermi = spectra.get("extra_fit", {}).get("fermi_lat") or {}
-    if fermi:
-        yield "spectra.extra_fit.fermi_lat.region", fermi.get("region", "lhaaso_inner"), "regions"
-    if "gev_anchor" in spectra:
-        yield "spectra.gev_anchor.region", spectra["gev_anchor"].get("region", "fermi_inner_galaxy"), "regions"
-    if "headline" in spectra:
-        yield "spectra.headline.model", spectra["headline"].get("model", "dr_low"), "models"
-        yield "spectra.headline.region", spectra["headline"].get("region", "all_sky"), "regions"
-    table4 = config.get("tables", {}).get("table4")
-    if table4:
-        yield "tables.table4.window", table4.get("window", "all_sky"), "regions"
+    yield "spectra.extra_fit.fermi_lat.region", spectra["extra_fit"]["fermi_lat"]["region"], "regions"
+    yield "spectra.gev_anchor.region", spectra["gev_anchor"]["region"], "regions"
+    yield "spectra.headline.model", spectra["headline"]["model"], "models"
+    yield "spectra.headline.region", spectra["headline"]["region"], "regions"
+    yield "tables.table4.window", config["tables"]["table4"]["window"], "regions"
 
 
 _KINDS = {  # kind -> (what one is called, where the allowed names come from)
     "models": ("model", "defined under 'models'"),
     "regions": ("region", "defined under 'regions'"),
     "datasets": ("data set", "known data sets (galdiff.data.datasets.DATASETS)"),
-    "components": ("map component", "map components (galdiff.skymaps.model_maps.MAP_COMPONENTS)"),
+    "components": ("map component", "map components (galdiff.conventions.MAP_COMPONENTS)"),
 }
 
 
@@ -224,7 +323,7 @@ def _defined(config: dict, kind: str):
 
         return DATASETS
     if kind == "components":
-        from .skymaps.model_maps import MAP_COMPONENTS
+        from .conventions import MAP_COMPONENTS
 
         return MAP_COMPONENTS
     return config.get(kind, {})

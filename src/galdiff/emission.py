@@ -56,6 +56,8 @@ from pathlib import Path
 
 import numpy as np
 
+from galdiff.config import schema_defaults
+from galdiff.conventions import FLAVOURS
 from galdiff.galaxy import gas as gas_models
 from galdiff.galaxy.sources import pulsar_distribution
 from galdiff.interactions.bremsstrahlung import BremsstrahlungMatrix
@@ -86,7 +88,7 @@ __all__ = [
     "extra_gamma_emissivity",
     "extra_neutrino_emissivity",
     "gas_on_grid_cm3",
-    "intensity_from_density",
+    "species_intensity_from_density",
     "EmissivityResult",
     "EmissionGrid",
     "write_emissivity_h5",
@@ -99,7 +101,6 @@ DEFAULT_GAMMA_ENERGY_GEV = np.logspace(-1.0, 7.0, 97)
 #: kernel interpolates n(eps) linearly in ln eps (error ~ (2 dln eps)^2 / 12 ~ 0.2 % here).
 DEFAULT_TARGET_ENERGY_EV = np.geomspace(1e-6, 15.0, int(round(32 * np.log10(15.0 / 1e-6))) + 1)
 SPECIES = ("proton", "helium", "electron", "positron")
-FLAVOURS = ("e", "mu", "tau")
 FILE_FORMAT_VERSION = "1"
 
 
@@ -135,8 +136,10 @@ def _check_axis(name, values):
     return arr
 
 
-def intensity_from_density(density_per_cm3_GeV, ek_GeV_per_n, species):
-    """Intensity J = beta c N / (4 pi) from a propagated density N (docs/conventions.md#flux-density-and-emissivity).
+def species_intensity_from_density(density_per_cm3_GeV, ek_GeV_per_n, species):
+    """Intensity J = beta c N / (4 pi) of a species from its propagated density N, beta from the
+    energies (docs/conventions.md#flux-density-and-emissivity); the propagation stage's
+    :func:`galdiff.propagation.solver.intensity_from_density` takes beta itself.
 
     The propagation stage stores psi = N(E, r, z) in cm^-3 (GeV/n)^-1 (``cr.h5``); the emission
     stage takes J in GeV^-1 cm^-2 s^-1 sr^-1 (per GeV/n for nuclei).
@@ -1091,16 +1094,18 @@ def read_emissivity_h5(path) -> EmissivityResult:
 # one model from configuration (used by the workflow's emission rule)
 # ----------------------------------------------------------------------------------------------
 def extra_components_from_config(extra_cfg: dict | None) -> tuple:
-    """ExtraComponent objects from a ``models.<name>.extra`` mapping (name -> settings)."""
+    """ExtraComponent objects from a ``models.<name>.extra`` mapping (name -> settings; a key left out
+    takes the schema's default)."""
     components = []
-    for name, cfg in (extra_cfg or {}).items():
+    for name, settings in (extra_cfg or {}).items():
+        cfg = {**schema_defaults("models.*.extra.*"), **settings}
         components.append(ExtraComponent(
             name=name,
             index=float(cfg["index"]),
             cutoff_GeV=float(cfg["cutoff_GeV"]),
-            norm_per_GeV_cm3_s_sr=float(cfg.get("norm_per_GeV_cm3_s_sr", 1e-35)),
-            origin=str(cfg.get("origin", "hadronic")),
-            distribution=str(cfg.get("distribution", "lorimer2006")),
+            norm_per_GeV_cm3_s_sr=float(cfg["norm_per_GeV_cm3_s_sr"]),
+            origin=str(cfg["origin"]),
+            distribution=str(cfg["distribution"]),
         ))
     return tuple(components)
 
@@ -1132,10 +1137,10 @@ def model_emissivity(propagated: dict, isrf, emission_cfg: dict, extras=(), gala
     proton = propagated["proton"]
     grid = EmissionGrid(
         proton.grid.r_kpc, proton.grid.z_kpc, proton.grid.ek_GeV_per_n, propagated["electron"].grid.ek_GeV_per_n,
-        gamma_energy_GeV=gamma_energy, isrf=isrf, he_to_h=float((galaxy_cfg or {}).get("he_to_h", 0.11)),
+        gamma_energy_GeV=gamma_energy, isrf=isrf, he_to_h=float({**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}["he_to_h"]),
     )
     intensities = {}
     for species, result in propagated.items():
         ek = result.grid.ek_GeV_per_n
-        intensities[species] = (ek, intensity_from_density(result.density, ek, get_species(species)))
+        intensities[species] = (ek, species_intensity_from_density(result.density, ek, get_species(species)))
     return grid.compute(intensities, extras=extras, attrs=attrs)

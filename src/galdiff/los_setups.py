@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .propagation.setups import DEFAULT_R_MAX_KPC, GALAXY_DEFAULTS
+from .config import schema_defaults
+from .propagation.setups import GALAXY_DEFAULTS
 from .provenance import config_hash
 
-#: ``maps`` keys that enter the operators and their defaults (as galdiff.skymaps.model_maps reads them)
-MAPS_DEFAULTS = {"step_max_kpc": 0.05, "step_z_max_kpc": 0.01, "absorption": True}
+#: ``maps`` keys that enter the operators and their defaults (the schema's; galdiff.skymaps.model_maps reads them)
+MAPS_DEFAULTS = {key: schema_defaults("maps")[key] for key in ("step_max_kpc", "step_z_max_kpc", "absorption")}
 #: ``propagation.galaxy`` keys that enter the operators (observer and gas model)
 GALAXY_KEYS = ("r_sun_kpc", "gas_r_sun_kpc", "x_co")
 #: grid keys of the (r, z) nodes
@@ -53,7 +54,7 @@ def los_setup(maps_cfg: Mapping, model_propagation: Mapping, propagation_cfg: Ma
     galaxy.update({key: float(value) for key, value in (propagation_cfg.get("galaxy") or {}).items()})
     grid_cfg = propagation_cfg["grid"]
     grid = {
-        "r_max_kpc": float(model_propagation.get("r_max_kpc", DEFAULT_R_MAX_KPC)),
+        "r_max_kpc": float({**schema_defaults("models.*.propagation"), **model_propagation}["r_max_kpc"]),
         "dr_kpc": float(grid_cfg["dr_kpc"]),
         "zh_kpc": float(model_propagation["zh_kpc"]),
         "dz_kpc": float(grid_cfg["dz_kpc"]),

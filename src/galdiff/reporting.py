@@ -22,8 +22,8 @@ import re
 from collections.abc import Mapping
 
 from . import tables
-from .origins import _model_label
-from .origins import _tex as _table4_tex
+from .comparison.table4 import _model_label
+from .comparison.table4 import _tex as _table4_tex
 
 __all__ = [
     "MACRO_PREFIX",

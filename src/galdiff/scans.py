@@ -40,7 +40,7 @@ import jsonschema
 import numpy as np
 from astropy.table import Table
 
-from .config import ConfigError
+from .config import ConfigError, schema_defaults
 
 __all__ = [
     "FIT_NAMES",
@@ -58,7 +58,7 @@ __all__ = [
 STAGES = ("fit", "spectra")
 #: The injection fits of one model (rules/fit.smk).
 FIT_NAMES = ("proton", "helium", "leptons")
-#: Headline numbers of :func:`galdiff.origins.headline_numbers` that go into a scan table.
+#: Headline numbers of :func:`galdiff.comparison.table4.headline_numbers` that go into a scan table.
 HEADLINE_KEYS = ("share_20TeV", "share_1PeV_extra2_hadronic", "share_1PeV_extra2_leptonic")
 
 _TOKEN = re.compile(r"([A-Za-z0-9_]+)(?:\[(\d+)\])?$")
@@ -181,7 +181,7 @@ def scan_models(config: Mapping, schema: Mapping | None = None) -> dict[str, dic
                 name = fixed_name(path)
                 if name is not None:
                     species = entry["injection"][parts[1]]
-                    species["fixed"] = list(species.get("fixed", []) or [])
+                    species["fixed"] = list(species.get("fixed") or [])
                     if name not in species["fixed"]:
                         species["fixed"].append(name)
             if model_schema is not None:
@@ -212,7 +212,7 @@ def scan_row(point: ScanPoint, fit: Mapping, extra_fit: Mapping | None = None,
         Its EXTRA fit (``results/spectra/<model>/extra_fit.yaml``); with ``extra_points`` in it
         (``{dataset: chi2}``) the per-data-set chi-square.
     headline : mapping, optional
-        ``ours`` of :func:`galdiff.origins.headline_numbers` for the model.
+        ``ours`` of :func:`galdiff.comparison.table4.headline_numbers` for the model.
     greens_key : str, optional
         Set-up key of the point's proton Green's matrix (points that share it share transport).
 
@@ -257,7 +257,7 @@ def scan_row(point: ScanPoint, fit: Mapping, extra_fit: Mapping | None = None,
 def extra_chi2_by_dataset(points_table) -> dict:
     """chi-square per data set of an EXTRA fit from its points (``extra_fit_points.ecsv``): the sum
     of the squared pulls of the fitted model (upper limits count only where the model exceeds them,
-    as in :mod:`galdiff.extra_fit`, whose pulls are zero otherwise)."""
+    as in :mod:`galdiff.fitting.extra`, whose pulls are zero otherwise)."""
     pulls = np.asarray(points_table["pull"], dtype=float)
     datasets = np.asarray(points_table["dataset"]).astype(str)
     return {str(name): float(np.sum(pulls[datasets == name] ** 2)) for name in sorted(set(datasets))}
@@ -294,7 +294,7 @@ def scan_table(scan: str, spec: Mapping, rows: Sequence[Mapping], paper_point: M
     table.meta.update({
         "scan": scan,
         "base": spec["base"],
-        "through": spec.get("through", "spectra"),
+        "through": {**schema_defaults("scans.*"), **spec}["through"],
         "kind": "grid" if "grid" in spec else "points",
         "parameters": parameters,
         "paper_point": dict(paper_point or {}),

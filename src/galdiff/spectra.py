@@ -2,7 +2,9 @@
 
 * :func:`broken_power_law_rigidity`: the injection spectrum of the paper, Eq. 3 (docs/paper.md;
   docs/conventions.md#injection-spectrum-eq-3), a multiply broken power law in rigidity with a global
-  exponential cutoff, continuous at every break.
+  exponential cutoff, continuous at every break; :func:`injection_per_ek_per_n` the same per unit
+  kinetic energy per nucleon and :func:`injection_cell_average` its average over grid cells (what
+  the propagation solves for and the fits use): the one place Eq. 3 is written.
 * :func:`ecpl`: exponential-cutoff power law (docs/conventions.md#exponential-cutoff-power-law), the spectrum of
   the EXTRA1/EXTRA2 unresolved-source components.
 * :func:`force_field_modulate` and friends: force-field solar modulation (Gleeson & Axford 1968,
@@ -17,9 +19,13 @@ from typing import Callable
 
 import numpy as np
 
+from . import units as kin
 from .units import Species
 
 __all__ = [
+    "injection_per_ek_per_n",
+    "cell_edges_GeV_per_n",
+    "injection_cell_average",
     "broken_power_law_rigidity",
     "ecpl",
     "force_field_factor",
@@ -269,3 +275,90 @@ def force_field_modulate(ek_GeV_per_n, flux_lis, phi_GV, species: Species, out_o
     return force_field_modulate_tabulated(
         ek_GeV_per_n, ek_table, flux_table, phi_GV, species, out_of_range=out_of_range
     )
+
+
+def injection_per_ek_per_n(ek_GeV_per_n, species: Species, indices, breaks_GV, cutoff_GV=None, norm=1.0):
+    """Eq. 3 injection spectrum converted to a density per unit kinetic energy per nucleon.
+
+    Q(T_n) = q_R(R(T_n)) dR/dT_n with q_R the broken power law in rigidity of the paper's Eq. 3
+    (:func:`galdiff.spectra.broken_power_law_rigidity`) and dR/dT_n = (A/|Z|)/beta
+    (docs/conventions.md#kinematics-of-nuclei), so that the number of particles is conserved.
+
+    Parameters
+    ----------
+    ek_GeV_per_n : array_like
+        Kinetic energy per nucleon T_n in GeV/n (per particle for leptons).
+    species : Species
+    indices : sequence of float
+        nu_0 ... nu_N.
+    breaks_GV : sequence of float
+        R_1 < ... < R_N in GV.
+    cutoff_GV : float or None
+        R_c in GV.
+    norm : float
+        q0, the Eq. 3 prefactor (per GV at R = 1 GV, first-segment continuation, no cutoff).
+
+    Returns
+    -------
+    numpy.ndarray
+        Q(T_n) in the units of ``norm`` times GV per (GeV/n), e.g. cm^-3 s^-1 (GeV/n)^-1.
+    """
+    rigidity_GV = kin.rigidity_GV_from_ek_per_n(ek_GeV_per_n, species)
+    q_rigidity = broken_power_law_rigidity(rigidity_GV, indices, breaks_GV, cutoff_GV, norm)
+    return q_rigidity * kin.drigidity_dek_per_n(ek_GeV_per_n, species)
+
+
+def cell_edges_GeV_per_n(grid_ek_GeV_per_n):
+    """Cell edges of a log-spaced (or any increasing) grid: geometric midpoints, end cells symmetric in ln T."""
+    grid = np.asarray(grid_ek_GeV_per_n, dtype=float)
+    log_grid = np.log(grid)
+    inner = 0.5 * (log_grid[1:] + log_grid[:-1])
+    first = log_grid[0] - (inner[0] - log_grid[0])
+    last = log_grid[-1] + (log_grid[-1] - inner[-1])
+    return np.exp(np.concatenate(([first], inner, [last])))
+
+
+def injection_cell_average(grid_ek_GeV_per_n, species: Species, indices, breaks_GV, cutoff_GV=None, norm=1.0,
+                           n_sub: int = 8):
+    """Eq. 3 injection averaged over each grid cell: (1/Delta T) * integral of Q(T_n) dT_n over the cell.
+
+    The number of particles injected in a cell, divided by its width, is what a finite-volume
+    solver needs, and, unlike point sampling, it moves smoothly as a break rigidity crosses a grid
+    node (point sampling makes chi2 kinked there and traps MIGRAD/HESSE at nodes). Cells are
+    bounded by the geometric midpoints of the nodes (:func:`cell_edges_GeV_per_n`); cells holding a
+    break are split there, and the integral of Q T dlnT over each smooth piece is done by
+    ``n_sub``-point Gauss-Legendre quadrature in ln T_n (accurate to ~1e-10). For a smooth spectrum
+    the result differs from the node value by O(h^2): for a power law of index 2.7 on a 0.05-dex
+    grid, by 0.16 %.
+
+    Parameters
+    ----------
+    grid_ek_GeV_per_n : array_like
+        Grid nodes T_n in GeV/n.
+    species, indices, breaks_GV, cutoff_GV, norm
+        As in :func:`injection_per_ek_per_n`.
+    n_sub : int
+        Gauss-Legendre points per smooth piece of a cell.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cell-averaged Q in the units of :func:`injection_per_ek_per_n`.
+    """
+    edges = cell_edges_GeV_per_n(grid_ek_GeV_per_n)
+    # split the cells at the break energies so that every piece has a smooth integrand: the cell
+    # integral is then exact to rounding and moves smoothly (C1) as a break crosses a piece boundary
+    break_ek = kin.ek_per_n_from_rigidity_GV(np.asarray(breaks_GV, dtype=float), species)
+    break_ek = break_ek[(break_ek > edges[0]) & (break_ek < edges[-1])]
+    points = np.log(np.union1d(edges, break_ek))
+    cell_of_piece = np.searchsorted(edges, np.exp(0.5 * (points[1:] + points[:-1]))) - 1
+    nodes, weights = np.polynomial.legendre.leggauss(n_sub)
+    width = points[1:] - points[:-1]
+    log_t = points[:-1, None] + width[:, None] * 0.5 * (nodes[None, :] + 1.0)
+    t_sub = np.exp(log_t)
+    q_sub = injection_per_ek_per_n(t_sub, species, indices, breaks_GV, cutoff_GV, norm)
+    # integral Q dT = integral Q T dlnT (Gauss-Legendre in ln T per piece), divided by the cell width
+    piece_integral = 0.5 * width * np.sum(weights[None, :] * q_sub * t_sub, axis=1)
+    cell_integral = np.zeros(edges.size - 1)
+    np.add.at(cell_integral, cell_of_piece, piece_integral)
+    return cell_integral / np.diff(edges)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from astropy import units as u
 
-from .region_spectra import INTENSITY_UNIT, spectrum_columns
+from .skymaps.region_spectra import INTENSITY_UNIT, spectrum_columns
 from .spectra import loglog_interp
 
 __all__ = ["ANCHOR_COMPONENTS", "MAX_EXTRAPOLATION_DEX", "gev_anchor_ratios"]
@@ -44,7 +44,7 @@ def gev_anchor_ratios(spectra_table, fermi_table, energies_GeV: Sequence[float] 
     Parameters
     ----------
     spectra_table : astropy.table.Table
-        Region spectra of |l| < 80, |b| < 8 (no mask; :mod:`galdiff.region_spectra`).
+        Region spectra of |l| < 80, |b| < 8 (no mask; :mod:`galdiff.skymaps.region_spectra`).
     fermi_table : astropy.table.Table
         Tidy ``fermi_lat_ackermann2012_inner_galaxy``.
     energies_GeV : sequence of float

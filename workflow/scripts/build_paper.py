@@ -13,8 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+from galdiff.script_logging import setup_logging
 
 #: The Debian packages of the manuscript's TeX install (README, "Manuscript").
 LATEX_PACKAGES = "latexmk texlive-latex-recommended texlive-fonts-recommended texlive-publishers"
@@ -55,4 +54,4 @@ def main(ms_path, output_pdf, build_dir, log_path):
 
 
 if __name__ == "__main__":
-    main(snakemake.input.ms, snakemake.output[0], snakemake.params.build_dir, snakemake.log[0])  # noqa: F821
+    main(snakemake.input.ms, snakemake.output[0], snakemake.params.build_dir, snakemake.log[0])

@@ -1,13 +1,8 @@
 """A Fermi-style CAR cube (gll_iem layout, ENERGIES extension) from a HEALPix cube (rule car_cube)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.provenance import provenance_meta  # noqa: E402
-from galdiff.skymaps.cube import read_healpix_cube, write_car_cube  # noqa: E402
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
+from galdiff.skymaps.cube import read_healpix_cube, write_car_cube
 
 
 def main(healpix_path, output_path, binsz_deg, log_path):
@@ -20,4 +15,4 @@ def main(healpix_path, output_path, binsz_deg, log_path):
 
 
 if __name__ == "__main__":
-    main(snakemake.input[0], snakemake.output[0], float(snakemake.params.binsz_deg), snakemake.log[0])  # noqa: F821
+    main(snakemake.input[0], snakemake.output[0], float(snakemake.params.binsz_deg), snakemake.log[0])

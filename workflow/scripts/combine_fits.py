@@ -1,15 +1,12 @@
 """One model's results/fit/<model>/injection.yaml from its proton, helium and lepton fits (rule combine_fits)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.fitting import merge_fit_files  # noqa: E402
-from galdiff.provenance import atomic_path  # noqa: E402
+from galdiff.fitting import merge_fit_files
+from galdiff.provenance import atomic_path
+from galdiff.script_logging import setup_logging
 
 
 def main(part_paths, output_path, log_path):
@@ -22,4 +19,4 @@ def main(part_paths, output_path, log_path):
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input), snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(list(snakemake.input), snakemake.output[0], snakemake.log[0])

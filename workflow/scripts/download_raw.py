@@ -4,14 +4,11 @@ Mirrors and registry come from the configuration, not from rule params, so that 
 reruns nothing; an existing copy with the registry sha256 is kept untouched.
 """
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.data.download import materialise  # noqa: E402
-from galdiff.data.registry import load_registry  # noqa: E402
+from galdiff.data.download import materialise
+from galdiff.data.registry import load_registry
+from galdiff.script_logging import setup_logging
 
 
 def main(output_path, registry_path, mirrors, project_root, log_path):
@@ -22,11 +19,11 @@ def main(output_path, registry_path, mirrors, project_root, log_path):
 
 
 if __name__ == "__main__":
-    PROJECT_ROOT = Path(snakemake.scriptdir).parents[1]  # noqa: F821 - workflow/scripts -> project root
+    PROJECT_ROOT = Path(snakemake.scriptdir).parents[1]  # workflow/scripts -> project root
     main(
-        snakemake.output[0],  # noqa: F821
-        PROJECT_ROOT / snakemake.config["data"]["registry"],  # noqa: F821
-        snakemake.config["data"]["mirrors"],  # noqa: F821
+        snakemake.output[0],
+        PROJECT_ROOT / snakemake.config["data"]["registry"],
+        snakemake.config["data"]["mirrors"],
         PROJECT_ROOT,
-        snakemake.log[0],  # noqa: F821
+        snakemake.log[0],
     )

@@ -1,14 +1,9 @@
 """Emissivities of one model on the (r, z, E) grid (rule emissivity)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.emission import extra_components_from_config, model_emissivity, write_emissivity_h5  # noqa: E402
-from galdiff.galaxy.isrf import read_isrf  # noqa: E402
-from galdiff.propagation.run import read_result  # noqa: E402
+from galdiff.emission import extra_components_from_config, model_emissivity, write_emissivity_h5
+from galdiff.galaxy.isrf import read_isrf
+from galdiff.propagation.run import read_result
+from galdiff.script_logging import setup_logging
 
 
 def main(inputs, emission_cfg, galaxy_cfg, extra_cfg, model, output_path, log_path):
@@ -24,5 +19,5 @@ def main(inputs, emission_cfg, galaxy_cfg, extra_cfg, model, output_path, log_pa
 
 
 if __name__ == "__main__":
-    main(dict(snakemake.input.items()), snakemake.params.emission_cfg, snakemake.params.galaxy_cfg,  # noqa: F821
-         snakemake.params.extra_cfg, snakemake.wildcards.model, snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(dict(snakemake.input.items()), snakemake.params.emission_cfg, snakemake.params.galaxy_cfg,
+         snakemake.params.extra_cfg, snakemake.wildcards.model, snakemake.output[0], snakemake.log[0])

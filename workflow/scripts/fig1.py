@@ -1,15 +1,12 @@
 """Figure 1: best-fit proton and helium spectra with the data (rule fig1)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.plotting.figure1 import plot_figure1  # noqa: E402
-from galdiff.plotting.style import save_figure  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.plotting.figure1 import plot_figure1
+from galdiff.plotting.style import save_figure
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
 
 
 def main(curve_paths, table_paths, output_path, log_path, printed_of=None):
@@ -34,5 +31,5 @@ def main(curve_paths, table_paths, output_path, log_path, printed_of=None):
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input.curves), list(snakemake.input.tables), snakemake.output[0], snakemake.log[0],  # noqa: F821
-         dict(snakemake.params.printed_of))  # noqa: F821
+    main(list(snakemake.input.curves), list(snakemake.input.tables), snakemake.output[0], snakemake.log[0],
+         dict(snakemake.params.printed_of))

@@ -1,16 +1,13 @@
 """Figure 3: gamma-ray data with IceCube's total and Galactic-plane neutrino results."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+from galdiff.data.datasets import read_dataset
 
-from galdiff.data.datasets import read_dataset  # noqa: E402
-
-from galdiff.plotting.figure3 import plot_figure3  # noqa: E402
-from galdiff.plotting.style import save_figure  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
+from galdiff.plotting.figure3 import plot_figure3
+from galdiff.plotting.style import save_figure
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
 
 
 def main(gamma_paths, total_path, pi0_path, energy_range_GeV, output_path, log_path):
@@ -25,10 +22,10 @@ def main(gamma_paths, total_path, pi0_path, energy_range_GeV, output_path, log_p
 
 if __name__ == "__main__":
     main(
-        list(snakemake.input.gamma),  # noqa: F821
-        snakemake.input.icecube_total,  # noqa: F821
-        snakemake.input.icecube_pi0,  # noqa: F821
-        snakemake.params.energy_range_GeV,  # noqa: F821
-        snakemake.output[0],  # noqa: F821
-        snakemake.log[0],  # noqa: F821
+        list(snakemake.input.gamma),
+        snakemake.input.icecube_total,
+        snakemake.input.icecube_pi0,
+        snakemake.params.energy_range_GeV,
+        snakemake.output[0],
+        snakemake.log[0],
     )

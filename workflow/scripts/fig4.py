@@ -1,15 +1,12 @@
-"""Figures 4a-d and 5: gamma-ray spectra of a region by component with the data (rules fig4, fig5)."""
+"""Figures 4a-d: gamma-ray spectra of a LHAASO region by component with the data (rule fig4)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.plotting.figure4 import plot_figure4, plot_figure5  # noqa: E402
-from galdiff.plotting.style import save_figure  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.plotting.figure4 import plot_figure4
+from galdiff.plotting.style import save_figure
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
 
 
 def main(spectra_path, data_paths, panel, weight_exponent, energy_range_GeV, output_path, log_path,
@@ -19,7 +16,7 @@ def main(spectra_path, data_paths, panel, weight_exponent, energy_range_GeV, out
     data = [read_dataset(p) for p in data_paths]
     printed = read_dataset(printed_path) if printed_path else None
     kwargs = dict(weight_exponent=weight_exponent, energy_range_GeV=energy_range_GeV, printed_table=printed, note=note)
-    fig = plot_figure4(spectra, data, panel, **kwargs) if panel else plot_figure5(spectra, data, **kwargs)
+    fig = plot_figure4(spectra, data, panel, **kwargs)
     inputs = {f"{Path(p).parent.name}/{Path(p).name}": p for p in (spectra_path, printed_path) if p}
     inputs.update({Path(p).name: p for p in data_paths})
     save_figure(fig, output_path, provenance=provenance_meta(inputs))
@@ -27,7 +24,7 @@ def main(spectra_path, data_paths, panel, weight_exponent, energy_range_GeV, out
 
 
 if __name__ == "__main__":
-    main(snakemake.input.spectra, list(snakemake.input.data), snakemake.params.panel,  # noqa: F821
-         float(snakemake.params.weight_exponent), snakemake.params.energy_range_GeV,  # noqa: F821
-         snakemake.output[0], snakemake.log[0], snakemake.input.get("printed"),  # noqa: F821
-         snakemake.params.get("note", ""))  # noqa: F821
+    main(snakemake.input.spectra, list(snakemake.input.data), snakemake.params.panel,
+         float(snakemake.params.weight_exponent), snakemake.params.energy_range_GeV,
+         snakemake.output[0], snakemake.log[0], snakemake.input.get("printed"),
+         snakemake.params.get("note", ""))

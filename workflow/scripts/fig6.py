@@ -1,15 +1,10 @@
 """Figure 6: all-sky neutrino map integrated over an energy range (rule fig6)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.plotting.skymap import plot_allsky_mollweide  # noqa: E402
-from galdiff.plotting.style import save_figure  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
-from galdiff.skymaps.cube import integrate_over_energy, read_healpix_cube  # noqa: E402
+from galdiff.plotting.skymap import plot_allsky_mollweide
+from galdiff.plotting.style import save_figure
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
+from galdiff.skymaps.cube import integrate_over_energy, read_healpix_cube
 
 
 def main(cube_path, energy_range_GeV, output_path, log_path):
@@ -24,4 +19,4 @@ def main(cube_path, energy_range_GeV, output_path, log_path):
 
 
 if __name__ == "__main__":
-    main(snakemake.input[0], snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(snakemake.input[0], snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0])

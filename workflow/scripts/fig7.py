@@ -1,15 +1,12 @@
-"""Figures 7a-b and 8: per-flavour neutrino spectra with IceCube's bands (rules fig7, fig8)."""
+"""Figures 7a-b: per-flavour neutrino spectra of DR-low with IceCube's bands (rule fig7)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.plotting.figure7 import plot_figure7, plot_figure8  # noqa: E402
-from galdiff.plotting.style import save_figure  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.plotting.figure7 import plot_figure7
+from galdiff.plotting.style import save_figure
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
 
 BANDS = ("icecube_total", "icecube_pi0", "kra_gamma_5", "kra_gamma_50")
 
@@ -22,7 +19,7 @@ def main(spectra_path, band_paths, panel, energy_range_GeV, output_path, log_pat
     for name, table in bands.items():
         log.info("%s: %s", name, table.meta.get("conversion", table.meta.get("region", "")))
     kwargs = dict(energy_range_GeV=energy_range_GeV, printed_table=printed)
-    fig = plot_figure7(spectra, bands, panel, **kwargs) if panel else plot_figure8(spectra, bands, **kwargs)
+    fig = plot_figure7(spectra, bands, panel, **kwargs)
     inputs = {f"{Path(p).parent.name}/{Path(p).name}": p for p in (spectra_path, printed_path) if p}
     inputs.update({Path(p).name: p for p in band_paths.values()})
     save_figure(fig, output_path, provenance=provenance_meta(inputs))
@@ -30,6 +27,6 @@ def main(spectra_path, band_paths, panel, energy_range_GeV, output_path, log_pat
 
 
 if __name__ == "__main__":
-    main(snakemake.input.spectra, {name: snakemake.input[name] for name in BANDS},  # noqa: F821
-         snakemake.params.panel, snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0],  # noqa: F821
-         snakemake.input.get("printed"))  # noqa: F821
+    main(snakemake.input.spectra, {name: snakemake.input[name] for name in BANDS},
+         snakemake.params.panel, snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0],
+         snakemake.input.get("printed"))

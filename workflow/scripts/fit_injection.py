@@ -1,19 +1,16 @@
 """Fit one injection of one model with its Green's function: proton, helium or leptons (rule fit_injection)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import numpy as np
+import yaml
 
-import numpy as np  # noqa: E402
-import yaml  # noqa: E402
-
-from galdiff.data.datasets import read_dataset, write_dataset  # noqa: E402
-from galdiff.fitting import fit_curves_table, fit_file_content, fit_lepton_injection, fit_nucleus_injection  # noqa: E402
-from galdiff.propagation.greens import read_greens_h5  # noqa: E402
-from galdiff.propagation.run import read_result  # noqa: E402
-from galdiff.provenance import atomic_path  # noqa: E402
+from galdiff.data.datasets import read_dataset, write_dataset
+from galdiff.fitting import fit_curves_table, fit_file_content, fit_lepton_injection, fit_nucleus_injection
+from galdiff.propagation.greens import read_greens_h5
+from galdiff.propagation.run import read_result
+from galdiff.provenance import atomic_path
+from galdiff.script_logging import setup_logging
 
 CURVE_ENERGIES_GEV_PER_N = np.geomspace(1e-3, 1e9, 241)
 
@@ -40,6 +37,6 @@ def main(fit_name, inputs, outputs, model_name, model_cfg, log_path):
 
 
 if __name__ == "__main__":
-    main(snakemake.wildcards.fit, {**dict(snakemake.input.items()), "tables": list(snakemake.input.tables)},  # noqa: F821
-         dict(snakemake.output.items()), snakemake.wildcards.model,  # noqa: F821
-         snakemake.params.model_cfg, snakemake.log[0])  # noqa: F821
+    main(snakemake.wildcards.fit, {**dict(snakemake.input.items()), "tables": list(snakemake.input.tables)},
+         dict(snakemake.output.items()), snakemake.wildcards.model,
+         snakemake.params.model_cfg, snakemake.log[0])

@@ -1,16 +1,13 @@
 """Map cubes with the fitted EXTRA norms (rule fitted_maps): the extras and totals rescaled."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.extra_fit import extras_from_emissivity, scale_components  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
-from galdiff.skymaps.cube import read_healpix_cube, write_healpix_cube  # noqa: E402
+from galdiff.fitting.extra import extras_from_emissivity, scale_components
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
+from galdiff.skymaps.cube import read_healpix_cube, write_healpix_cube
 
 
 def main(map_paths, fit_path, emissivity_path, output_paths, log_path):
@@ -29,5 +26,5 @@ def main(map_paths, fit_path, emissivity_path, output_paths, log_path):
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input.maps), snakemake.input.fit, snakemake.input.emissivity,  # noqa: F821
-         list(snakemake.output), snakemake.log[0])  # noqa: F821
+    main(list(snakemake.input.maps), snakemake.input.fit, snakemake.input.emissivity,
+         list(snakemake.output), snakemake.log[0])

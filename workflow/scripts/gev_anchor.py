@@ -1,17 +1,14 @@
 """GeV anchor without mask: models vs Fermi-LAT in |l|<80, |b|<8, figure and ratios (rule gev_anchor)."""
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.plotting.gev_anchor import plot_gev_anchor  # noqa: E402
-from galdiff.plotting.style import save_figure  # noqa: E402
-from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
-from galdiff.validation import gev_anchor_ratios  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.plotting.gev_anchor import plot_gev_anchor
+from galdiff.plotting.style import save_figure
+from galdiff.provenance import atomic_path, provenance_meta
+from galdiff.script_logging import setup_logging
+from galdiff.validation import gev_anchor_ratios
 
 
 def main(spectra_paths, fermi_path, energies_GeV, printed_of, outputs, log_path):
@@ -30,6 +27,6 @@ def main(spectra_paths, fermi_path, energies_GeV, printed_of, outputs, log_path)
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input.spectra), snakemake.input.fermi, list(snakemake.params.energies_GeV),  # noqa: F821
-         dict(snakemake.params.printed_of), {"pdf": snakemake.output.pdf, "json": snakemake.output.json},  # noqa: F821
-         snakemake.log[0])  # noqa: F821
+    main(list(snakemake.input.spectra), snakemake.input.fermi, list(snakemake.params.energies_GeV),
+         dict(snakemake.params.printed_of), {"pdf": snakemake.output.pdf, "json": snakemake.output.json},
+         snakemake.log[0])

@@ -1,15 +1,11 @@
 """Green's matrix at the Sun of one transport set-up and species (rule greens)."""
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.propagation import run  # noqa: E402
-from galdiff.propagation.greens import write_greens_h5  # noqa: E402
-from galdiff.propagation.setups import setup_key  # noqa: E402
+from galdiff.propagation import run
+from galdiff.propagation.greens import write_greens_h5
+from galdiff.propagation.setups import setup_key
+from galdiff.script_logging import setup_logging
 
 
 def main(key, setup, isrf_path, output_path, log_path, n_workers=1):
@@ -28,5 +24,5 @@ def main(key, setup, isrf_path, output_path, log_path, n_workers=1):
 
 
 if __name__ == "__main__":
-    main(snakemake.wildcards.key, snakemake.params.setup, snakemake.input.get("isrf", ""),  # noqa: F821
-         snakemake.output[0], snakemake.log[0], snakemake.threads)  # noqa: F821
+    main(snakemake.wildcards.key, snakemake.params.setup, snakemake.input.get("isrf", ""),
+         snakemake.output[0], snakemake.log[0], snakemake.threads)

@@ -1,15 +1,11 @@
 """Headline numbers: the Galactic share of IceCube's total astrophysical neutrino flux (rule headline)."""
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.origins import headline_numbers  # noqa: E402
-from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.comparison.table4 import headline_numbers
+from galdiff.provenance import atomic_path, provenance_meta
+from galdiff.script_logging import setup_logging
 
 
 def main(spectra_path, cascades_path, energies_GeV, output_path, log_path, printed_path=None):
@@ -30,5 +26,5 @@ def main(spectra_path, cascades_path, energies_GeV, output_path, log_path, print
 
 
 if __name__ == "__main__":
-    main(snakemake.input.spectra, snakemake.input.icecube_total, list(snakemake.params.energies_GeV),  # noqa: F821
-         snakemake.output[0], snakemake.log[0], snakemake.input.get("printed"))  # noqa: F821
+    main(snakemake.input.spectra, snakemake.input.icecube_total, list(snakemake.params.energies_GeV),
+         snakemake.output[0], snakemake.log[0], snakemake.input.get("printed"))

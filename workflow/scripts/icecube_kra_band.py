@@ -1,17 +1,14 @@
 """IceCube's KRA-gamma fit as a per-flavour intensity band in a sky region (rule icecube_kra_band)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from galdiff.data.datasets import read_dataset, write_dataset  # noqa: E402
-from galdiff.neutrino_references import kra_band_table  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
-from galdiff.regions import SkyRegion, equatorial_to_galactic_map, region_mean  # noqa: E402
+from galdiff.data.datasets import read_dataset, write_dataset
+from galdiff.comparison.icecube import kra_band_table
+from galdiff.provenance import provenance_meta
+from galdiff.skymaps.regions import SkyRegion, equatorial_to_galactic_map, region_mean
+from galdiff.script_logging import setup_logging
 
 
 def main(spectrum_path, fits_path, template_npy, region_name, region_cfg, morphology, output_path, log_path):
@@ -25,6 +22,6 @@ def main(spectrum_path, fits_path, template_npy, region_name, region_cfg, morpho
 
 
 if __name__ == "__main__":
-    main(snakemake.input.spectrum, snakemake.input.fits, snakemake.input.template,  # noqa: F821
-         snakemake.wildcards.region, snakemake.params.region, snakemake.params.morphology,  # noqa: F821
-         snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(snakemake.input.spectrum, snakemake.input.fits, snakemake.input.template,
+         snakemake.wildcards.region, snakemake.params.region, snakemake.params.morphology,
+         snakemake.output[0], snakemake.log[0])

@@ -1,16 +1,11 @@
 """IceCube's Galactic-plane pi0-template fit as a per-flavour intensity band in a sky region."""
 
-import sys
-from pathlib import Path
+import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from galdiff.data.datasets import read_dataset, write_dataset  # noqa: E402
-from galdiff.neutrino_references import pi0_template_band_table  # noqa: E402
-from galdiff.regions import SkyRegion, equatorial_to_galactic_map, region_mean  # noqa: E402
+from galdiff.data.datasets import read_dataset, write_dataset
+from galdiff.comparison.icecube import pi0_template_band_table
+from galdiff.skymaps.regions import SkyRegion, equatorial_to_galactic_map, region_mean
+from galdiff.script_logging import setup_logging
 
 
 def main(template_npy, fits_ecsv, region_name, region_cfg, index, output_path, log_path):
@@ -25,11 +20,11 @@ def main(template_npy, fits_ecsv, region_name, region_cfg, index, output_path, l
 
 if __name__ == "__main__":
     main(
-        snakemake.input.template,  # noqa: F821
-        snakemake.input.fits,  # noqa: F821
-        snakemake.wildcards.region,  # noqa: F821
-        snakemake.params.region,  # noqa: F821
-        snakemake.params.index,  # noqa: F821
-        snakemake.output[0],  # noqa: F821
-        snakemake.log[0],  # noqa: F821
+        snakemake.input.template,
+        snakemake.input.fits,
+        snakemake.wildcards.region,
+        snakemake.params.region,
+        snakemake.params.index,
+        snakemake.output[0],
+        snakemake.log[0],
     )

@@ -1,17 +1,14 @@
 """chi2 profile of one model's nucleus fit in one parameter, by data set (rule knee_profile)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.fitting import profile_nucleus_fit  # noqa: E402
-from galdiff.propagation.greens import read_greens_h5  # noqa: E402
-from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.fitting import profile_nucleus_fit
+from galdiff.propagation.greens import read_greens_h5
+from galdiff.provenance import atomic_path, provenance_meta
+from galdiff.script_logging import setup_logging
 
 
 def main(species, parameter, values, inputs, output_path, model_name, model_cfg, log_path):
@@ -32,6 +29,6 @@ def main(species, parameter, values, inputs, output_path, model_name, model_cfg,
 
 
 if __name__ == "__main__":
-    main(snakemake.wildcards.fit, snakemake.wildcards.parameter, list(snakemake.params.values),  # noqa: F821
-         {"greens": snakemake.input.greens, "tables": list(snakemake.input.tables)},  # noqa: F821
-         snakemake.output[0], snakemake.wildcards.model, snakemake.params.model_cfg, snakemake.log[0])  # noqa: F821
+    main(snakemake.wildcards.fit, snakemake.wildcards.parameter, list(snakemake.params.values),
+         {"greens": snakemake.input.greens, "tables": list(snakemake.input.tables)},
+         snakemake.output[0], snakemake.wildcards.model, snakemake.params.model_cfg, snakemake.log[0])

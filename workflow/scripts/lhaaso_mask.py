@@ -1,15 +1,10 @@
 """The LHAASO source mask at the maps' resolution (rule lhaaso_mask)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.masks import build_source_mask, write_mask_fits  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
-from galdiff.regions import SkyRegion  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.skymaps.masks import build_source_mask, write_mask_fits
+from galdiff.provenance import provenance_meta
+from galdiff.skymaps.regions import SkyRegion
+from galdiff.script_logging import setup_logging
 
 
 def main(lhaaso_path, gammacat_path, settings, nside, regions_cfg, output_path, log_path):
@@ -26,5 +21,5 @@ def main(lhaaso_path, gammacat_path, settings, nside, regions_cfg, output_path, 
 
 
 if __name__ == "__main__":
-    main(snakemake.input.lhaaso, snakemake.input.gammacat, dict(snakemake.params.settings),  # noqa: F821
-         int(snakemake.params.nside), dict(snakemake.params.regions), snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(snakemake.input.lhaaso, snakemake.input.gammacat, dict(snakemake.params.settings),
+         int(snakemake.params.nside), dict(snakemake.params.regions), snakemake.output[0], snakemake.log[0])

@@ -4,17 +4,14 @@ The force-field potentials are the fitted ones (results/fit/<model>/injection.ya
 workflow fits, otherwise the configured ones.
 """
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.data.datasets import write_dataset  # noqa: E402
-from galdiff.propagation import run  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
+from galdiff.data.datasets import write_dataset
+from galdiff.propagation import run
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
 
 SPECIES = ("proton", "helium", "electron", "positron")
 
@@ -31,4 +28,4 @@ def main(inputs, injection, output_path, log_path):
 
 
 if __name__ == "__main__":
-    main(dict(snakemake.input.items()), snakemake.params.injection, snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(dict(snakemake.input.items()), snakemake.params.injection, snakemake.output[0], snakemake.log[0])

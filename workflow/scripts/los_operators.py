@@ -1,16 +1,12 @@
 """Line-of-sight operators (gas-weighted and path-length) of one set-up, shared by models (rule los_operators)."""
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.los_setups import los_key  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
-from galdiff.skymaps.model_maps import setup_operator  # noqa: E402
-from galdiff.skymaps.operator import save_operator  # noqa: E402
+from galdiff.los_setups import los_key
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
+from galdiff.skymaps.model_maps import setup_operator
+from galdiff.skymaps.operator import save_operator
 
 
 def main(key, setup, outputs, log_path):
@@ -28,5 +24,5 @@ def main(key, setup, outputs, log_path):
 
 
 if __name__ == "__main__":
-    main(snakemake.wildcards.key, snakemake.params.setup, dict(snakemake.output.items()),  # noqa: F821
-         snakemake.log[0])  # noqa: F821
+    main(snakemake.wildcards.key, snakemake.params.setup, dict(snakemake.output.items()),
+         snakemake.log[0])

@@ -1,16 +1,13 @@
 """The manuscript's numbers as LaTeX macros (rule paper_macros): results/paper/numbers.tex."""
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.provenance import atomic_path  # noqa: E402
-from galdiff.reporting import paper_numbers, render_macros  # noqa: E402
+from galdiff.provenance import atomic_path
+from galdiff.reporting import paper_numbers, render_macros
+from galdiff.script_logging import setup_logging
 
 
 def main(summary_path, fit_paths, table4_path, config, output_path, log_path):
@@ -28,5 +25,5 @@ def main(summary_path, fit_paths, table4_path, config, output_path, log_path):
 
 
 if __name__ == "__main__":
-    main(snakemake.input.summary, list(snakemake.input.fits), snakemake.input.table4,  # noqa: F821
-         snakemake.config, snakemake.output[0], snakemake.log[0])  # noqa: F821
+    main(snakemake.input.summary, list(snakemake.input.fits), snakemake.input.table4,
+         snakemake.config, snakemake.output[0], snakemake.log[0])

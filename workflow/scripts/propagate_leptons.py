@@ -4,16 +4,13 @@ With a fit the lepton fit's injection is propagated as it is; without one (propa
 false) the configured shapes are scaled to the reference data sets, secondaries held fixed.
 """
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.propagation import run  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.propagation import run
+from galdiff.script_logging import setup_logging
 
 
 def main(inputs, outputs, model_cfg, propagation_cfg, log_path):
@@ -34,5 +31,5 @@ def main(inputs, outputs, model_cfg, propagation_cfg, log_path):
 
 
 if __name__ == "__main__":
-    main(dict(snakemake.input.items()), dict(snakemake.output.items()),  # noqa: F821
-         snakemake.params.model_cfg, snakemake.params.propagation_cfg, snakemake.log[0])  # noqa: F821
+    main(dict(snakemake.input.items()), dict(snakemake.output.items()),
+         snakemake.params.model_cfg, snakemake.params.propagation_cfg, snakemake.log[0])

@@ -1,16 +1,13 @@
 """Propagate protons or helium of one model: the fitted injection, or without a fit the configured one
 normalised to data (rule propagate_nucleus)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.propagation import run  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.propagation import run
+from galdiff.script_logging import setup_logging
 
 
 def main(species, inputs, model_cfg, propagation_cfg, density_path, log_path):
@@ -28,5 +25,5 @@ def main(species, inputs, model_cfg, propagation_cfg, density_path, log_path):
 
 
 if __name__ == "__main__":
-    main(snakemake.wildcards.species, dict(snakemake.input.items()), snakemake.params.model_cfg,  # noqa: F821
-         snakemake.params.propagation_cfg, snakemake.output.density, snakemake.log[0])  # noqa: F821
+    main(snakemake.wildcards.species, dict(snakemake.input.items()), snakemake.params.model_cfg,
+         snakemake.params.propagation_cfg, snakemake.output.density, snakemake.log[0])

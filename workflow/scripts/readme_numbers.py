@@ -16,8 +16,8 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_ROOT / "src"))
 
-from galdiff.provenance import atomic_path  # noqa: E402
-from galdiff.reporting import readme_blocks, replace_generated_blocks  # noqa: E402
+from galdiff.provenance import atomic_path
+from galdiff.reporting import readme_blocks, replace_generated_blocks
 
 
 def render(blocks):
@@ -57,7 +57,7 @@ def _merge(base, extra):
 
 
 if "snakemake" in globals():
-    main(snakemake.input.summary, snakemake.config, output_path=snakemake.output[0])  # noqa: F821
+    main(snakemake.input.summary, snakemake.config, output_path=snakemake.output[0])
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("summary", help="results/summary.json of the run whose numbers the README shows")

@@ -1,20 +1,17 @@
 """Region spectra of one model with the EXTRA normalisation fit (rule region_spectra)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.data.datasets import read_dataset, write_dataset  # noqa: E402
-from galdiff.extra_fit import extras_from_emissivity  # noqa: E402
-from galdiff.masks import read_mask_fits  # noqa: E402
-from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
-from galdiff.region_spectra import model_region_spectra  # noqa: E402
-from galdiff.regions import SkyRegion  # noqa: E402
-from galdiff.skymaps.cube import read_healpix_cube  # noqa: E402
+from galdiff.data.datasets import read_dataset, write_dataset
+from galdiff.fitting.extra import extras_from_emissivity
+from galdiff.skymaps.masks import read_mask_fits
+from galdiff.provenance import atomic_path, provenance_meta
+from galdiff.skymaps.region_spectra import model_region_spectra
+from galdiff.skymaps.regions import SkyRegion
+from galdiff.script_logging import setup_logging
+from galdiff.skymaps.cube import read_healpix_cube
 
 
 def main(map_paths, emissivity_path, mask_path, data_paths, regions_cfg, fit_data, energy_range_GeV, extra_cfg,
@@ -26,7 +23,7 @@ def main(map_paths, emissivity_path, mask_path, data_paths, regions_cfg, fit_dat
         cubes[Path(path).stem] = (cube.energies_GeV, cube.data)
     extras_maps, fractions = extras_from_emissivity(emissivity_path)
     fit_names = [name for name, entry in extras_maps.items()
-                 if extra_cfg.get(name, {}).get("fit", True) and entry["norm_per_GeV_cm3_s_sr"] > 0]
+                 if extra_cfg[name]["fit"] and entry["norm_per_GeV_cm3_s_sr"] > 0]
     tables_by_name = {Path(p).stem: read_dataset(p) for p in data_paths}
     fit_tables = {region: [tables_by_name[name] for name in names] for region, names in fit_data.items()}
     regions = [SkyRegion.from_config(name, entry) for name, entry in regions_cfg.items()]
@@ -55,10 +52,10 @@ def main(map_paths, emissivity_path, mask_path, data_paths, regions_cfg, fit_dat
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input.maps), snakemake.input.emissivity,  # noqa: F821
-         snakemake.input.get("mask"), list(snakemake.input.data), dict(snakemake.params.regions),  # noqa: F821
-         dict(snakemake.params.fit_data), snakemake.params.energy_range_GeV, dict(snakemake.params.extra_cfg),  # noqa: F821
-         int(snakemake.params.fine_nside), snakemake.wildcards.model,  # noqa: F821
-         {"spectra": list(snakemake.output.spectra), "fit": snakemake.output.fit,  # noqa: F821
-          "points": snakemake.output.points}, snakemake.log[0],  # noqa: F821
-         dict(snakemake.params.dataset_energy_ranges_GeV))  # noqa: F821
+    main(list(snakemake.input.maps), snakemake.input.emissivity,
+         snakemake.input.get("mask"), list(snakemake.input.data), dict(snakemake.params.regions),
+         dict(snakemake.params.fit_data), snakemake.params.energy_range_GeV, dict(snakemake.params.extra_cfg),
+         int(snakemake.params.fine_nside), snakemake.wildcards.model,
+         {"spectra": list(snakemake.output.spectra), "fit": snakemake.output.fit,
+          "points": snakemake.output.points}, snakemake.log[0],
+         dict(snakemake.params.dataset_energy_ranges_GeV))

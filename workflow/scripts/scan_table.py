@@ -1,17 +1,14 @@
 """One scan's tidy table: parameters, chi-square per data set of the CR and EXTRA fits, headline numbers (rule scan_table)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.data.datasets import read_dataset, write_dataset  # noqa: E402
-from galdiff.origins import headline_numbers  # noqa: E402
-from galdiff.provenance import provenance_meta  # noqa: E402
-from galdiff.scans import ScanPoint, extra_chi2_by_dataset, scan_row, scan_table  # noqa: E402
+from galdiff.data.datasets import read_dataset, write_dataset
+from galdiff.comparison.table4 import headline_numbers
+from galdiff.provenance import provenance_meta
+from galdiff.scans import ScanPoint, extra_chi2_by_dataset, scan_row, scan_table
+from galdiff.script_logging import setup_logging
 
 
 def main(scan, inputs, settings, output_path, log_path):
@@ -43,5 +40,5 @@ def main(scan, inputs, settings, output_path, log_path):
 
 
 if __name__ == "__main__":
-    inputs = {key: (list(value) if key != "icecube_total" else value) for key, value in snakemake.input.items()}  # noqa: F821
-    main(snakemake.wildcards.scan, inputs, snakemake.params.scan, snakemake.output[0], snakemake.log[0])  # noqa: F821
+    inputs = {key: (list(value) if key != "icecube_total" else value) for key, value in snakemake.input.items()}
+    main(snakemake.wildcards.scan, inputs, snakemake.params.scan, snakemake.output[0], snakemake.log[0])

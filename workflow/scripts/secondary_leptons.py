@@ -1,12 +1,7 @@
 """Secondary electrons and positrons of one model from its propagated p and He (rule secondary_leptons)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.propagation import run  # noqa: E402
+from galdiff.propagation import run
+from galdiff.script_logging import setup_logging
 
 
 def main(inputs, outputs, model_cfg, propagation_cfg, log_path):
@@ -20,5 +15,5 @@ def main(inputs, outputs, model_cfg, propagation_cfg, log_path):
 
 
 if __name__ == "__main__":
-    main(dict(snakemake.input.items()), dict(snakemake.output.items()),  # noqa: F821
-         snakemake.params.model_cfg, snakemake.params.propagation_cfg, snakemake.log[0])  # noqa: F821
+    main(dict(snakemake.input.items()), dict(snakemake.output.items()),
+         snakemake.params.model_cfg, snakemake.params.propagation_cfg, snakemake.log[0])

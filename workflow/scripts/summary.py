@@ -1,15 +1,12 @@
 """Machine-readable headline numbers: results/summary.json (rule summary)."""
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
+from galdiff.provenance import atomic_path, provenance_meta
+from galdiff.script_logging import setup_logging
 
 
 def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headline_path=None, table4_path=None,
@@ -31,7 +28,7 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
         content.pop("provenance", None)
         summary["models"].setdefault(content["model"], {})["extra"] = content
     if mask_path:
-        from galdiff.masks import read_mask_fractions
+        from galdiff.skymaps.masks import read_mask_fractions
 
         summary["masks"] = {"lhaaso": read_mask_fractions(mask_path)}
     if headline_path:
@@ -50,6 +47,6 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input.fits), snakemake.output[0], snakemake.log[0], list(snakemake.input.extra),  # noqa: F821
-         snakemake.input.mask, snakemake.input.headline, snakemake.input.table4,  # noqa: F821
-         snakemake.input.get("gev_anchor") or None)  # noqa: F821
+    main(list(snakemake.input.fits), snakemake.output[0], snakemake.log[0], list(snakemake.input.extra),
+         snakemake.input.mask, snakemake.input.headline, snakemake.input.table4,
+         snakemake.input.get("gev_anchor") or None)

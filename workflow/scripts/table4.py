@@ -1,17 +1,14 @@
 """Table IV: which origin of the extra sources fits the CR, neutrino and gamma-ray data (rule table4)."""
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff.data.datasets import read_dataset  # noqa: E402
-from galdiff.origins import build_table4, render_table4_latex, render_table4_markdown  # noqa: E402
-from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
+from galdiff.data.datasets import read_dataset
+from galdiff.comparison.table4 import build_table4, render_table4_latex, render_table4_markdown
+from galdiff.provenance import atomic_path, provenance_meta
+from galdiff.script_logging import setup_logging
 
 
 def model_of(path):
@@ -45,8 +42,8 @@ def main(inputs, settings, galaxy_cfg, outputs, log_path):
 
 if __name__ == "__main__":
     names = ("spectra", "fits", "local", "template_fits", "icecube_pi0", "kra_gamma_5", "kra_gamma_50")
-    inputs = {name: (list(snakemake.input[name]) if name in ("spectra", "fits", "local")  # noqa: F821
-                     else snakemake.input[name]) for name in names}  # noqa: F821
-    main(inputs, dict(snakemake.params.settings), dict(snakemake.params.galaxy_cfg),  # noqa: F821
-         {"md": snakemake.output.md, "tex": snakemake.output.tex, "json": snakemake.output.json},  # noqa: F821
-         snakemake.log[0])  # noqa: F821
+    inputs = {name: (list(snakemake.input[name]) if name in ("spectra", "fits", "local")
+                     else snakemake.input[name]) for name in names}
+    main(inputs, dict(snakemake.params.settings), dict(snakemake.params.galaxy_cfg),
+         {"md": snakemake.output.md, "tex": snakemake.output.tex, "json": snakemake.output.json},
+         snakemake.log[0])

@@ -1,14 +1,11 @@
 """Tables I-III as LaTeX and Markdown, ours beside the paper's (rule tables)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
+import yaml
 
-import yaml  # noqa: E402
-
-from galdiff import tables  # noqa: E402
+from galdiff import tables
+from galdiff.script_logging import setup_logging
 
 
 def main(fit_paths, config, outputs, log_path):
@@ -32,4 +29,4 @@ def main(fit_paths, config, outputs, log_path):
 
 
 if __name__ == "__main__":
-    main(list(snakemake.input.fits), snakemake.params.config, dict(snakemake.output.items()), snakemake.log[0])  # noqa: F821
+    main(list(snakemake.input.fits), snakemake.params.config, dict(snakemake.output.items()), snakemake.log[0])

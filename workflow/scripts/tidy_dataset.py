@@ -3,14 +3,11 @@
 Every raw file is checked against its registry sha256 before it is read.
 """
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _logging import setup_logging  # noqa: E402
-
-from galdiff.data.datasets import build_dataset, write_dataset  # noqa: E402
-from galdiff.data.registry import load_registry  # noqa: E402
+from galdiff.data.datasets import build_dataset, write_dataset
+from galdiff.data.registry import load_registry
+from galdiff.script_logging import setup_logging
 
 
 def main(dataset, raw_paths, registry_path, output_path, log_path):
@@ -22,9 +19,9 @@ def main(dataset, raw_paths, registry_path, output_path, log_path):
 
 if __name__ == "__main__":
     main(
-        snakemake.wildcards.dataset,  # noqa: F821
-        {name: path for name, path in snakemake.input.items()},  # noqa: F821
-        Path(snakemake.scriptdir).parents[1] / snakemake.config["data"]["registry"],  # noqa: F821
-        snakemake.output[0],  # noqa: F821
-        snakemake.log[0],  # noqa: F821
+        snakemake.wildcards.dataset,
+        {name: path for name, path in snakemake.input.items()},
+        Path(snakemake.scriptdir).parents[1] / snakemake.config["data"]["registry"],
+        snakemake.output[0],
+        snakemake.log[0],
     )

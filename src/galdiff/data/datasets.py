@@ -34,6 +34,7 @@ import numpy as np
 from astropy.table import Table
 
 from .. import units as kin
+from ..conventions import INTENSITY_UNIT_STRING
 from ..io import read_ecsv, write_ecsv
 from ..provenance import provenance_meta, sha256_of_file
 from . import readers
@@ -154,7 +155,7 @@ def _cascades(paths: list[Path], n_energies: int = 41) -> Table:
     energy = np.geomspace(bestfit["E_min_GeV"], bestfit["E_max_GeV"], n_energies)
     table = readers.cascade_band(bestfit, contour, energy)
     table.meta.update({"phi0_per_flavour_at_100TeV": bestfit["phi0"], "spectral_index": bestfit["gamma"],
-                       "phi0_unit": "GeV-1 cm-2 s-1 sr-1"})
+                       "phi0_unit": INTENSITY_UNIT_STRING})
     return table
 
 

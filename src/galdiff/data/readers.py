@@ -40,6 +40,8 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
+from ..conventions import INTENSITY_UNIT
+
 from ..units import M2_TO_CM2
 
 UPPER_LIMIT_RTOL = 0.01
@@ -48,7 +50,7 @@ UPPER_LIMIT_RTOL = 0.01
 nucleon = u.def_unit("nucleon", doc="one nucleon (for per-nucleon kinetic energies: GeV / nucleon)")
 u.add_enabled_units([nucleon])
 GEV_PER_N = u.GeV / nucleon
-FLUX_PER_GEV = u.Unit("GeV-1 cm-2 s-1 sr-1")
+FLUX_PER_GEV = INTENSITY_UNIT
 FLUX_PER_GV = u.Unit("GV-1 cm-2 s-1 sr-1")
 FLUX_PER_GEV_PER_N = (GEV_PER_N * u.cm**2 * u.s * u.sr) ** -1
 E2FLUX = u.Unit("GeV cm-2 s-1 sr-1")

@@ -23,8 +23,6 @@ __all__ = [
     "flavour_fluxes_at_earth",
 ]
 
-FLAVOURS = ("e", "mu", "tau")
-
 
 @dataclass(frozen=True)
 class MixingAngles:

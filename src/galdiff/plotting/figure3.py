@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from astropy import units as u
 
-from ..regions import SkyRegion
+from ..skymaps.regions import SkyRegion
 from .spectra import E2_FLUX_UNIT, plot_band, plot_e2_points
 from .style import DOUBLE_COLUMN_WIDTH_IN, e2_flux_axes
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..region_spectra import spectrum_columns
+from ..conventions import INTENSITY_UNIT
+from ..skymaps.region_spectra import spectrum_columns
 from .spectra import plot_component_curves, plot_weighted_points, weighted_flux_label
 from .style import COLUMN_WIDTH_IN, MODEL_NAMES, log_log_axes
 
@@ -85,7 +86,7 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
         # a table whose provenance needs a caveat carries its legend label (meta plot_label)
         plot_weighted_points(ax, table, weight_exponent, label=table.meta.get("plot_label", experiment))
         e = table["energy"].quantity.to_value("GeV")
-        peak = max(peak, float(np.max(e**weight_exponent * table["flux"].quantity.to_value("GeV-1 cm-2 s-1 sr-1"))))
+        peak = max(peak, float(np.max(e**weight_exponent * table["flux"].quantity.to_value(INTENSITY_UNIT))))
     ax.set_xlim(*energy_range_GeV)
     if peak > 0:
         ax.set_ylim(peak * 10**-3.5, peak * 3)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from astropy import units as u
 
-from ..region_spectra import spectrum_columns
+from ..skymaps.region_spectra import spectrum_columns
 from .figure4 import MODEL_NAMES
 from .spectra import E2_FLUX_UNIT, plot_component_curves
 from .style import COLUMN_WIDTH_IN, log_log_axes

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from astropy import units as u
 
-from ..region_spectra import spectrum_columns
+from ..skymaps.region_spectra import spectrum_columns
 from ..spectra import loglog_interp
 from .spectra import E2_FLUX_UNIT
 from .style import COLUMN_WIDTH_IN, apply_style, model_label, model_line_style

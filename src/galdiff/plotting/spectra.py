@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from astropy import units as u
 
+from ..conventions import INTENSITY_UNIT
+
 from .style import EXPERIMENT_STYLE
 
 E2_FLUX_UNIT = u.Unit("GeV cm-2 s-1 sr-1")
@@ -78,7 +80,7 @@ def plot_weighted_points(ax, table, weight_exponent: float = 2.0, label=None, **
     energy bin where the table has one; upper limits are arrows. w = 2 gives :func:`plot_e2_points`.
     """
     energy = table["energy"].quantity.to_value(u.GeV)
-    flux_unit = u.Unit("GeV-1 cm-2 s-1 sr-1")
+    flux_unit = INTENSITY_UNIT
     flux, err_lo, err_hi = (np.nan_to_num(table[name].quantity.to_value(flux_unit))
                             for name in ("flux", "flux_lo_err", "flux_hi_err"))
     weight = energy**weight_exponent

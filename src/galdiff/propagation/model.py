@@ -25,11 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import schema_defaults
 from ..galaxy import bfield, gas, sources
 from ..galaxy.isrf import read_isrf
 from ..interactions.cross_sections import inelastic_loss_rate_per_s
-from ..spectra import broken_power_law_rigidity
-from ..units import Species, drigidity_dek_per_n, get_species, rigidity_GV_from_ek_per_n
+from ..spectra import injection_per_ek_per_n
+from ..units import Species, get_species
 from .coefficients import DiffusionParameters, dr_coefficients
 from .grid import Grid
 from .losses import electron_loss_rates_GeV_per_s, nucleus_loss_rates_GeV_per_n_per_s
@@ -53,7 +54,7 @@ def diffusion_parameters(propagation_cfg: dict) -> DiffusionParameters:
 def model_grid(grid_cfg: dict, propagation_cfg: dict, species: str) -> Grid:
     """The grid of one species: spacings and energies from ``grid_cfg``, r_max and zh from the model."""
     cfg = dict(grid_cfg)
-    cfg["r_max_kpc"] = float(propagation_cfg.get("r_max_kpc", 20.0))
+    cfg["r_max_kpc"] = float({**schema_defaults("models.*.propagation"), **propagation_cfg}["r_max_kpc"])
     cfg["zh_kpc"] = float(propagation_cfg["zh_kpc"])
     return Grid.from_config(cfg, species=species)
 
@@ -97,24 +98,24 @@ def galaxy_environment(grid: Grid, galaxy_cfg: dict | None = None, isrf_path=Non
     ----------
     grid : Grid
     galaxy_cfg : dict, optional
-        Keys (all optional): ``gas_r_sun_kpc`` (8.5), ``x_co`` (1.9e20), ``he_to_h`` (0.11),
-        ``b0_microG`` (5), ``b_r_scale_kpc`` (10), ``b_z_scale_kpc`` (2).
+        ``propagation.galaxy`` of the configuration: ``gas_r_sun_kpc``, ``x_co``, ``he_to_h``,
+        ``b0_microG``, ``b_r_scale_kpc``, ``b_z_scale_kpc``; a key left out takes the schema's default.
     isrf_path : path-like, optional
         GALPROP-format ISRF FITS file; without it the radiation field is left out (nuclei).
     """
-    cfg = dict(galaxy_cfg or {})
-    gas_r_sun = float(cfg.get("gas_r_sun_kpc", 8.5))
+    cfg = {**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}
+    gas_r_sun = float(cfg["gas_r_sun_kpc"])
     radius = grid.r_kpc[:, None]
     height = grid.z_kpc[None, :]
     dz = grid.dz_kpc
     n_hi = gas.cell_average_z(gas.n_hi_cm3, radius, height, dz, r_sun_kpc=gas_r_sun)
-    n_h2 = gas.cell_average_z(gas.n_h2_cm3, radius, height, dz, r_sun_kpc=gas_r_sun, x_co=float(cfg.get("x_co", 1.9e20)))
+    n_h2 = gas.cell_average_z(gas.n_h2_cm3, radius, height, dz, r_sun_kpc=gas_r_sun, x_co=float(cfg["x_co"]))
     n_hii = gas.cell_average_z(gas.n_hii_cm3, radius, height, dz, r_sun_kpc=gas_r_sun)
     b_microG = bfield.b_field_microG(
         radius, height,
-        b0_microG=float(cfg.get("b0_microG", 5.0)),
-        r_scale_kpc=float(cfg.get("b_r_scale_kpc", 10.0)),
-        z_scale_kpc=float(cfg.get("b_z_scale_kpc", 2.0)),
+        b0_microG=float(cfg["b0_microG"]),
+        r_scale_kpc=float(cfg["b_r_scale_kpc"]),
+        z_scale_kpc=float(cfg["b_z_scale_kpc"]),
         r_sun_kpc=gas_r_sun,
     )
     eps_eV = photons = None
@@ -128,7 +129,7 @@ def galaxy_environment(grid: Grid, galaxy_cfg: dict | None = None, isrf_path=Non
         u_b_eV_cm3=np.broadcast_to(bfield.magnetic_energy_density_eV_cm3(b_microG), shape).copy(),
         eps_eV=eps_eV,
         photon_density_per_cm3_eV=photons,
-        he_to_h=float(cfg.get("he_to_h", gas.HE_TO_H)),
+        he_to_h=float(cfg["he_to_h"]),
     )
 
 
@@ -182,14 +183,11 @@ def source_shape(grid: Grid, r_sun_kpc: float = 8.3) -> np.ndarray:
 
 
 def injection_spectrum_per_GeV_per_n(ek_GeV_per_n, species_name: str, injection_cfg: dict, norm: float = 1.0):
-    """Eq. 3 (broken power law in rigidity with cutoff) as a spectrum per unit T_n.
+    """Eq. 3 (broken power law in rigidity with cutoff) as a spectrum per unit T_n, from an injection entry.
 
-    Q(T_n) = norm q(R(T_n)) dR/dT_n, with q normalised to 1 at R = 1 GV below the first break.
-    Units follow ``norm`` (e.g. cm^-3 s^-1 GV^-1 in, cm^-3 s^-1 (GeV/n)^-1 out).
+    Q(T_n) = norm q(R(T_n)) dR/dT_n, with q normalised to 1 at R = 1 GV below the first break
+    (:func:`galdiff.spectra.injection_per_ek_per_n`). Units follow ``norm`` (e.g. cm^-3 s^-1 GV^-1
+    in, cm^-3 s^-1 (GeV/n)^-1 out).
     """
-    species = get_species(species_name)
-    rigidity = rigidity_GV_from_ek_per_n(ek_GeV_per_n, species)
-    shape = broken_power_law_rigidity(
-        rigidity, injection_cfg["nu"], injection_cfg["breaks_GV"], injection_cfg.get("cutoff_GV"), norm=norm
-    )
-    return shape * drigidity_dek_per_n(ek_GeV_per_n, species)
+    return injection_per_ek_per_n(ek_GeV_per_n, get_species(species_name), injection_cfg["nu"],
+                                  injection_cfg["breaks_GV"], injection_cfg.get("cutoff_GV"), norm)

@@ -37,6 +37,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
+from ..conventions import INTENSITY_UNIT
 from ..data.datasets import flux_vs_ek_per_n
 from ..interactions.hadronic import HadronicMatrix
 from ..provenance import sha256_of_file
@@ -50,7 +51,7 @@ from .solver import SteadyStateSolver, intensity_from_density
 
 log = logging.getLogger(__name__)
 
-FLUX_UNIT = u.Unit("GeV-1 cm-2 s-1 sr-1")
+FLUX_UNIT = INTENSITY_UNIT
 
 
 @dataclass
@@ -231,7 +232,7 @@ def injection_on_grid(ek_GeV_per_n, species_name: str, entry: dict) -> np.ndarra
     numpy.ndarray
         Q in cm^-3 s^-1 (GeV/n)^-1 at the Sun's position (source law Eq. 2, 1 at the Sun).
     """
-    from ..fitting import injection_cell_average, injection_per_ek_per_n
+    from ..spectra import injection_cell_average, injection_per_ek_per_n
 
     species = get_species(species_name)
     args = (entry["nu"], entry["breaks_GV"], entry["cutoff_GV"], float(entry["q0_per_cm3_s_GV"]))

@@ -19,24 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..config import schema_defaults
 from ..provenance import config_hash
 from .grid import GRID_CONFIG_KEYS, Grid
 
-#: Galaxy keys (``propagation.galaxy``) and their defaults, as galdiff.propagation.model uses them
-GALAXY_DEFAULTS = {
-    "r_sun_kpc": 8.3,
-    "gas_r_sun_kpc": 8.5,
-    "x_co": 1.9e20,
-    "he_to_h": 0.11,
-    "b0_microG": 5.0,
-    "b_r_scale_kpc": 10.0,
-    "b_z_scale_kpc": 2.0,
-}
+#: Galaxy keys (``propagation.galaxy``) and their defaults (the schema's), as galdiff.propagation.model uses them
+GALAXY_DEFAULTS = schema_defaults("propagation.galaxy")
 #: Table I keys of ``models.<model>.propagation`` that enter the operator (r_max_kpc and zh_kpc
 #: also fix the grid)
 TRANSPORT_KEYS = ("D0_1e28_cm2_per_s", "delta", "eta", "vA_km_per_s", "zh_kpc")
-DEFAULT_R_MAX_KPC = 20.0
-DEFAULT_LOSS_ORDER = 3
 #: species whose losses use the radiation field (their set-up carries the ISRF file's sha256)
 RADIATION_SPECIES = ("electron", "positron")
 #: the Green's matrices the fit stage needs; positrons use the electron one (same transport)
@@ -53,7 +44,7 @@ def species_grid_config(grid_cfg: Mapping, model_propagation: Mapping, species_n
         per decade); :meth:`Grid.from_config` of it gives the species' grid.
     """
     cfg = dict(grid_cfg)
-    cfg["r_max_kpc"] = float(model_propagation.get("r_max_kpc", DEFAULT_R_MAX_KPC))
+    cfg["r_max_kpc"] = float({**schema_defaults("models.*.propagation"), **model_propagation}["r_max_kpc"])
     cfg["zh_kpc"] = float(model_propagation["zh_kpc"])
     grid = Grid.from_config(cfg, species=species_name)  # validates the numbers and the spacings
     return {key: float(grid.config[key]) for key in GRID_CONFIG_KEYS}
@@ -96,7 +87,7 @@ def transport_setup(model_cfg: Mapping, propagation_cfg: Mapping, species_name: 
         "grid": species_grid_config(propagation_cfg["grid"], prop, species_name),
         "transport": {key: float(prop[key]) for key in TRANSPORT_KEYS},
         "galaxy": galaxy,
-        "loss_order": int(propagation_cfg.get("loss_order", DEFAULT_LOSS_ORDER)),
+        "loss_order": int({**schema_defaults("propagation"), **propagation_cfg}["loss_order"]),
         "source": "snr_eq2",
     }
     if species_name in RADIATION_SPECIES:

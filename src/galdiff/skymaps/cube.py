@@ -30,9 +30,10 @@ import numpy as np
 from astropy import units as u
 from astropy.io import fits
 
+from ..conventions import INTENSITY_UNIT_STRING
 from ..io import reading_fits, write_fits
 
-INTENSITY_UNIT = "GeV-1 cm-2 s-1 sr-1"
+INTENSITY_UNIT = INTENSITY_UNIT_STRING
 SKYMAP_HDU = "SKYMAP"
 BANDS_HDU = "SKYMAP_BANDS"
 

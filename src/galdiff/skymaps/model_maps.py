@@ -1,6 +1,6 @@
 """All sky-map cubes of one model from its emissivities (the chain emissivity -> W -> cube).
 
-Components written per model (``MAP_COMPONENTS``): the gamma-ray components ``pi0``,
+Components written per model (``galdiff.conventions.MAP_COMPONENTS``): the gamma-ray components ``pi0``,
 ``bremsstrahlung``, ``inverse_compton``, ``extra1``, ``extra2`` and their sum ``gamma_total``
 (pair absorption applied when enabled); the neutrinos (never absorbed) ``neutrino_diffuse``
 (all flavours from the propagated cosmic rays), ``extra1_neutrino``, ``extra2_neutrino``
@@ -18,27 +18,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import schema_defaults
+from ..conventions import FLAVOURS, GAMMA_SOURCES
 from ..galaxy import gas
 from ..propagation.grid import spatial_nodes_kpc
 from .geometry import LineOfSightGeometry, default_shell_edges_kpc
 from .operator import RZGrid, build_los_operator, hydrogen_atom_density_cm3, load_operator
 
-GAMMA_COMPONENTS = ("pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2")
-FLAVOURS = ("e", "mu", "tau")
-# every cube the workflow writes per model (results/maps/<model>/<component>.fits), in this order
-MAP_COMPONENTS = (*GAMMA_COMPONENTS, "gamma_total", "neutrino_diffuse", "extra1_neutrino", "extra2_neutrino",
-                  *(f"neutrino_{flavour}" for flavour in FLAVOURS), "neutrino_total")
 
 
 def map_geometry(maps_cfg: dict, model_propagation: dict, r_sun_kpc: float = 8.3) -> LineOfSightGeometry:
-    """Observer and Galaxy volume of the line-of-sight integration (absorption shells if enabled)."""
+    """Observer and Galaxy volume of the line-of-sight integration (absorption shells if enabled).
+
+    Keys left out of ``maps_cfg`` and ``model_propagation`` take the schema's defaults.
+    """
+    maps_cfg = {**schema_defaults("maps"), **maps_cfg}
+    model_propagation = {**schema_defaults("models.*.propagation"), **model_propagation}
     return LineOfSightGeometry(
         r_sun_kpc=r_sun_kpc,
-        r_max_kpc=float(model_propagation.get("r_max_kpc", 20.0)),
+        r_max_kpc=float(model_propagation["r_max_kpc"]),
         z_max_kpc=float(model_propagation["zh_kpc"]),
-        step_max_kpc=float(maps_cfg.get("step_max_kpc", 0.05)),
-        step_z_max_kpc=float(maps_cfg.get("step_z_max_kpc", 0.01)),
-        shell_edges_kpc=default_shell_edges_kpc() if maps_cfg.get("absorption", True) else (),
+        step_max_kpc=float(maps_cfg["step_max_kpc"]),
+        step_z_max_kpc=float(maps_cfg["step_z_max_kpc"]),
+        shell_edges_kpc=default_shell_edges_kpc() if maps_cfg["absorption"] else (),
     )
 
 
@@ -54,11 +56,11 @@ def gas_density_callable(gas_r_sun_kpc: float = 8.5, x_co: float = 1.9e20):
 def build_operator(nside: int, r_kpc, z_kpc, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None,
                    with_gas: bool = True):
     """The gas-weighted (``with_gas``) or the path-length line-of-sight operator of a grid."""
-    cfg = dict(galaxy_cfg or {})
+    cfg = {**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}
     grid = RZGrid(np.asarray(r_kpc), np.asarray(z_kpc))
     if not with_gas:
         return build_los_operator(nside, grid, geometry)
-    density = gas_density_callable(float(cfg.get("gas_r_sun_kpc", 8.5)), float(cfg.get("x_co", 1.9e20)))
+    density = gas_density_callable(float(cfg["gas_r_sun_kpc"]), float(cfg["x_co"]))
     return build_los_operator(nside, grid, geometry, density, gas_coordinates="rz")
 
 
@@ -144,7 +146,7 @@ def model_map_cubes(emissivity, nside: int, geometry: LineOfSightGeometry, galax
     e_nu = emissivity.energies["neutrino_energy_GeV"]
     cubes = {}
     total_gamma = np.zeros((e_gamma.size, path.n_pix))
-    for name in GAMMA_COMPONENTS:
+    for name in GAMMA_SOURCES:
         cube = line_of_sight(name, absorbed=True) if name in components else np.zeros_like(total_gamma)
         cubes[name] = (e_gamma, cube)
         total_gamma += cube

@@ -30,12 +30,15 @@ from astropy import units as u
 from astropy.table import Table
 from scipy import optimize, stats
 
-from .spectra import loglog_interp
+from ..conventions import INTENSITY_UNIT
+
+from ..spectra import loglog_interp
+from .likelihood import model_side_pulls
 
 __all__ = ["FitPoints", "ExtraFitResult", "fit_points_from_tables", "fit_extra_scales", "scale_components",
            "extra_fit_summary"]
 
-FLUX_UNIT = u.Unit("GeV-1 cm-2 s-1 sr-1")
+FLUX_UNIT = INTENSITY_UNIT
 
 
 @dataclass
@@ -155,9 +158,8 @@ def _design(points: FitPoints, base: dict, components: dict, names):
 
 
 def _residuals(model, points: FitPoints):
-    sigma = np.where((model > points.flux) | points.is_upper_limit, points.err_hi, points.err_lo)
-    pulls = (points.flux - model) / sigma
-    return np.where(points.is_upper_limit, np.where(model > points.flux, pulls, 0.0), pulls), sigma
+    """Signed pulls and sigma of the points: the likelihood of the injection fits (model_side_pulls)."""
+    return model_side_pulls(model, points.flux, points.err_lo, points.err_hi, points.is_upper_limit)
 
 
 def fit_extra_scales(points: FitPoints, base: dict, components: dict, names=None) -> ExtraFitResult:
@@ -349,7 +351,7 @@ def extras_from_emissivity(path) -> tuple[dict, dict]:
     """
     import json
 
-    from .io import reading_h5
+    from ..io import reading_h5
 
     with reading_h5(path) as handle:
         settings = json.loads(handle.attrs["settings"])

@@ -7,7 +7,7 @@ and neutrino component the mean intensity over the region's (unmasked) area is
     I_region(E) = sum_p w_p I_p(E) / sum_p w_p,
 
 with w_p the fraction of pixel p that lies in the region and outside the mask
-(:func:`galdiff.regions.region_pixel_weights`, sub-pixel accurate). This is the quantity LHAASO
+(:func:`galdiff.skymaps.regions.region_pixel_weights`, sub-pixel accurate). This is the quantity LHAASO
 (mean intensity over the unmasked part of the box) and Tibet ASgamma (mean over the box) quote, so
 model and data are compared like for like; regions with ``lhaaso_mask: true`` use the mask.
 
@@ -17,7 +17,7 @@ gamma rays ``pi0, bremsstrahlung, inverse_compton, extra1, extra2, gamma_total``
 as in the maps); neutrinos (nu + anti-nu, after oscillations) ``neutrino_diffuse, extra1_neutrino,
 extra2_neutrino, neutrino_total`` summed over the three flavours and ``neutrino_e, neutrino_mu,
 neutrino_tau`` per flavour. The extra components and the totals carry the fitted EXTRA
-normalisations (:mod:`galdiff.extra_fit`; meta ``extra_fit``). Meta: region definition, mask use,
+normalisations (:mod:`galdiff.fitting.extra`; meta ``extra_fit``). Meta: region definition, mask use,
 masked fraction, unmasked solid angle, model, provenance.
 """
 
@@ -28,6 +28,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
+from ..conventions import GAMMA_COMPONENTS, INTENSITY_UNIT, MAP_COMPONENTS, NEUTRINO_COMPONENTS
 from .regions import SkyRegion, fine_nside_for, region_pixel_weights, weighted_region_average
 
 __all__ = [
@@ -41,11 +42,8 @@ __all__ = [
     "spectrum_columns",
 ]
 
-GAMMA_COMPONENTS = ("pi0", "bremsstrahlung", "inverse_compton", "extra1", "extra2", "gamma_total")
-NEUTRINO_COMPONENTS = ("neutrino_diffuse", "extra1_neutrino", "extra2_neutrino", "neutrino_e", "neutrino_mu",
-                       "neutrino_tau", "neutrino_total")
-SPECTRUM_COMPONENTS = GAMMA_COMPONENTS + NEUTRINO_COMPONENTS
-INTENSITY_UNIT = u.Unit("GeV-1 cm-2 s-1 sr-1")
+#: every map component has a column (galdiff.conventions.MAP_COMPONENTS)
+SPECTRUM_COMPONENTS = MAP_COMPONENTS
 
 _CONVENTION = (
     "Mean intensity over the region's unmasked solid angle, sum_p w_p I_p / sum_p w_p with w_p the area "
@@ -64,7 +62,7 @@ def region_weights(regions, nside: int, mask=None, fine_nside: int | None = None
     regions : iterable of SkyRegion
     nside : int
         Resolution of the map cubes.
-    mask : galdiff.masks.SourceMask, optional
+    mask : galdiff.skymaps.masks.SourceMask, optional
         Applied to regions with ``lhaaso_mask``; required if any region has it.
     fine_nside : int, optional
         Sub-pixel resolution of the area fractions (default: the mask's, else ``nside`` x 8).
@@ -189,7 +187,7 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
         ``{component: (energies_GeV, cube)}`` for the :data:`SPECTRUM_COMPONENTS`.
     regions : list of SkyRegion
     model : str
-    mask : galdiff.masks.SourceMask, optional
+    mask : galdiff.skymaps.masks.SourceMask, optional
         Needed for regions with ``lhaaso_mask``.
     fine_nside : int, optional
         Sub-pixel resolution without a mask.
@@ -199,7 +197,7 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
     fit_dataset_energy_ranges_GeV : dict, optional
         ``{dataset: (min, max)}`` replacing ``fit_energy_range_GeV`` for those tables.
     extras_maps : dict, optional
-        Norms the maps were made with (:func:`galdiff.extra_fit.extras_from_emissivity`).
+        Norms the maps were made with (:func:`galdiff.fitting.extra.extras_from_emissivity`).
     fit_names : sequence of str, optional
         Extras to fit (default: every extra of ``extras_maps`` with a norm > 0).
     flavour_fractions : dict, optional
@@ -212,10 +210,10 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
     tables : dict
         ``{region: Table}`` (fitted).
     fit_summary : dict
-        :func:`galdiff.extra_fit.extra_fit_summary` output (``{"components": ...}`` only without a fit).
+        :func:`galdiff.fitting.extra.extra_fit_summary` output (``{"components": ...}`` only without a fit).
     fit_result : ExtraFitResult or None
     """
-    from .extra_fit import extra_fit_summary, fit_extra_scales, fit_points_from_tables, scale_components
+    from ..fitting.extra import extra_fit_summary, fit_extra_scales, fit_points_from_tables, scale_components
 
     regions = list(regions)
     nside = hp.npix2nside(next(iter(cubes.values()))[1].shape[-1])

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import healpy as hp
 import numpy as np
 
+from ..config import schema_defaults
+
 
 @dataclass(frozen=True)
 class SkyRegion:
@@ -38,7 +40,7 @@ class SkyRegion:
             l_min_deg=float(entry["l_min_deg"]),
             l_max_deg=float(entry["l_max_deg"]),
             b_max_deg=float(entry["b_max_deg"]),
-            lhaaso_mask=bool(entry.get("lhaaso_mask", False)),
+            lhaaso_mask=bool({**schema_defaults("regions.*"), **entry}["lhaaso_mask"]),
         )
 
     @property
@@ -121,7 +123,7 @@ def region_pixel_weights(nside: int, region: SkyRegion, keep_fine: np.ndarray | 
         |b| >= 90 deg with a 360-deg-wide box is the whole sky.
     keep_fine : ndarray of bool, shape (12 fine_nside^2,), optional
         Mask at the sub-pixel resolution, RING ordering, True = keep (e.g.
-        :attr:`galdiff.masks.SourceMask.keep_fine`); its size sets ``fine_nside``.
+        :attr:`galdiff.skymaps.masks.SourceMask.keep_fine`); its size sets ``fine_nside``.
     fine_nside : int, optional
         Sub-pixel resolution without a mask (default: ``nside``, no sub-pixels).
 

@@ -22,7 +22,7 @@ we have, with every choice a config key (``masks.lhaaso``):
 
 The mask is computed on a fine HEALPix grid (``fine_nside``, default 1024: 0.057-deg pixels, a
 disc of 1.5 deg is resolved to < 1 % in area) and kept there, because region averages need the
-area fraction of each map pixel that is unmasked *and* in the region (:func:`galdiff.regions.
+area fraction of each map pixel that is unmasked *and* in the region (:func:`galdiff.skymaps.regions.
 region_pixel_weights`); the map-resolution product is the fraction of each pixel that is kept.
 
 File (``results/masks/lhaaso.fits``, written by :func:`write_mask_fits`):
@@ -46,7 +46,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
-from .io import reading_fits, write_fits
+from ..io import reading_fits, write_fits
 from .regions import SkyRegion, region_pixel_weights
 
 __all__ = [

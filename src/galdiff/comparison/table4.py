@@ -10,10 +10,10 @@ derived from numbers the workflow computes:
   fit with p-value >= ``gamma_p_value_min`` describes the data.
 * neutrinos (:func:`neutrino_check`): the model's per-flavour neutrino intensity in the comparison
   window (default all sky, where all three IceCube templates are exact, see
-  :func:`galdiff.neutrino_references.kra_band_table`) for a leptonic origin (no neutrinos from the
+  :func:`galdiff.comparison.icecube.kra_band_table`) for a leptonic origin (no neutrinos from the
   extras: ``neutrino_diffuse``) and a hadronic one (``neutrino_total``, the extras' neutrinos from
   their parent protons, emission stage), against each template's best fit:
-  :func:`galdiff.neutrino_references.band_consistency` over the template's 90 % energy range.
+  :func:`galdiff.comparison.icecube.band_consistency` over the template's 90 % energy range.
 * protons (:func:`parent_proton_check`): a hadronic extra needs protons. If they filled the Galaxy
   like the CR sea and made the extra's local emissivity K on the local gas n_H, the local proton
   intensity would gain J_p(T) = (K / n_H) x the parent-proton spectrum of the ECPL
@@ -34,9 +34,11 @@ from __future__ import annotations
 import numpy as np
 from astropy import units as u
 
-from .neutrino_references import band_consistency, isotropic_flux_e2, template_energy_range_GeV
-from .region_spectra import spectrum_columns
-from .spectra import loglog_interp
+from ..config import schema_defaults
+from ..conventions import INTENSITY_UNIT
+from .icecube import band_consistency, isotropic_flux_e2, template_energy_range_GeV
+from ..skymaps.region_spectra import spectrum_columns
+from ..spectra import loglog_interp
 
 __all__ = [
     "PAPER_HEADLINE",
@@ -188,11 +190,11 @@ def neutrino_check(spectra_table, bands: dict, template_fits, n_sigma: float = 1
 
 def local_hydrogen_density_cm3(r_kpc: float, galaxy_cfg: dict | None = None) -> float:
     """n_H = n_HI + 2 n_H2 + n_HII at (r, z = 0) [cm^-3], the gas models of the propagation stage."""
-    from .galaxy import gas
+    from ..galaxy import gas
 
-    cfg = dict(galaxy_cfg or {})
-    r_gas = float(cfg.get("gas_r_sun_kpc", gas.GALPROP_R_SUN_KPC))
-    x_co = float(cfg.get("x_co", gas.X_CO_DEFAULT))
+    cfg = {**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}
+    r_gas = float(cfg["gas_r_sun_kpc"])
+    x_co = float(cfg["x_co"])
     r, z = np.array([float(r_kpc)]), np.array([0.0])
     n_h = (gas.n_hi_cm3(r, z, r_sun_kpc=r_gas) + 2.0 * gas.n_h2_cm3(r, z, x_co=x_co, r_sun_kpc=r_gas)
            + gas.n_hii_cm3(r, z, r_sun_kpc=r_gas))
@@ -226,10 +228,10 @@ def parent_proton_check(extra_components: dict, local_spectra, galaxy_cfg: dict 
         Per extra and for their sum: ``max_ratio`` (parent protons / LIS), ``energy_GeV`` at the
         maximum, ``n_H_cm3``; ``needs_hadron_less`` (max ratio of the sum > fraction_max).
     """
-    from .emission import fit_parent_proton_ecpl
+    from ..emission import fit_parent_proton_ecpl
 
     ek_lis = local_spectra["Ek_GeV_per_n"].quantity.to_value(u.GeV)
-    lis = local_spectra["proton_lis"].quantity.to_value("GeV-1 cm-2 s-1 sr-1")
+    lis = local_spectra["proton_lis"].quantity.to_value(INTENSITY_UNIT)
     positive = lis > 0
     out, total = {}, None
     grid = None
@@ -286,16 +288,16 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
         ``{"models": {model: {"gamma", "neutrino", "protons"}}, "rows": {origin: {column:
         {"ours": str, "paper": str}}}, "settings"}``.
     """
-    cfg = dict(settings or {})
-    n_sigma = float(cfg.get("n_sigma", 1.0))
+    cfg = {**schema_defaults("tables.table4"), **(settings or {})}
+    n_sigma = float(cfg["n_sigma"])
     per_model = {}
     for model, inputs in models.items():
         per_model[model] = {
-            "gamma": gamma_check(inputs["extra_fit"], float(cfg.get("gamma_p_value_min", 0.01))),
+            "gamma": gamma_check(inputs["extra_fit"], float(cfg["gamma_p_value_min"])),
             "neutrino": neutrino_check(inputs["spectra"], cfg["bands"], cfg["template_fits"], n_sigma),
             "protons": parent_proton_check(inputs["extra_fit"].get("components", {}), inputs["local_spectra"],
-                                           cfg.get("galaxy_cfg"), float(cfg.get("proton_fraction_max", 0.1)),
-                                           tuple(cfg.get("proton_energy_range_GeV", (10.0, 1.0e6)))),
+                                           cfg.get("galaxy_cfg"), float(cfg["proton_fraction_max"]),
+                                           tuple(cfg["proton_energy_range_GeV"])),
         }
     rows = {}
     for origin in ("leptonic", "hadronic"):

@@ -5,8 +5,8 @@ import pytest
 from astropy import units as u
 from astropy.table import Table
 
-from galdiff.neutrino_references import band_consistency, kra_band_table
-from galdiff.origins import (
+from galdiff.comparison.icecube import band_consistency, kra_band_table
+from galdiff.comparison.table4 import (
     PAPER_HEADLINE,
     build_table4,
     galactic_neutrino_share,
@@ -16,7 +16,7 @@ from galdiff.origins import (
     render_table4_latex,
     render_table4_markdown,
 )
-from galdiff.regions import SkyRegion
+from galdiff.skymaps.regions import SkyRegion
 
 E2 = u.Unit("GeV cm-2 s-1 sr-1")
 FLUX = u.Unit("GeV-1 cm-2 s-1 sr-1")

@@ -77,7 +77,7 @@ def pi0_template_band_table(template_fits, template_mean_per_sr, region, index=2
         unit attached), ``E90_lo``, ``E90_hi`` (GeV).
     template_mean_per_sr : float
         Mean of the normalised template over the region [sr^-1].
-    region : galdiff.regions.SkyRegion
+    region : galdiff.skymaps.regions.SkyRegion
     index : float
         Spectral index assumed by IceCube.
     """
@@ -141,7 +141,7 @@ def kra_band_table(kra_spectrum, template_fits, region, morphology: str = "pi0_t
         meta ``template``).
     template_fits : astropy.table.Table
         Tidy ``icecube_gp2023_template_fits`` table.
-    region : galdiff.regions.SkyRegion
+    region : galdiff.skymaps.regions.SkyRegion
     morphology : {"pi0_template", "isotropic"}
     template_mean_per_sr : float, optional
         Region mean of IceCube's normalised pi0 template [sr^-1] (needed for ``pi0_template``
@@ -220,7 +220,7 @@ def band_consistency(energy_GeV, model_e2, band, n_sigma: float = 1.0, energy_ra
     """
     from astropy import units as u
 
-    from .spectra import loglog_interp
+    from ..spectra import loglog_interp
 
     energy_band = band["energy"].quantity.to_value(u.GeV)
     best = band["e2flux_best"].quantity.to_value("GeV cm-2 s-1 sr-1")
@@ -259,7 +259,7 @@ def isotropic_flux_e2(cascades, energy_GeV):
     """
     from astropy import units as u
 
-    from .spectra import loglog_interp
+    from ..spectra import loglog_interp
 
     energy = cascades["energy"].quantity.to_value(u.GeV)
     best = cascades["e2flux_best"].quantity.to_value("GeV cm-2 s-1 sr-1")

@@ -1,0 +1,27 @@
+"""Figure 5: gamma-ray spectra of the Tibet ASgamma window by component with the data (rule fig5)."""
+
+from pathlib import Path
+
+from galdiff.data.datasets import read_dataset
+from galdiff.plotting.figure4 import plot_figure5
+from galdiff.plotting.style import save_figure
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
+
+
+def main(spectra_path, data_paths, weight_exponent, energy_range_GeV, output_path, log_path, printed_path=None):
+    log = setup_logging(log_path)
+    spectra = read_dataset(spectra_path)
+    data = [read_dataset(p) for p in data_paths]
+    printed = read_dataset(printed_path) if printed_path else None
+    fig = plot_figure5(spectra, data, weight_exponent=weight_exponent, energy_range_GeV=energy_range_GeV,
+                       printed_table=printed, note="")
+    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p for p in (spectra_path, printed_path) if p}
+    inputs.update({Path(p).name: p for p in data_paths})
+    save_figure(fig, output_path, provenance=provenance_meta(inputs))
+    log.info("wrote %s", output_path)
+
+
+if __name__ == "__main__":
+    main(snakemake.input.spectra, list(snakemake.input.data), float(snakemake.params.weight_exponent),
+         snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0], snakemake.input.get("printed"))

@@ -1,0 +1,31 @@
+"""Figure 8: per-flavour neutrino spectra of DR-high in the Tibet window with IceCube's bands (rule fig8)."""
+
+from pathlib import Path
+
+from galdiff.data.datasets import read_dataset
+from galdiff.plotting.figure7 import plot_figure8
+from galdiff.plotting.style import save_figure
+from galdiff.provenance import provenance_meta
+from galdiff.script_logging import setup_logging
+
+BANDS = ("icecube_total", "icecube_pi0", "kra_gamma_5", "kra_gamma_50")
+
+
+def main(spectra_path, band_paths, energy_range_GeV, output_path, log_path, printed_path=None):
+    log = setup_logging(log_path)
+    spectra = read_dataset(spectra_path)
+    printed = read_dataset(printed_path) if printed_path else None
+    bands = {name: read_dataset(path) for name, path in band_paths.items()}
+    for name, table in bands.items():
+        log.info("%s: %s", name, table.meta.get("conversion", table.meta.get("region", "")))
+    fig = plot_figure8(spectra, bands, energy_range_GeV=energy_range_GeV, printed_table=printed)
+    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p for p in (spectra_path, printed_path) if p}
+    inputs.update({Path(p).name: p for p in band_paths.values()})
+    save_figure(fig, output_path, provenance=provenance_meta(inputs))
+    log.info("wrote %s", output_path)
+
+
+if __name__ == "__main__":
+    main(snakemake.input.spectra, {name: snakemake.input[name] for name in BANDS},
+         snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0],
+         snakemake.input.get("printed"))
