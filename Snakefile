@@ -27,6 +27,7 @@ include: "rules/figures.smk"
 include: "rules/products.smk"
 include: "rules/paper.smk"
 include: "rules/scans.smk"
+include: "rules/bands.smk"
 
 
 rule all:

@@ -103,6 +103,8 @@ rule tables:
 rule fig1:
     input:
         curves=expand("results/fit/{model}/curves_{species}.ecsv", model=REPORT_MODELS, species=["proton", "helium"]),
+        # the fits' bands (rules/bands.smk)
+        bands=expand("results/bands/{model}/local_{species}.ecsv", model=REPORT_MODELS, species=["proton", "helium"]),
         tables=lambda wc: expand("results/data/{dataset}.ecsv", dataset=sorted(
             {d for m in REPORT_MODELS for d in fit_datasets(m) if d.split("_")[1] in ("proton", "helium")})),
     output:
@@ -126,6 +128,7 @@ rule fig1:
 rule fig2:
     input:
         curves=expand("results/fit/{model}/curves_leptons.ecsv", model=REPORT_MODELS),
+        bands=expand("results/bands/{model}/local_leptons.ecsv", model=REPORT_MODELS),
         tables=["results/data/ams02_electron_positron.ecsv", "results/data/dampe_electron_positron.ecsv"],
     output:
         report("results/fig2.pdf", caption="../workflow/report/fig2.rst", category="Figures", subcategory="Cosmic rays",
