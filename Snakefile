@@ -22,12 +22,13 @@ include: "rules/data.smk"
 include: "rules/propagation.smk"
 include: "rules/emission.smk"
 include: "rules/spectra.smk"
+# uncertainty bands (before the figures, whose inputs name the band files)
+include: "rules/bands.smk"
 include: "rules/fit.smk"
 include: "rules/figures.smk"
 include: "rules/products.smk"
 include: "rules/paper.smk"
 include: "rules/scans.smk"
-include: "rules/bands.smk"
 
 
 rule all:

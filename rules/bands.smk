@@ -7,6 +7,16 @@
 BANDS = {"n_samples": 400, "seed": 13, "levels": [0.68, 0.95], **config.get("bands", {})}
 
 
+def region_bands(model, region):
+    """``{"band": ..., "printed_band": ...}``: the band tables of a model (and its as-printed twin) in a
+    region, for the figures' inputs (rules/figures.smk)."""
+    out = {"band": f"results/bands/{model}/region_{region}.ecsv"}
+    twin = as_printed_twin(model)
+    if twin:
+        out["printed_band"] = f"results/bands/{twin}/region_{region}.ecsv"
+    return out
+
+
 def band_local_inputs(wildcards):
     """The fit, its curves (the band's energies), its Green's matrix and (leptons) the secondaries."""
     model, name = wildcards.model, wildcards.fit
@@ -43,3 +53,79 @@ rule band_local:
         CONDA_ENV
     script:
         "../workflow/scripts/band_local.py"
+
+
+def band_regions_inputs(wildcards):
+    """The extras' map cubes (their unscaled region averages), the fitted spectra, the EXTRA fit, the mask."""
+    model = wildcards.model
+    inputs = {
+        "maps": expand("results/maps/{model}/{component}.fits", model=model, component=EXTRA_BAND_MAPS),
+        "spectra": expand("results/spectra/{model}/{region}.ecsv", model=model, region=REGIONS),
+        "emissivity": f"results/emission/{model}/emissivity.h5",
+        "fit": f"results/spectra/{model}/extra_fit.yaml",
+    }
+    if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
+        inputs["mask"] = "results/masks/lhaaso.fits"
+    return inputs
+
+
+EXTRA_BAND_MAPS = ["extra1", "extra2", "extra1_neutrino", "extra2_neutrino"]
+
+
+rule band_regions:
+    input:
+        unpack(band_regions_inputs),
+    output:
+        expand("results/bands/{{model}}/region_{region}.ecsv", region=REGIONS),
+    wildcard_constraints:
+        model="|".join(MODELS),
+    params:
+        regions=config["regions"],
+        fine_nside=MASK_CFG.get("fine_nside", 1024),
+        bands=BANDS,
+    log:
+        "logs/bands/{model}/regions.log",
+    benchmark:
+        "logs/benchmarks/band_regions/{model}.tsv",
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/band_regions.py"
+
+
+def band_headline_inputs(wildcards):
+    """The headline model's (and its as-printed twin's) region spectra, band table, EXTRA fit, emissivity."""
+    inputs = {"icecube_total": "results/data/icecube_cascades_6yr.ecsv"}
+    twin = as_printed_twin(HEADLINE["model"])
+    for prefix, model in (("", HEADLINE["model"]), ("printed_", twin)):
+        if model is None:
+            continue
+        inputs.update({f"{prefix}spectra": f"results/spectra/{model}/{HEADLINE['region']}.ecsv",
+                       f"{prefix}band": f"results/bands/{model}/region_{HEADLINE['region']}.ecsv",
+                       f"{prefix}fit": f"results/spectra/{model}/extra_fit.yaml",
+                       f"{prefix}emissivity": f"results/emission/{model}/emissivity.h5"})
+    return inputs
+
+
+rule band_headline:
+    input:
+        unpack(band_headline_inputs),
+    output:
+        "results/bands/headline.json",
+    params:
+        energies_GeV=HEADLINE.get("energies_GeV", [2.0e4, 1.0e6]),
+        bands=BANDS,
+    log:
+        "logs/bands/headline.log",
+    benchmark:
+        "logs/benchmarks/band_headline.tsv",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/band_headline.py"

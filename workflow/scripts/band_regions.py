@@ -1,0 +1,47 @@
+"""Bands of one model's region spectra from the EXTRA normalisations' covariance (rule band_regions)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _logging import setup_logging  # noqa: E402
+
+import yaml  # noqa: E402
+
+from galdiff.data.datasets import read_dataset, write_dataset  # noqa: E402
+from galdiff.extra_fit import extras_from_emissivity  # noqa: E402
+from galdiff.masks import read_mask_fits  # noqa: E402
+from galdiff.provenance import provenance_meta  # noqa: E402
+from galdiff.region_spectra import average_cubes, region_weights  # noqa: E402
+from galdiff.regions import SkyRegion  # noqa: E402
+from galdiff.skymaps.cube import read_healpix_cube  # noqa: E402
+from galdiff.uncertainty.extra_bands import region_band_table  # noqa: E402
+
+
+def main(inputs, regions_cfg, fine_nside, bands, outputs, log_path):
+    log = setup_logging(log_path)
+    cubes = {}
+    for path in inputs["maps"]:
+        cube = read_healpix_cube(path)
+        cubes[Path(path).stem] = (cube.energies_GeV, cube.data)
+    nside = int(round((next(iter(cubes.values()))[1].shape[-1] / 12) ** 0.5))
+    regions = [SkyRegion.from_config(name, entry) for name, entry in regions_cfg.items()]
+    mask = read_mask_fits(inputs["mask"]) if inputs.get("mask") else None
+    _, unscaled = average_cubes(cubes, region_weights(regions, nside, mask=mask, fine_nside=fine_nside))
+    _, fractions = extras_from_emissivity(inputs["emissivity"])
+    with open(inputs["fit"]) as handle:
+        fit_summary = yaml.safe_load(handle)
+    for region, spectra_path, output in zip(regions_cfg, inputs["spectra"], outputs):
+        table = region_band_table(read_dataset(spectra_path), unscaled[region], fit_summary,
+                                  n_samples=int(bands["n_samples"]), seed=int(bands["seed"]),
+                                  levels=[float(cl) for cl in bands["levels"]], flavour_fractions=fractions)
+        table.meta.update(provenance_meta(inputs={Path(spectra_path).name: spectra_path, "extra_fit.yaml": inputs["fit"]}))
+        write_dataset(table, output)
+        log.info("%s: band columns %s", output, [c for c in table.colnames if c.endswith("_median")])
+
+
+if __name__ == "__main__":
+    main({"maps": list(snakemake.input.maps), "spectra": list(snakemake.input.spectra),  # noqa: F821
+          "emissivity": snakemake.input.emissivity, "fit": snakemake.input.fit,  # noqa: F821
+          "mask": snakemake.input.get("mask")}, dict(snakemake.params.regions),  # noqa: F821
+         int(snakemake.params.fine_nside), dict(snakemake.params.bands), list(snakemake.output), snakemake.log[0])  # noqa: F821
