@@ -178,3 +178,27 @@ def band_levels(table, name: str) -> list:
     """``[(lower, upper), ...]`` of column ``name`` of a band table, in the order of its ``levels`` meta."""
     return [(np.asarray(table[band_column(name, "lo", cl)], dtype=float),
              np.asarray(table[band_column(name, "hi", cl)], dtype=float)) for cl in table.meta["levels"]]
+
+
+#: energies [GeV/n] at which summary.json quotes the local bands' relative half-widths
+SUMMARY_ENERGIES_GEV_PER_N = (10.0, 1.0e3, 1.0e5, 1.0e6)
+
+
+def relative_half_widths(table, name: str, energies_GeV_per_n=SUMMARY_ENERGIES_GEV_PER_N) -> dict:
+    """``{energy: half width of the first level's interval / best fit}`` of column ``name`` (log-log
+    interpolated in the band table; energies off its grid are left out)."""
+    from ..spectra import loglog_interp
+
+    ek = np.asarray(table["ek_GeV_per_n"], dtype=float)
+    cl = table.meta["levels"][0]
+    best = np.asarray(table[name], dtype=float)
+    lo = np.asarray(table[band_column(name, "lo", cl)], dtype=float)
+    hi = np.asarray(table[band_column(name, "hi", cl)], dtype=float)
+    out = {}
+    for energy in energies_GeV_per_n:
+        good = np.isfinite(best) & (best > 0) & np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
+        if not good.any() or not ek[good][0] <= energy <= ek[good][-1]:
+            continue
+        values = [float(loglog_interp(energy, ek[good], v[good])) for v in (best, lo, hi)]
+        out[f"{energy:g}"] = 0.5 * (values[2] - values[1]) / values[0]
+    return out
