@@ -55,6 +55,50 @@ rule band_local:
         "../workflow/scripts/band_local.py"
 
 
+def band_response_inputs(wildcards):
+    """The p and He fits and Green's matrices, the emissivity file, the lepton grid, the cached line-of-sight
+    operators and the mask: everything the model's own chain needs."""
+    model = wildcards.model
+    inputs = {f"fit_{s}": f"results/fit/{model}/injection_{s}.yaml" for s in ("proton", "helium")}
+    inputs.update({f"greens_{s}": greens_file(model, s) for s in ("proton", "helium")})
+    inputs.update(los_files(wildcards))
+    inputs["emissivity"] = f"results/emission/{model}/emissivity.h5"
+    inputs["electron"] = f"results/propagation/{model}/electron.h5"
+    if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
+        inputs["mask"] = "results/masks/lhaaso.fits"
+    return inputs
+
+
+rule band_response:
+    input:
+        unpack(band_response_inputs),
+    output:
+        response="results/bands/{model}/response_hadronic.h5",
+        check="results/bands/{model}/response_check.json",
+    wildcard_constraints:
+        model="|".join(MODELS),
+    params:
+        model_cfg=lambda wc: config["models"][wc.model],
+        propagation_cfg=PROP,
+        emission_cfg=config["emission"],
+        maps_cfg=config["maps"],
+        regions=config["regions"],
+        fine_nside=MASK_CFG.get("fine_nside", 1024),
+        bands=BANDS,
+    log:
+        "logs/bands/{model}/response.log",
+    benchmark:
+        "logs/benchmarks/band_response/{model}.tsv",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/band_response.py"
+
+
 def band_regions_inputs(wildcards):
     """The extras' map cubes (their unscaled region averages), the fitted spectra, the EXTRA fit, the mask."""
     model = wildcards.model
@@ -63,6 +107,7 @@ def band_regions_inputs(wildcards):
         "spectra": expand("results/spectra/{model}/{region}.ecsv", model=model, region=REGIONS),
         "emissivity": f"results/emission/{model}/emissivity.h5",
         "fit": f"results/spectra/{model}/extra_fit.yaml",
+        "response": f"results/bands/{model}/response_hadronic.h5",
     }
     if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
         inputs["mask"] = "results/masks/lhaaso.fits"
@@ -106,7 +151,8 @@ def band_headline_inputs(wildcards):
         inputs.update({f"{prefix}spectra": f"results/spectra/{model}/{HEADLINE['region']}.ecsv",
                        f"{prefix}band": f"results/bands/{model}/region_{HEADLINE['region']}.ecsv",
                        f"{prefix}fit": f"results/spectra/{model}/extra_fit.yaml",
-                       f"{prefix}emissivity": f"results/emission/{model}/emissivity.h5"})
+                       f"{prefix}emissivity": f"results/emission/{model}/emissivity.h5",
+                       f"{prefix}response": f"results/bands/{model}/response_hadronic.h5"})
     return inputs
 
 

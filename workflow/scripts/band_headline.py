@@ -13,6 +13,7 @@ from galdiff.data.datasets import read_dataset  # noqa: E402
 from galdiff.extra_fit import extras_from_emissivity  # noqa: E402
 from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
 from galdiff.uncertainty.extra_bands import headline_band, unscaled_from_band_table  # noqa: E402
+from galdiff.uncertainty.response import read_response_h5  # noqa: E402
 
 
 def numbers_of(prefix, inputs, cascades, energies_GeV, bands):
@@ -22,7 +23,8 @@ def numbers_of(prefix, inputs, cascades, energies_GeV, bands):
     return headline_band(read_dataset(inputs[f"{prefix}spectra"]),
                          unscaled_from_band_table(read_dataset(inputs[f"{prefix}band"])), fit_summary, cascades,
                          energies_GeV, n_samples=int(bands["n_samples"]), seed=int(bands["seed"]),
-                         levels=[float(cl) for cl in bands["levels"]], flavour_fractions=fractions)
+                         levels=[float(cl) for cl in bands["levels"]], flavour_fractions=fractions,
+                         response=read_response_h5(inputs[f"{prefix}response"]))
 
 
 def main(inputs, energies_GeV, bands, output, log_path):

@@ -16,6 +16,7 @@ from galdiff.region_spectra import average_cubes, region_weights  # noqa: E402
 from galdiff.regions import SkyRegion  # noqa: E402
 from galdiff.skymaps.cube import read_healpix_cube  # noqa: E402
 from galdiff.uncertainty.extra_bands import region_band_table  # noqa: E402
+from galdiff.uncertainty.response import read_response_h5  # noqa: E402
 
 
 def main(inputs, regions_cfg, fine_nside, bands, outputs, log_path):
@@ -31,10 +32,12 @@ def main(inputs, regions_cfg, fine_nside, bands, outputs, log_path):
     _, fractions = extras_from_emissivity(inputs["emissivity"])
     with open(inputs["fit"]) as handle:
         fit_summary = yaml.safe_load(handle)
+    response = read_response_h5(inputs["response"]) if inputs.get("response") else None
     for region, spectra_path, output in zip(regions_cfg, inputs["spectra"], outputs):
         table = region_band_table(read_dataset(spectra_path), unscaled[region], fit_summary,
                                   n_samples=int(bands["n_samples"]), seed=int(bands["seed"]),
-                                  levels=[float(cl) for cl in bands["levels"]], flavour_fractions=fractions)
+                                  levels=[float(cl) for cl in bands["levels"]], flavour_fractions=fractions,
+                                  response=response, region=region)
         table.meta.update(provenance_meta(inputs={Path(spectra_path).name: spectra_path, "extra_fit.yaml": inputs["fit"]}))
         write_dataset(table, output)
         log.info("%s: band columns %s", output, [c for c in table.colnames if c.endswith("_median")])
@@ -43,5 +46,5 @@ def main(inputs, regions_cfg, fine_nside, bands, outputs, log_path):
 if __name__ == "__main__":
     main({"maps": list(snakemake.input.maps), "spectra": list(snakemake.input.spectra),  # noqa: F821
           "emissivity": snakemake.input.emissivity, "fit": snakemake.input.fit,  # noqa: F821
-          "mask": snakemake.input.get("mask")}, dict(snakemake.params.regions),  # noqa: F821
+          "mask": snakemake.input.get("mask"), "response": snakemake.input.get("response")}, dict(snakemake.params.regions),  # noqa: F821
          int(snakemake.params.fine_nside), dict(snakemake.params.bands), list(snakemake.output), snakemake.log[0])  # noqa: F821

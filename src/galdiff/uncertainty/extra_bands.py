@@ -23,6 +23,7 @@ from ..extra_fit import scale_components
 from .sampling import central_interval, draw_parameters
 
 __all__ = ["extra_scale_covariance", "extra_derivatives", "extra_scale_draws", "region_band_table",
+           "hadronic_offsets", "drawn_region_columns",
            "headline_band", "unscaled_from_band_table", "EXTRA_MAP_COMPONENTS"]
 
 #: the map cubes whose unscaled region averages the EXTRA derivatives are made from
@@ -86,8 +87,45 @@ def _drawn_columns(table, derivatives: Mapping, names, best, draws) -> dict:
     return out
 
 
+def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int) -> dict:
+    """``{column: (n_draws, n_E)}``: the p and He fits' draws pushed through the region's response.
+
+    Each nucleus fit is drawn from its own covariance (the fits are independent; seeds ``seed + 1``,
+    ``seed + 2``), and the linear response (:mod:`galdiff.uncertainty.response`) turns every draw's
+    offset from the best fit into an offset of each hadronic column.
+    """
+    out: dict = {}
+    for index, (species, entry) in enumerate(sorted((response or {}).get("species", {}).items())):
+        columns = entry["response"].get(region)
+        if not columns or not len(entry["names"]):
+            continue
+        draws = draw_parameters(entry["best"], entry["covariance"], n_samples, seed + 1 + index)
+        delta = draws - np.asarray(entry["best"])[None, :]
+        for column, r in columns.items():
+            out[column] = out.get(column, 0.0) + delta @ r
+    return out
+
+
+def drawn_region_columns(table, unscaled: Mapping, fit_summary: Mapping, *, n_samples: int, seed: int,
+                         flavour_fractions: Mapping | None = None, response: Mapping | None = None,
+                         region: str | None = None) -> dict:
+    """``{column: (n_draws, n_E)}`` of a fitted region table under the EXTRA draws and (with ``response``)
+    the cosmic-ray draws of the p and He fits; the two sets are drawn independently."""
+    names, best, draws = extra_scale_draws(fit_summary, n_samples, seed)
+    derivatives = extra_derivatives(unscaled, names, flavour_fractions)
+    drawn = _drawn_columns(table, derivatives, names, best, draws)
+    if response is not None:
+        for column, offset in hadronic_offsets(response, region or table.meta.get("region"), n_samples, seed).items():
+            if column not in table.colnames:
+                continue
+            base = drawn.get(column, np.repeat(np.asarray(table[column], dtype=float)[None, :], n_samples, axis=0))
+            drawn[column] = base + offset
+    return drawn
+
+
 def region_band_table(table, unscaled: Mapping, fit_summary: Mapping, *, n_samples: int, seed: int,
-                      levels: Sequence[float], flavour_fractions: Mapping | None = None):
+                      levels: Sequence[float], flavour_fractions: Mapping | None = None,
+                      response: Mapping | None = None, region: str | None = None):
     """Band table of one region: per EXTRA-dependent column the fitted value, median and intervals.
 
     Parameters
@@ -110,12 +148,13 @@ def region_band_table(table, unscaled: Mapping, fit_summary: Mapping, *, n_sampl
 
     from .bands import band_column
 
-    names, best, draws = extra_scale_draws(fit_summary, n_samples, seed)
-    derivatives = extra_derivatives(unscaled, names, flavour_fractions)
+    names, best, _ = extra_scale_draws(fit_summary, n_samples, seed)
+    drawn = drawn_region_columns(table, unscaled, fit_summary, n_samples=n_samples, seed=seed,
+                                 flavour_fractions=flavour_fractions, response=response, region=region)
     unit = u.Unit("GeV-1 cm-2 s-1 sr-1")
     out = Table()
     out["energy"] = table["energy"]
-    for column, values in _drawn_columns(table, derivatives, names, best, draws).items():
+    for column, values in drawn.items():
         out[column] = np.asarray(table[column], dtype=float) * unit
         out[band_column(column, "median")] = np.median(values, axis=0) * unit
         for cl in levels:
@@ -127,13 +166,17 @@ def region_band_table(table, unscaled: Mapping, fit_summary: Mapping, *, n_sampl
     out.meta.update({"model": table.meta.get("model"), "region": table.meta.get("region"),
                      "n_samples": int(n_samples), "seed": int(seed), "levels": [float(cl) for cl in levels],
                      "extra_scales": dict(zip(names, best.tolist())),
-                     "error_sources": ["EXTRA normalisations (extra_fit covariance)"],
-                     "not_included": "cosmic-ray parameter errors (pi0, bremsstrahlung, IC, diffuse neutrinos)"})
+                     "error_sources": ["EXTRA normalisations (extra_fit covariance)"]
+                     + (["p and He injection fits (HESSE covariance) through the linear hadronic response"]
+                        if response is not None else []),
+                     "not_included": "the lepton fit's errors (bremsstrahlung, IC); the EXTRA fit's refit on each "
+                                     "cosmic-ray draw (the two are drawn independently)"})
     return out
 
 
 def headline_band(table, unscaled: Mapping, fit_summary: Mapping, cascades, energies_GeV, *, n_samples: int,
-                  seed: int, levels: Sequence[float], flavour_fractions: Mapping | None = None) -> dict:
+                  seed: int, levels: Sequence[float], flavour_fractions: Mapping | None = None,
+                  response: Mapping | None = None) -> dict:
     """Headline shares (:func:`galdiff.origins.headline_numbers`) with their EXTRA-normalisation errors.
 
     Returns
@@ -145,12 +188,11 @@ def headline_band(table, unscaled: Mapping, fit_summary: Mapping, cascades, ener
     from ..origins import headline_numbers
 
     best_numbers = headline_numbers(table, cascades, energies_GeV)["ours"]
-    names, best, draws = extra_scale_draws(fit_summary, n_samples, seed)
-    derivatives = extra_derivatives(unscaled, names, flavour_fractions)
-    drawn = _drawn_columns(table, derivatives, names, best, draws)
+    drawn = drawn_region_columns(table, unscaled, fit_summary, n_samples=n_samples, seed=seed,
+                                 flavour_fractions=flavour_fractions, response=response)
     samples = {key: [] for key in best_numbers}
     work = table.copy(copy_data=True)
-    for i in range(draws.shape[0]):
+    for i in range(n_samples):
         for column, values in drawn.items():
             work[column] = values[i] * table[column].unit if table[column].unit is not None else values[i]
         numbers = headline_numbers(work, cascades, energies_GeV)["ours"]
@@ -175,8 +217,10 @@ def headline_band(table, unscaled: Mapping, fit_summary: Mapping, cascades, ener
         entry["error"] = float(0.5 * (hi68 - lo68))
         out[key] = entry
     return {"shares": out, "n_samples": int(n_samples), "seed": int(seed),
-            "error_sources": ["EXTRA normalisations (extra_fit covariance)"],
-            "not_included": "cosmic-ray parameter errors (pi0 and diffuse neutrinos from the p and He fits)"}
+            "error_sources": ["EXTRA normalisations (extra_fit covariance)"]
+            + (["p and He injection fits (HESSE covariance) through the linear hadronic response"]
+               if response is not None else []),
+            "not_included": "the EXTRA fit's refit on each cosmic-ray draw (drawn independently)"}
 
 
 def unscaled_from_band_table(band_table) -> dict:
