@@ -35,7 +35,7 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
         with open(inputs[f"fit_{species}"]) as handle:
             derivatives[species] = injection_derivatives(models[species], yaml.safe_load(handle)["fits"][species])
     best = chain.region_spectra({species: entry["q_best"] for species, entry in derivatives.items()})
-    response = hadronic_response(chain, derivatives, models)
+    response = hadronic_response(chain, derivatives, models, best_spectra=best)
     check = validate_response(chain, derivatives, models, response, best, n_sigma=1.0, seed=int(bands["seed"]))
     log.info("response: %s free parameters; 1-sigma check: linear vs full chain %.2g (the perturbation moved "
              "the spectra by up to %.2g)", {s: len(e["names"]) for s, e in derivatives.items()},
