@@ -1,8 +1,11 @@
 # Uncertainty bands from the fits' covariances (issue 13; config `bands`, library galdiff.uncertainty):
 #   band_local: per model and fit, draws of the fit's parameters propagated through its Green's
 #   matrix (J = G Q) and modulated -> results/bands/<model>/local_<fit>.ecsv (Figures 1, 2).
-#   band_regions: per model, the region spectra's band from the EXTRA normalisations' covariance
-#   (linear and exact) -> results/bands/<model>/regions.ecsv (Figures 4, 5, 7, 8, headline numbers).
+#   band_response: per model, d(region spectra)/d(p and He fit parameters) through the model's own chain,
+#   with its check against the full chain -> results/bands/<model>/response_hadronic.h5, response_check.json.
+#   band_regions: per model, the region spectra's band from the p/He draws (through the response, with
+#   fits only) and the EXTRA norms' covariance -> results/bands/<model>/region_<region>.ecsv (Figures 4, 5, 7, 8).
+#   band_headline: the headline shares with errors -> results/bands/headline.json (summary.json).
 
 BANDS = {"n_samples": 400, "seed": 13, "levels": [0.68, 0.95], **config.get("bands", {})}
 
@@ -107,8 +110,9 @@ def band_regions_inputs(wildcards):
         "spectra": expand("results/spectra/{model}/{region}.ecsv", model=model, region=REGIONS),
         "emissivity": f"results/emission/{model}/emissivity.h5",
         "fit": f"results/spectra/{model}/extra_fit.yaml",
-        "response": f"results/bands/{model}/response_hadronic.h5",
     }
+    if FIT:  # the cosmic-ray part needs the injection fits (propagation.greens: true)
+        inputs["response"] = f"results/bands/{model}/response_hadronic.h5"
     if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
         inputs["mask"] = "results/masks/lhaaso.fits"
     return inputs
@@ -151,8 +155,9 @@ def band_headline_inputs(wildcards):
         inputs.update({f"{prefix}spectra": f"results/spectra/{model}/{HEADLINE['region']}.ecsv",
                        f"{prefix}band": f"results/bands/{model}/region_{HEADLINE['region']}.ecsv",
                        f"{prefix}fit": f"results/spectra/{model}/extra_fit.yaml",
-                       f"{prefix}emissivity": f"results/emission/{model}/emissivity.h5",
-                       f"{prefix}response": f"results/bands/{model}/response_hadronic.h5"})
+                       f"{prefix}emissivity": f"results/emission/{model}/emissivity.h5"})
+        if FIT:
+            inputs[f"{prefix}response"] = f"results/bands/{model}/response_hadronic.h5"
     return inputs
 
 

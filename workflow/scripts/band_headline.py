@@ -24,7 +24,7 @@ def numbers_of(prefix, inputs, cascades, energies_GeV, bands):
                          unscaled_from_band_table(read_dataset(inputs[f"{prefix}band"])), fit_summary, cascades,
                          energies_GeV, n_samples=int(bands["n_samples"]), seed=int(bands["seed"]),
                          levels=[float(cl) for cl in bands["levels"]], flavour_fractions=fractions,
-                         response=read_response_h5(inputs[f"{prefix}response"]))
+                         response=read_response_h5(inputs[f"{prefix}response"]) if f"{prefix}response" in inputs else None)
 
 
 def main(inputs, energies_GeV, bands, output, log_path):
