@@ -124,3 +124,55 @@ def test_bands_cover_the_truth_in_pseudo_experiments():
     # 40 experiments: binomial standard error 0.074 (68 %) and 0.034 (95 %), per energy
     assert 0.48 < fraction[0.68] < 0.86, fraction
     assert 0.85 < fraction[0.95] <= 1.0, fraction
+
+
+def _region_table(scale=2.0):
+    from astropy import units as u
+    from astropy.table import Table
+
+    energy = np.geomspace(1e3, 1e6, 4)
+    unit = u.Unit("GeV-1 cm-2 s-1 sr-1")
+    extra_unscaled = 1e-9 * (energy / 1e3) ** -2.5
+    nu_unscaled = 0.5 * extra_unscaled
+    table = Table({"energy": energy * u.GeV})
+    table["pi0"] = 3e-9 * (energy / 1e3) ** -2.7 * unit
+    table["extra1"] = scale * extra_unscaled * unit
+    table["gamma_total"] = table["pi0"] + table["extra1"]
+    table["extra1_neutrino"] = scale * nu_unscaled * unit
+    table["neutrino_total"] = (2e-9 * (energy / 1e3) ** -2.7 + scale * nu_unscaled) * unit
+    for flavour in ("e", "mu", "tau"):
+        table[f"neutrino_{flavour}"] = table["neutrino_total"] / 3.0
+    table.meta.update(model="toy", region="toy_region")
+    return table, {"extra1": extra_unscaled, "extra1_neutrino": nu_unscaled}
+
+
+def test_extra_band_is_the_scale_error_times_the_unscaled_extra():
+    """One extra at s = 2 +- 0.1 (far from its bound): every column it moves gets a band of half-width
+    0.1 x (its part of that column at s = 1), 1 sigma; columns it does not move get none."""
+    from galdiff.uncertainty.extra_bands import region_band_table
+
+    table, unscaled = _region_table()
+    summary = {"parameters": ["extra1"], "components": {"extra1": {"scale": 2.0, "scale_error": 0.1}},
+               "correlation": [[1.0]]}
+    band = region_band_table(table, unscaled, summary, n_samples=20000, seed=1, levels=[0.68])
+    for column, part in (("gamma_total", unscaled["extra1"]), ("extra1", unscaled["extra1"]),
+                         ("neutrino_total", unscaled["extra1_neutrino"]), ("neutrino_mu", unscaled["extra1_neutrino"] / 3)):
+        half = 0.5 * (np.asarray(band[f"{column}_hi68"]) - np.asarray(band[f"{column}_lo68"]))
+        np.testing.assert_allclose(half, CL_SIGMA[0.68] * 0.1 * part, rtol=0.03)
+    assert "pi0_median" not in band.colnames
+
+
+def test_hadronic_offsets_follow_the_response_covariance():
+    """Region-column offsets of the p/He draws through a linear response r: standard deviation sqrt(r C r^T)."""
+    from galdiff.uncertainty.extra_bands import region_band_table
+
+    table, unscaled = _region_table()
+    r = np.array([[1e-10, 2e-11, 1e-12, 1e-13], [-5e-11, 1e-11, 3e-12, 2e-13]])
+    cov = np.array([[0.04, 0.01], [0.01, 0.09]])
+    response = {"species": {"proton": {"names": ["nu0", "nu1"], "best": np.array([2.0, 2.5]), "covariance": cov,
+                                       "response": {"toy_region": {"pi0": r}}}}}
+    summary = {"parameters": [], "components": {}}
+    band = region_band_table(table, unscaled, summary, n_samples=20000, seed=2, levels=[0.68], response=response,
+                             region="toy_region")
+    half = 0.5 * (np.asarray(band["pi0_hi68"]) - np.asarray(band["pi0_lo68"]))
+    np.testing.assert_allclose(half, CL_SIGMA[0.68] * np.sqrt(np.einsum("ki,kl,li->i", r, cov, r)), rtol=0.03)
