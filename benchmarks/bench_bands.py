@@ -20,7 +20,7 @@ from results_file import write_section  # benchmarks/results_file.py
 from rule_table import _number  # benchmarks/rule_table.py: one reader of Snakemake's fields
 
 SECTION = "bands"
-BAND_RULES = ("band_local", "band_response", "band_regions", "band_headline")
+BAND_RULES = ("band_local", "band_response", "band_regions", "band_headline", "band_table4")
 
 
 def band_jobs(root: Path) -> list[dict]:

@@ -180,3 +180,42 @@ rule band_headline:
         CONDA_ENV
     script:
         "../workflow/scripts/band_headline.py"
+
+
+TABLE4_WINDOW = config.get("tables", {}).get("table4", {}).get("window", "all_sky")
+
+
+def band_table4_inputs(wildcards):
+    """Per model the window's spectra, band table, EXTRA fit, emissivity and response; IceCube's fits."""
+    inputs = {name: path for name, path in neutrino_bands(TABLE4_WINDOW).items() if name != "icecube_total"}
+    inputs["template_fits"] = "results/data/icecube_gp2023_template_fits.ecsv"
+    for model in REPORT_MODELS:
+        inputs.update({f"{model}/spectra": f"results/spectra/{model}/{TABLE4_WINDOW}.ecsv",
+                       f"{model}/band": f"results/bands/{model}/region_{TABLE4_WINDOW}.ecsv",
+                       f"{model}/fit": f"results/spectra/{model}/extra_fit.yaml",
+                       f"{model}/emissivity": f"results/emission/{model}/emissivity.h5"})
+        if FIT:
+            inputs[f"{model}/response"] = f"results/bands/{model}/response_hadronic.h5"
+    return inputs
+
+
+rule band_table4:
+    input:
+        unpack(band_table4_inputs),
+    output:
+        "results/bands/table4.json",
+    params:
+        models=REPORT_MODELS,
+        n_sigma=config.get("tables", {}).get("table4", {}).get("n_sigma", 1.0),
+        bands=BANDS,
+    log:
+        "logs/bands/table4.log",
+    benchmark:
+        "logs/benchmarks/band_table4.tsv",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    script:
+        "../workflow/scripts/band_table4.py"

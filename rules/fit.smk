@@ -159,6 +159,7 @@ rule summary:
         gev_anchor="results/validation/gev_anchor.json" if GEV_ANCHOR else [],
         # uncertainty bands (rules/bands.smk): errors of the headline shares, widths of the local bands
         band_headline="results/bands/headline.json",
+        band_table4="results/bands/table4.json",
         local_bands=expand("results/bands/{model}/local_{fit}.ecsv", model=REPORT_MODELS, fit=FIT_NAMES),
     output:
         report("results/summary.json", caption="../workflow/report/summary.rst", category="Headline numbers"),

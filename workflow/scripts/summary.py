@@ -13,7 +13,7 @@ from galdiff.provenance import atomic_path, provenance_meta  # noqa: E402
 
 
 def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headline_path=None, table4_path=None,
-         gev_anchor_path=None, band_headline_path=None, local_band_paths=()):
+         gev_anchor_path=None, band_headline_path=None, local_band_paths=(), band_table4_path=None):
     log = setup_logging(log_path)
     inputs = {Path(p).parent.name: p for p in fit_paths}
     inputs.update({f"{Path(p).parent.name}/extra_fit": p for p in extra_paths})
@@ -49,6 +49,10 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
         bands.pop("provenance", None)
         summary["headline_errors"] = bands
         inputs["band_headline"] = band_headline_path
+    if band_table4_path:  # Table IV's flux ratios with their errors (rules/bands.smk)
+        ratios = json.loads(Path(band_table4_path).read_text())
+        summary["table4_errors"] = {"definition": ratios["definition"], "models": ratios["models"]}
+        inputs["band_table4"] = band_table4_path
     if local_band_paths:  # relative 68 % half-widths of the modulated local spectra (rules/bands.smk)
         from galdiff.data.datasets import read_dataset
         from galdiff.uncertainty.bands import relative_half_widths
@@ -71,4 +75,4 @@ if __name__ == "__main__":
     main(list(snakemake.input.fits), snakemake.output[0], snakemake.log[0], list(snakemake.input.extra),  # noqa: F821
          snakemake.input.mask, snakemake.input.headline, snakemake.input.table4,  # noqa: F821
          snakemake.input.get("gev_anchor") or None, snakemake.input.get("band_headline") or None,  # noqa: F821
-         list(snakemake.input.get("local_bands", [])))  # noqa: F821
+         list(snakemake.input.get("local_bands", [])), snakemake.input.get("band_table4") or None)  # noqa: F821

@@ -23,7 +23,7 @@ from ..extra_fit import scale_components
 from .sampling import central_interval, draw_parameters
 
 __all__ = ["extra_scale_covariance", "extra_derivatives", "extra_scale_draws", "region_band_table",
-           "hadronic_offsets", "drawn_region_columns",
+           "hadronic_offsets", "drawn_region_columns", "table4_ratio_band",
            "headline_band", "unscaled_from_band_table", "EXTRA_MAP_COMPONENTS"]
 
 #: the map cubes whose unscaled region averages the EXTRA derivatives are made from
@@ -227,3 +227,49 @@ def unscaled_from_band_table(band_table) -> dict:
     """The unscaled extras' region spectra a band table was made from (``<extra>_unscaled`` columns)."""
     return {c.removesuffix("_unscaled"): np.asarray(band_table[c], dtype=float)
             for c in band_table.colnames if c.endswith("_unscaled")}
+
+
+def table4_ratio_band(table, unscaled: Mapping, fit_summary: Mapping, bands: Mapping, template_fits, *,
+                      n_samples: int, seed: int, levels: Sequence[float], n_sigma: float = 1.0,
+                      flavour_fractions: Mapping | None = None, response: Mapping | None = None) -> dict:
+    """Table IV's neutrino flux ratios (model / IceCube template fit, :func:`galdiff.origins.neutrino_check`)
+    over the same draws as the bands: ``{scenario: {template: {value, median, error, interval_<CL>}}}``.
+
+    ``error`` is half the first level's central interval (the model's error only; IceCube's own error
+    on the template normalisation is the ``sigma_lo``/``sigma_hi`` of Table IV's consistency test).
+    """
+    from ..origins import neutrino_check
+
+    best = neutrino_check(table, bands, template_fits, n_sigma)
+    drawn = drawn_region_columns(table, unscaled, fit_summary, n_samples=n_samples, seed=seed,
+                                 flavour_fractions=flavour_fractions, response=response)
+    samples: dict = {}
+    work = table.copy(copy_data=True)
+    for i in range(n_samples):
+        for column, values in drawn.items():
+            work[column] = values[i] * table[column].unit if table[column].unit is not None else values[i]
+        checked = neutrino_check(work, bands, template_fits, n_sigma)
+        if checked.get("hadronic") is None:  # every extra scale drawn at 0: no extra neutrinos, as leptonic
+            checked["hadronic"] = checked.get("leptonic")
+        for scenario, entry in checked.items():
+            for key, result in ((entry or {}).get("templates") or {}).items():
+                samples.setdefault(scenario, {}).setdefault(key, []).append(result["ratio"])
+    out: dict = {}
+    for scenario, entry in best.items():
+        if entry is None:
+            out[scenario] = None
+            continue
+        out[scenario] = {}
+        for key, result in entry["templates"].items():
+            values = np.asarray(samples.get(scenario, {}).get(key, []), dtype=float)
+            if values.size < n_samples:  # some draws had no such scenario (every extra scale at 0)
+                out[scenario][key] = {"value": float(result["ratio"]), "error": None}
+                continue
+            item = {"value": float(result["ratio"]), "median": float(np.median(values))}
+            for cl in levels:
+                lo, hi = central_interval(values, cl)
+                item[f"interval_{int(round(100 * cl))}"] = [float(lo), float(hi)]
+            lo, hi = central_interval(values, levels[0])
+            item["error"] = float(0.5 * (hi - lo))
+            out[scenario][key] = item
+    return out
