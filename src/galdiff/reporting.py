@@ -235,6 +235,9 @@ def paper_numbers(summary: Mapping, config: Mapping | None = None, fit_files: Ma
             out[f"headline.{side}.{key}.percent"] = (_percent if side == "ours" else _paper_percent)(value)
     for key, error in _headline_errors(summary).items():  # uncertainty bands (galdiff.uncertainty)
         out[f"headline.ours.{key}.pm.percent"] = _percent(error)
+    for model, content in ((summary.get("table4_errors") or {}).get("models") or {}).items():
+        # Table IV's flux ratios over the band draws: table4err.<model>.<scenario>.<template>.{value,error,...}
+        _flatten_numbers(content, f"table4err.{model}", out)
     rows = (table4 or {}).get("rows") or summary.get("table4") or {}
     for origin, row in rows.items():
         for column, entry in row.items():
