@@ -22,6 +22,8 @@ include: "rules/data.smk"
 include: "rules/propagation.smk"
 include: "rules/emission.smk"
 include: "rules/spectra.smk"
+# uncertainty bands (before the figures, whose inputs name the band files)
+include: "rules/bands.smk"
 include: "rules/fit.smk"
 include: "rules/figures.smk"
 include: "rules/products.smk"

@@ -305,3 +305,106 @@ def scan_params(wildcards):
         "greens_keys": [GREENS_KEYS[(p.model, "proton")] for p in points],
         "energies_GeV": HEADLINE["energies_GeV"],
     }
+
+
+# Uncertainty bands (rules/bands.smk)
+BANDS = config["bands"]  # defaults filled by the schema
+
+
+def region_bands(model, region):
+    """``{"band": ..., "printed_band": ...}``: the band tables of a model (and its as-printed twin) in a
+    region, for the figures' inputs (rules/figures.smk)."""
+    out = {"band": f"results/bands/{model}/region_{region}.ecsv"}
+    twin = as_printed_twin(model)
+    if twin:
+        out["printed_band"] = f"results/bands/{twin}/region_{region}.ecsv"
+    return out
+
+
+def band_local_inputs(wildcards):
+    """The fit, its curves (the band's energies), its Green's matrix and (leptons) the secondaries."""
+    model, name = wildcards.model, wildcards.fit
+    inputs = {
+        "fit": f"results/fit/{model}/injection_{name}.yaml",
+        "curves": f"results/fit/{model}/curves_{name}.ecsv",
+        "greens": greens_file(model, "electron" if name == "leptons" else name),
+    }
+    if name == "leptons":
+        inputs.update(
+            {
+                lepton: f"results/propagation/{model}/{lepton}.h5"
+                for lepton in ("electron_secondary", "positron_secondary")
+            }
+        )
+    return inputs
+
+
+def band_response_inputs(wildcards):
+    """The p and He fits and Green's matrices, the emissivity file, the lepton grid, the cached line-of-sight
+    operators and the mask: everything the model's own chain needs."""
+    model = wildcards.model
+    inputs = {f"fit_{s}": f"results/fit/{model}/injection_{s}.yaml" for s in ("proton", "helium")}
+    inputs.update({f"greens_{s}": greens_file(model, s) for s in ("proton", "helium")})
+    inputs.update(los_files(wildcards))
+    inputs["emissivity"] = f"results/emission/{model}/emissivity.h5"
+    inputs["electron"] = f"results/propagation/{model}/electron.h5"
+    if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
+        inputs["mask"] = "results/masks/lhaaso.fits"
+    return inputs
+
+
+def band_regions_inputs(wildcards):
+    """The extras' map cubes (their unscaled region averages), the fitted spectra, the EXTRA fit, the mask."""
+    model = wildcards.model
+    inputs = {
+        "maps": expand("results/maps/{model}/{component}.fits", model=model, component=EXTRA_BAND_MAPS),
+        "spectra": expand("results/spectra/{model}/{region}.ecsv", model=model, region=REGIONS),
+        "emissivity": f"results/emission/{model}/emissivity.h5",
+        "fit": f"results/spectra/{model}/extra_fit.yaml",
+    }
+    if FIT:  # the cosmic-ray part needs the injection fits (propagation.greens: true)
+        inputs["response"] = f"results/bands/{model}/response_hadronic.h5"
+    if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
+        inputs["mask"] = "results/masks/lhaaso.fits"
+    return inputs
+
+
+EXTRA_BAND_MAPS = ["extra1", "extra2", "extra1_neutrino", "extra2_neutrino"]
+
+
+def band_headline_inputs(wildcards):
+    """The headline model's (and its as-printed twin's) region spectra, band table, EXTRA fit, emissivity."""
+    inputs = {"icecube_total": "results/data/icecube_cascades_6yr.ecsv"}
+    twin = as_printed_twin(HEADLINE["model"])
+    for prefix, model in (("", HEADLINE["model"]), ("printed_", twin)):
+        if model is None:
+            continue
+        inputs.update(
+            {
+                f"{prefix}spectra": f"results/spectra/{model}/{HEADLINE['region']}.ecsv",
+                f"{prefix}band": f"results/bands/{model}/region_{HEADLINE['region']}.ecsv",
+                f"{prefix}fit": f"results/spectra/{model}/extra_fit.yaml",
+                f"{prefix}emissivity": f"results/emission/{model}/emissivity.h5",
+            }
+        )
+        if FIT:
+            inputs[f"{prefix}response"] = f"results/bands/{model}/response_hadronic.h5"
+    return inputs
+
+
+def band_table4_inputs(wildcards):
+    """Per model the window's spectra, band table, EXTRA fit, emissivity and response; IceCube's fits."""
+    inputs = {name: path for name, path in neutrino_bands(TABLE4_WINDOW).items() if name != "icecube_total"}
+    inputs["template_fits"] = "results/data/icecube_gp2023_template_fits.ecsv"
+    for model in REPORT_MODELS:
+        inputs.update(
+            {
+                f"{model}/spectra": f"results/spectra/{model}/{TABLE4_WINDOW}.ecsv",
+                f"{model}/band": f"results/bands/{model}/region_{TABLE4_WINDOW}.ecsv",
+                f"{model}/fit": f"results/spectra/{model}/extra_fit.yaml",
+                f"{model}/emissivity": f"results/emission/{model}/emissivity.h5",
+            }
+        )
+        if FIT:
+            inputs[f"{model}/response"] = f"results/bands/{model}/response_hadronic.h5"
+    return inputs

@@ -110,6 +110,8 @@ rule tables:
 rule fig1:
     input:
         curves=expand("results/fit/{model}/curves_{species}.ecsv", model=REPORT_MODELS, species=["proton", "helium"]),
+        # the fits' bands (rules/bands.smk)
+        bands=expand("results/bands/{model}/local_{species}.ecsv", model=REPORT_MODELS, species=["proton", "helium"]),
         tables=lambda wc: expand(
             "results/data/{dataset}.ecsv",
             dataset=sorted(
@@ -142,6 +144,7 @@ rule fig1:
 rule fig2:
     input:
         curves=expand("results/fit/{model}/curves_leptons.ecsv", model=REPORT_MODELS),
+        bands=expand("results/bands/{model}/local_leptons.ecsv", model=REPORT_MODELS),
         tables=["results/data/ams02_electron_positron.ecsv", "results/data/dampe_electron_positron.ecsv"],
     output:
         report(
@@ -175,6 +178,10 @@ rule summary:
         headline="results/spectra/headline.json",
         table4="results/table4.json",
         gev_anchor="results/validation/gev_anchor.json" if GEV_ANCHOR else [],
+        # uncertainty bands (rules/bands.smk): errors of the headline shares, widths of the local bands
+        band_headline="results/bands/headline.json",
+        band_table4="results/bands/table4.json",
+        local_bands=expand("results/bands/{model}/local_{fit}.ecsv", model=REPORT_MODELS, fit=FIT_NAMES),
     output:
         report("results/summary.json", caption="../workflow/report/summary.rst", category="Headline numbers"),
     log:

@@ -257,6 +257,30 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
     # each figure records the sha256 of the files it was drawn from
     spectra_hash = sha256_of_file(results / "spectra" / "dr_low" / "all_sky.ecsv")
     assert spectra_hash.encode() in (results / "fig7a.pdf").read_bytes()
+    # uncertainty bands (rules/bands.smk): every fit of every model has its local band, every region its
+    # EXTRA band; the bands hold the best fit; the headline shares carry an error in summary.json
+    from galdiff.uncertainty.bands import band_column
+
+    for model in ("dr_high", "dr_low", "dr_high_paper", "dr_low_paper"):
+        for fit_name, column in (("proton", "proton_toa"), ("helium", "helium_toa"), ("leptons", "total_toa")):
+            band = QTable.read(results / "bands" / model / f"local_{fit_name}.ecsv")
+            curves = QTable.read(results / "fit" / model / f"curves_{fit_name}.ecsv")
+            np.testing.assert_allclose(band[column].value, curves[column].value, rtol=1e-10)
+            lo, hi = band[band_column(column, "lo", 0.68)].value, band[band_column(column, "hi", 0.95)].value
+            finite = np.isfinite(lo) & np.isfinite(hi)
+            assert finite.any() and np.all(lo[finite] <= hi[finite])
+        region = QTable.read(results / "bands" / model / "region_lhaaso_inner.ecsv")
+        assert band_column("gamma_total", "lo", 0.68) in region.colnames
+        # the hadronic response (p and He fit parameters -> region spectra) against the full chain at a
+        # 1-sigma perturbed parameter set: within 1 % at every energy, for a perturbation that moved them more
+        check = json.loads((results / "bands" / model / "response_check.json").read_text())
+        assert check["max_relative_deviation"] < 0.01, (model, check["max_relative_deviation"])
+        if not model.endswith("_paper"):
+            assert check["max_relative_change"] > 0.01, (model, check["max_relative_change"])
+    errors = summary_after(results)["headline_errors"]["shares"]
+    assert errors["share_20TeV"]["error"] > 0
+    lo, hi = errors["share_20TeV"]["interval_95"]
+    assert lo <= errors["share_20TeV"]["value"] <= hi
     # nothing half-written is left behind
     assert not list((workdir / "results").rglob("*.part*"))
 

@@ -233,6 +233,11 @@ def paper_numbers(summary: Mapping, config: Mapping | None = None, fit_files: Ma
     for side in ("ours", "paper"):
         for key, value in (headline.get(side) or {}).items():
             out[f"headline.{side}.{key}.percent"] = (_percent if side == "ours" else _paper_percent)(value)
+    for key, error in _headline_errors(summary).items():  # uncertainty bands (galdiff.uncertainty)
+        out[f"headline.ours.{key}.pm.percent"] = _percent(error)
+    for model, content in ((summary.get("table4_errors") or {}).get("models") or {}).items():
+        # Table IV's flux ratios over the band draws: table4err.<model>.<scenario>.<template>.{value,error,...}
+        _flatten_numbers(content, f"table4err.{model}", out)
     rows = (table4 or {}).get("rows") or summary.get("table4") or {}
     for origin, row in rows.items():
         for column, entry in row.items():
@@ -390,13 +395,20 @@ def _spectra_block(summary: Mapping, config: Mapping | None = None) -> str:
                      f"fit the data |")
     headline = summary.get("headline") or {}
     ours, paper = headline.get("ours") or {}, headline.get("paper") or {}
+    errors = _headline_errors(summary)
+
+    def share(key):
+        if key not in errors or ours[key] is None:
+            return _percent(ours[key])
+        return _percent_pm(ours[key], errors[key])
+
     if "share_20TeV" in ours:
         lines.append(f"| Galactic share of IceCube's flux, {_model_label(headline.get('model', ''))}, 20 TeV | "
-                     f"{_percent(ours['share_20TeV'])} % | {_paper_percent(paper['share_20TeV'])} % |")
+                     f"{share('share_20TeV')} % | {_paper_percent(paper['share_20TeV'])} % |")
     pev = ("share_1PeV_extra2_hadronic", "share_1PeV_extra2_leptonic")
     if all(key in ours for key in pev):
         lines.append("| ... at 1 PeV, EXTRA2 hadronic / leptonic | "
-                     f"{_percent(ours[pev[0]])} % / {_percent(ours[pev[1]])} % | "
+                     f"{share(pev[0])} % / {share(pev[1])} % | "
                      f"{_paper_percent(paper[pev[0]])} % / {_paper_percent(paper[pev[1]])} % |")
     printed = headline.get("as_printed") or {}
     if "share_20TeV" in (printed.get("ours") or {}) and all(key in printed["ours"] for key in pev):
@@ -422,6 +434,20 @@ def _table4_entries_by_model(text: str) -> dict:
         model, _, value = part.partition(": ")
         entries[model] = value
     return entries
+
+
+def _percent_pm(fraction: float, error: float) -> str:
+    """``value +- error`` in per cent, the error with as many decimals as the value (:func:`_percent`)."""
+    text = _percent(fraction)
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return f"{text} +- {100.0 * float(error):.{decimals}f}"
+
+
+def _headline_errors(summary: Mapping) -> dict:
+    """``{share: error}`` of the headline shares (``summary["headline_errors"]``, rules/bands.smk; half the
+    68 % interval of the draws); empty without bands."""
+    shares = (summary.get("headline_errors") or {}).get("shares") or {}
+    return {key: entry["error"] for key, entry in shares.items() if entry and entry.get("error") is not None}
 
 
 def readme_blocks(summary: Mapping, config: Mapping | None = None) -> dict:

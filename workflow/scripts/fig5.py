@@ -9,14 +9,17 @@ from galdiff.provenance import provenance_meta
 from galdiff.script_logging import setup_logging
 
 
-def main(spectra_path, data_paths, weight_exponent, energy_range_GeV, output_path, log_path, printed_path=None):
+def main(spectra_path, data_paths, weight_exponent, energy_range_GeV, output_path, log_path, printed_path=None,
+         band_path=None, printed_band_path=None):
     log = setup_logging(log_path)
     spectra = read_dataset(spectra_path)
     data = [read_dataset(p) for p in data_paths]
     printed = read_dataset(printed_path) if printed_path else None
     fig = plot_figure5(spectra, data, weight_exponent=weight_exponent, energy_range_GeV=energy_range_GeV,
-                       printed_table=printed, note="")
-    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p for p in (spectra_path, printed_path) if p}
+                       printed_table=printed, note="", band_table=read_dataset(band_path) if band_path else None,
+                       printed_band_table=read_dataset(printed_band_path) if printed_band_path else None)
+    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p
+              for p in (spectra_path, printed_path, band_path, printed_band_path) if p}
     inputs.update({Path(p).name: p for p in data_paths})
     save_figure(fig, output_path, provenance=provenance_meta(inputs))
     log.info("wrote %s", output_path)
@@ -24,4 +27,5 @@ def main(spectra_path, data_paths, weight_exponent, energy_range_GeV, output_pat
 
 if __name__ == "__main__":
     main(snakemake.input.spectra, list(snakemake.input.data), float(snakemake.params.weight_exponent),
-         snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0], snakemake.input.get("printed"))
+         snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0], snakemake.input.get("printed"),
+         snakemake.input.get("band"), snakemake.input.get("printed_band"))

@@ -11,16 +11,21 @@ from galdiff.script_logging import setup_logging
 BANDS = ("icecube_total", "icecube_pi0", "kra_gamma_5", "kra_gamma_50")
 
 
-def main(spectra_path, band_paths, panel, energy_range_GeV, output_path, log_path, printed_path=None):
+def main(spectra_path, band_paths, panel, energy_range_GeV, output_path, log_path, printed_path=None,
+         model_band_path=None, printed_band_path=None):
     log = setup_logging(log_path)
     spectra = read_dataset(spectra_path)
     printed = read_dataset(printed_path) if printed_path else None
     bands = {name: read_dataset(path) for name, path in band_paths.items()}
     for name, table in bands.items():
         log.info("%s: %s", name, table.meta.get("conversion", table.meta.get("region", "")))
-    kwargs = dict(energy_range_GeV=energy_range_GeV, printed_table=printed)
+    kwargs = dict(energy_range_GeV=energy_range_GeV, printed_table=printed,
+                  band_table=read_dataset(model_band_path) if model_band_path else None,
+                  printed_band_table=read_dataset(printed_band_path) if printed_band_path else None)
     fig = plot_figure7(spectra, bands, panel, **kwargs)
-    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p for p in (spectra_path, printed_path) if p}
+    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p
+              for p in (spectra_path, printed_path, model_band_path,
+                        printed_band_path) if p}
     inputs.update({Path(p).name: p for p in band_paths.values()})
     save_figure(fig, output_path, provenance=provenance_meta(inputs))
     log.info("wrote %s", output_path)
@@ -29,4 +34,4 @@ def main(spectra_path, band_paths, panel, energy_range_GeV, output_path, log_pat
 if __name__ == "__main__":
     main(snakemake.input.spectra, {name: snakemake.input[name] for name in BANDS},
          snakemake.params.panel, snakemake.params.energy_range_GeV, snakemake.output[0], snakemake.log[0],
-         snakemake.input.get("printed"))
+         snakemake.input.get("printed"), snakemake.input.get("band"), snakemake.input.get("printed_band"))

@@ -10,7 +10,7 @@ from galdiff.script_logging import setup_logging
 
 
 def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headline_path=None, table4_path=None,
-         gev_anchor_path=None):
+         gev_anchor_path=None, band_headline_path=None, local_band_paths=(), band_table4_path=None):
     log = setup_logging(log_path)
     inputs = {Path(p).parent.name: p for p in fit_paths}
     inputs.update({f"{Path(p).parent.name}/extra_fit": p for p in extra_paths})
@@ -41,6 +41,28 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
     if gev_anchor_path:  # model / Fermi-LAT in |l|<80, |b|<8 without mask, per model
         for model, entry in json.loads(Path(gev_anchor_path).read_text())["models"].items():
             summary["models"].setdefault(model, {})["gev_anchor"] = entry
+    if band_headline_path:  # errors of the headline shares (rules/bands.smk)
+        bands = json.loads(Path(band_headline_path).read_text())
+        bands.pop("provenance", None)
+        summary["headline_errors"] = bands
+        inputs["band_headline"] = band_headline_path
+    if band_table4_path:  # Table IV's flux ratios with their errors (rules/bands.smk)
+        ratios = json.loads(Path(band_table4_path).read_text())
+        summary["table4_errors"] = {"definition": ratios["definition"], "models": ratios["models"]}
+        inputs["band_table4"] = band_table4_path
+    if local_band_paths:  # relative 68 % half-widths of the modulated local spectra (rules/bands.smk)
+        from galdiff.data.datasets import read_dataset
+        from galdiff.uncertainty.bands import relative_half_widths
+
+        for path in local_band_paths:
+            table, fit = read_dataset(path), Path(path).stem.removeprefix("local_")
+            inputs[f"{Path(path).parent.name}/{Path(path).stem}"] = path
+            column = f"{fit}_toa" if fit != "leptons" else "total_toa"
+            widths = summary["models"].setdefault(Path(path).parent.name, {}).setdefault("bands", {})
+            widths[fit if fit != "leptons" else "electron+positron"] = {
+                "relative_half_width_by_energy_GeV_per_n": relative_half_widths(table, column),
+                "level": table.meta["levels"][0], "n_samples": table.meta["n_samples"]}
+    summary.update(provenance_meta(inputs=inputs))
     with atomic_path(output_path) as tmp:
         tmp.write_text(json.dumps(summary, indent=2))
     log.info("wrote %s", output_path)
@@ -49,4 +71,5 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
 if __name__ == "__main__":
     main(list(snakemake.input.fits), snakemake.output[0], snakemake.log[0], list(snakemake.input.extra),
          snakemake.input.mask, snakemake.input.headline, snakemake.input.table4,
-         snakemake.input.get("gev_anchor") or None)
+         snakemake.input.get("gev_anchor") or None, snakemake.input.get("band_headline") or None,
+         list(snakemake.input.get("local_bands", [])), snakemake.input.get("band_table4") or None)

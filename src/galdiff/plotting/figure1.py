@@ -20,7 +20,7 @@ from ..data.datasets import flux_vs_ek_per_n, species_of
 from ..spectra import loglog_interp
 from ..units import Species, get_species
 from .spectra import experiment_style
-from .style import COLUMN_WIDTH_IN, apply_style, model_label, model_line_style
+from .style import COLUMN_WIDTH_IN, apply_style, draw_band, model_label, model_line_style
 
 __all__ = ["to_axis", "draw_cr_data", "plot_figure1"]
 
@@ -107,7 +107,8 @@ def _extend_range(current, values):
 def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: str = "ek_per_n",
                  weight_exponent: float = 2.7, species: Sequence[str] = ("proton", "helium"),
                  reference_model: str = "dr_low", residuals: bool = True, show_lis: bool = False,
-                 xlim=None, printed_of: Mapping | None = None, inset_below_GeV: float | None = 1.0):
+                 xlim=None, printed_of: Mapping | None = None, inset_below_GeV: float | None = 1.0,
+                 bands: Mapping | None = None):
     """Draw Figure 1.
 
     Parameters
@@ -139,6 +140,10 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
         Data sets entirely below this kinetic energy per nucleon [GeV/n] (Voyager 1) go to an inset
         with their own range; the main panels start there and their vertical range is set by the
         other data. None: one panel for all.
+    bands : mapping, optional
+        ``{species: {model: {"ek_GeV_per_n": array, "levels": [(lower, upper), ...]}}}``: the modulated
+        flux's central intervals (:mod:`galdiff.uncertainty`, widest last), shaded in the model's colour
+        (:func:`galdiff.plotting.style.draw_band`) in the spectrum and the ratio panel.
 
     Returns
     -------
@@ -178,6 +183,8 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
             label = model_label(model, printed_of)
             x_max = float(energy.max()) if x_max is None else max(x_max, float(energy.max()))
             ax.plot(energy, weight * flux, label=label, **style)
+            _draw_flux_bands(ax, (bands or {}).get(name, {}).get(model), kin_species, energy_axis, weight_exponent,
+                             model, printed_of)
             if show_lis and curve.get("flux_lis") is not None:
                 _, lis = to_axis(curve["ek_GeV_per_n"], curve["flux_lis"], kin_species, energy_axis)
                 if model not in printed_of:
@@ -201,6 +208,9 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
                 inside = (energy >= reference[0][0]) & (energy <= reference[0][-1])
                 ax_ratio.plot(energy[inside], flux[inside] / loglog_interp(energy[inside], *reference),
                               **model_line_style(model, printed_of))
+            for model in curves:
+                _draw_flux_bands(ax_ratio, (bands or {}).get(name, {}).get(model), kin_species, energy_axis, 0.0,
+                                 model, printed_of, divide_by=reference)
             ax_ratio.axhline(1.0, color="black", lw=0.6)
             ax_ratio.set_xscale("log")
             ax_ratio.set_ylim(0.5, 1.5)
@@ -217,6 +227,23 @@ def plot_figure1(model_curves: Mapping, data_tables: Mapping, *, energy_axis: st
     elif inset_below_GeV is not None and x_max is not None:
         axes[-1].set_xlim(inset_below_GeV, x_max)
     return fig
+
+
+def _draw_flux_bands(ax, band, species: Species, energy_axis: str, weight_exponent: float, model: str,
+                     printed_of: Mapping, divide_by=None) -> None:
+    """Shade one model's band levels (widest first, so the narrow one lies on top); optionally as a ratio."""
+    if not band:
+        return
+    for index in reversed(range(len(band["levels"]))):
+        lower, upper = band["levels"][index]
+        energy, lo = to_axis(band["ek_GeV_per_n"], lower, species, energy_axis)
+        _, hi = to_axis(band["ek_GeV_per_n"], upper, species, energy_axis)
+        scale = energy**weight_exponent
+        if divide_by is not None:
+            inside = (energy >= divide_by[0][0]) & (energy <= divide_by[0][-1])
+            energy, lo, hi = energy[inside], lo[inside], hi[inside]
+            scale = 1.0 / loglog_interp(energy, *divide_by)
+        draw_band(ax, energy, scale * lo, scale * hi, model, printed_of, level_index=index)
 
 
 def _draw_inset(inset, tables, weight_exponent: float, energy_axis: str, upper_GeV: float) -> None:

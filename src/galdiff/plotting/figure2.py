@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .figure1 import draw_cr_data
-from .style import COLUMN_WIDTH_IN, apply_style, model_label, model_line_style
+from .style import COLUMN_WIDTH_IN, apply_style, draw_band, model_label, model_line_style
 
 __all__ = ["COMPONENT_STYLES", "plot_figure2"]
 
@@ -28,7 +28,8 @@ COMPONENT_STYLES = {
 
 
 def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exponent: float = 3.0,
-                 components: Sequence[str] = ("total", "secondary"), xlim=None, printed_of: Mapping | None = None):
+                 components: Sequence[str] = ("total", "secondary"), xlim=None, printed_of: Mapping | None = None,
+                 bands: Mapping | None = None):
     """Draw Figure 2.
 
     Parameters
@@ -47,6 +48,9 @@ def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exp
     xlim : (float, float), optional
     printed_of : mapping, optional
         ``{as-printed model: its refit model}`` (thin, in the refit's colour).
+    bands : mapping, optional
+        ``{model: {"energy_GeV": array, "levels": [(lower, upper), ...]}}``: central intervals of the
+        modulated total (:mod:`galdiff.uncertainty`, widest last), shaded in the model's colour.
 
     Returns
     -------
@@ -57,6 +61,12 @@ def plot_figure2(model_components: Mapping, data_tables: Sequence, *, weight_exp
     ax.set_xscale("log")
     ax.set_yscale("log")
     peak = 0.0
+    for model, band in (bands or {}).items():
+        energy = np.asarray(band["energy_GeV"], dtype=float)
+        for index in reversed(range(len(band["levels"]))):
+            lower, upper = band["levels"][index]
+            draw_band(ax, energy, energy**weight_exponent * lower, energy**weight_exponent * upper, model, printed_of,
+                      level_index=index)
     for model, arrays in model_components.items():
         energy = np.asarray(arrays["energy_GeV"], dtype=float)
         weight = energy**weight_exponent

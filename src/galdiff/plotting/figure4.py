@@ -17,7 +17,7 @@ import numpy as np
 
 from ..conventions import INTENSITY_UNIT
 from ..skymaps.region_spectra import spectrum_columns
-from .spectra import plot_component_curves, plot_weighted_points, weighted_flux_label
+from .spectra import draw_component_bands, plot_component_curves, plot_weighted_points, weighted_flux_label
 from .style import COLUMN_WIDTH_IN, MODEL_NAMES, log_log_axes
 
 __all__ = ["GAMMA_COMPONENT_STYLES", "MODEL_NAMES", "plot_gamma_spectrum", "plot_figure4", "plot_figure5"]
@@ -44,7 +44,7 @@ def _title(spectra_table, panel: str | None = None) -> str:
 
 def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float = 2.7, energy_range_GeV=(1.0, 1.0e7),
                         title: str | None = None, width_in: float = COLUMN_WIDTH_IN * 1.15, height_in: float = 2.9,
-                        printed_table=None, note: str = ""):
+                        printed_table=None, note: str = "", band_table=None, printed_band_table=None):
     """One region's gamma-ray spectrum by component, E^w weighted, with data points.
 
     Parameters
@@ -62,6 +62,9 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
         Region spectra of the as-printed twin of the model (drawn thin and faint).
     note : str
         A line under the title (e.g. which data are missing).
+    band_table, printed_band_table : astropy.table.Table, optional
+        Band tables of the model and its twin (``results/bands/<model>/region_<region>.ecsv``): shaded in
+        each component's colour.
 
     Returns
     -------
@@ -74,6 +77,8 @@ def plot_gamma_spectrum(spectra_table, data_tables=(), *, weight_exponent: float
     in_range = (energy >= energy_range_GeV[0]) & (energy <= energy_range_GeV[1])
     fitted = spectra_table.meta.get("extra_fit", {})
     scales = {name: entry["scale"] for name, entry in fitted.items()}
+    draw_component_bands(ax, band_table, GAMMA_COMPONENT_STYLES, lambda e: e**weight_exponent)
+    draw_component_bands(ax, printed_band_table, GAMMA_COMPONENT_STYLES, lambda e: e**weight_exponent, as_printed=True)
     peak = plot_component_curves(ax, energy, columns, GAMMA_COMPONENT_STYLES, weight, total="gamma_total",
                                  in_range=in_range, scales=scales)
     if printed_table is not None:

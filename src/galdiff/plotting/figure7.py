@@ -21,7 +21,7 @@ from astropy import units as u
 
 from ..skymaps.region_spectra import spectrum_columns
 from .figure4 import MODEL_NAMES
-from .spectra import E2_FLUX_UNIT, plot_component_curves
+from .spectra import E2_FLUX_UNIT, draw_component_bands, plot_component_curves
 from .style import COLUMN_WIDTH_IN, log_log_axes
 
 __all__ = ["NEUTRINO_COMPONENT_STYLES", "plot_neutrino_spectrum", "plot_figure7", "plot_figure8"]
@@ -42,7 +42,8 @@ def _band(table):
 
 def plot_neutrino_spectrum(spectra_table, icecube_total=None, icecube_pi0=None, kra_gamma_5=None, kra_gamma_50=None, *,
                            energy_range_GeV=(1.0e3, 1.0e7), title: str | None = None,
-                           width_in: float = COLUMN_WIDTH_IN * 1.15, height_in: float = 2.9, printed_table=None):
+                           width_in: float = COLUMN_WIDTH_IN * 1.15, height_in: float = 2.9, printed_table=None,
+                           band_table=None, printed_band_table=None):
     """Per-flavour E^2 neutrino spectra of one region by component, with IceCube's bands.
 
     Parameters
@@ -55,6 +56,8 @@ def plot_neutrino_spectrum(spectra_table, icecube_total=None, icecube_pi0=None, 
     title : str, optional
     printed_table : astropy.table.Table, optional
         Region spectra of the model's as-printed twin (drawn thin and faint).
+    band_table, printed_band_table : astropy.table.Table, optional
+        Band tables of the model and its twin (:mod:`galdiff.uncertainty`), shaded per component.
 
     Returns
     -------
@@ -76,6 +79,8 @@ def plot_neutrino_spectrum(spectra_table, icecube_total=None, icecube_pi0=None, 
         proxy = "" if table.meta.get("region_specific", True) else " (proxy)"
         ax.fill_between(energy, lo, hi, facecolor="none", edgecolor="saddlebrown", ls=linestyle, lw=0.9,
                         label=f"IceCube {name}{proxy}")
+    draw_component_bands(ax, band_table, NEUTRINO_COMPONENT_STYLES, lambda e: e**2 / 3.0)
+    draw_component_bands(ax, printed_band_table, NEUTRINO_COMPONENT_STYLES, lambda e: e**2 / 3.0, as_printed=True)
     columns = spectrum_columns(spectra_table, [c for c in NEUTRINO_COMPONENT_STYLES if c in spectra_table.colnames])
     energy = columns["energy_GeV"]
     in_range = (energy >= energy_range_GeV[0]) & (energy <= energy_range_GeV[1])

@@ -142,3 +142,36 @@ def plot_component_curves(ax, energy_GeV, columns, styles, weight, *, total: str
         if component == total and np.any(in_range):
             peak = max(peak, float(values[in_range].max()))
     return peak
+
+
+def draw_component_bands(ax, band_table, styles, weight_of, *, model: str = "", as_printed: bool = False) -> None:
+    """Shade each component's uncertainty band (:mod:`galdiff.uncertainty`) in the component's colour.
+
+    Parameters
+    ----------
+    band_table : astropy.table.Table or None
+        A band table (``energy``, ``<component>_lo<CL>`` / ``_hi<CL>``, meta ``levels``); None draws nothing.
+    styles : mapping
+        component -> (label, colour, line style), as for :func:`plot_component_curves`.
+    weight_of : callable
+        Energy [GeV] -> factor on the intensities (E^w, or E^2 / 3 for per-flavour neutrinos).
+    as_printed : bool
+        The as-printed twin's band (lighter, :data:`galdiff.plotting.style.BAND_AS_PRINTED_FACTOR`).
+    """
+    from ..uncertainty.bands import band_levels
+    from .style import draw_band
+
+    if band_table is None:
+        return
+    energy = band_table["energy"].quantity.to_value("GeV")
+    weight = weight_of(energy)
+    printed_of = {model: model} if as_printed else None
+    for component, (_, colour, _) in styles.items():
+        if f"{component}_median" not in band_table.colnames or not np.any(np.asarray(band_table[component]) > 0):
+            continue  # no band, or a component the figure does not draw (zero, e.g. an extra fitted to 0)
+        levels = band_levels(band_table, component)
+        for index in reversed(range(len(levels))):
+            lower, upper = levels[index]
+            if not np.any(upper > lower):
+                continue
+            draw_band(ax, energy, weight * lower, weight * upper, model, printed_of, level_index=index, color=colour)

@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from ..provenance import atomic_path  # noqa: E402
 
@@ -115,3 +116,33 @@ def save_figure(fig, path: str | Path, provenance: dict | None = None) -> Path:
         fig.savefig(tmp, metadata=metadata)
     plt.close(fig)
     return path
+
+
+#: opacity of the uncertainty bands (galdiff.uncertainty): the first confidence level, the second (lighter);
+#: an as-printed model's band is drawn at BAND_AS_PRINTED_FACTOR of these
+BAND_ALPHAS = (0.32, 0.14)
+BAND_AS_PRINTED_FACTOR = 0.6
+#: opacity of the envelope of the systematic variants (a second, lighter band)
+SYSTEMATIC_BAND_ALPHA = 0.10
+
+
+def band_style(model: str, printed_of: dict | None = None, level_index: int = 0, color: str | None = None) -> dict:
+    """Fill style of a model's uncertainty band: the model's colour (or a component's ``color``),
+    lighter for the wider level.
+
+    Every band of every figure is drawn with this (one style across figures, issue 13).
+    """
+    colour = color or model_line_style(model, printed_of)["color"]
+    alpha = BAND_ALPHAS[min(level_index, len(BAND_ALPHAS) - 1)]
+    if (printed_of or {}).get(model) is not None:
+        alpha *= BAND_AS_PRINTED_FACTOR
+    return {"color": colour, "alpha": alpha, "lw": 0.0}
+
+
+def draw_band(ax, x, lower, upper, model: str, printed_of: dict | None = None, level_index: int = 0,
+              label: str | None = None, color: str | None = None):
+    """Shade a model's band between ``lower`` and ``upper`` (NaN and non-positive values left open)."""
+    lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    good = np.isfinite(lower) & np.isfinite(upper) & (upper > 0)
+    return ax.fill_between(np.asarray(x, dtype=float), np.where(good, lower, np.nan), np.where(good, upper, np.nan),
+                           where=good, label=label, **band_style(model, printed_of, level_index, color))

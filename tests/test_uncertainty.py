@@ -1,0 +1,178 @@
+"""Tests of galdiff.uncertainty: sampled bands against analytic covariances, coverage on Asimov data,
+the local-spectra band through the fit's own Green's matrix, and the linear EXTRA bands.
+
+Truths: for a linear model y = A theta the covariance of y is A C A^T exactly (Gaussian error
+propagation), so the sampled band must reproduce it within the sampling noise; a band drawn from a
+fit's covariance must contain the true curve in the stated fraction of pseudo-experiments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import norm as gaussian
+
+from galdiff import fitting
+from galdiff.units import PROTON
+from galdiff.uncertainty.bands import internal_best_and_limits, local_band_table, local_spectra_draws
+from galdiff.uncertainty.sampling import CL_SIGMA, central_interval, draw_parameters, linearised_band, sampled_band
+from test_fitting import GRID_GEV_PER_N, PROTON_TABLE2_DR_HIGH, leaky_box_green, proton_datasets, proton_truth
+
+
+def test_cl_sigma_is_the_gaussian_quantile():
+    for cl, sigma in CL_SIGMA.items():
+        assert gaussian.cdf(sigma) - gaussian.cdf(-sigma) == pytest.approx(cl, abs=1e-8)
+
+
+def test_sampled_band_of_linear_model_matches_analytic_covariance():
+    """y = A theta with correlated theta: sampled std and 68/95 % half-widths equal sqrt(diag(A C A^T))."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(6, 3))
+    l_factor = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [-0.3, 0.5, 0.4]])
+    cov = l_factor @ l_factor.T * 0.04
+    best = np.array([1.0, -2.0, 0.5])
+    draws = draw_parameters(best, cov, 40000, seed=3)
+    band = sampled_band(lambda theta: a @ theta, draws, levels=(0.68, 0.95))
+    sigma = linearised_band(a, cov)
+    assert np.allclose(sigma, np.sqrt(np.diag(a @ cov @ a.T)))
+    # the standard error of a sample std is sigma / sqrt(2n) = 0.35 %
+    assert np.allclose(band["std"], sigma, rtol=0.02)
+    assert np.allclose(band["median"], a @ best, atol=0.03 * sigma.max())
+    for cl in (0.68, 0.95):
+        lo, hi = band["intervals"][cl]
+        assert np.allclose(0.5 * (hi - lo), CL_SIGMA[cl] * sigma, rtol=0.03)
+
+
+def test_draws_hold_fixed_parameters_and_are_reproducible():
+    cov = np.diag([0.01, 0.0, 0.04])
+    first = draw_parameters([1.0, 2.0, 3.0], cov, 100, seed=7)
+    assert np.array_equal(first, draw_parameters([1.0, 2.0, 3.0], cov, 100, seed=7))
+    assert np.all(first[:, 1] == 2.0)
+    assert not np.array_equal(first, draw_parameters([1.0, 2.0, 3.0], cov, 100, seed=8))
+    clipped = draw_parameters([1.0, 2.0, 3.0], cov, 100, seed=7, limits=[(0.9, 1.1), None, None])
+    assert clipped[:, 0].min() >= 0.9 and clipped[:, 0].max() <= 1.1
+
+
+def test_central_interval_rejects_a_bad_level():
+    with pytest.raises(ValueError, match="confidence level"):
+        central_interval(np.ones((3, 2)), 1.5)
+
+
+# the proton fits below: breaks, cutoff and the knee indices held, as a fast 5-parameter fit
+HELD = ["R1_GV", "R2_GV", "R3_GV", "R4_GV", "Rc_GV", "nu3", "nu4"]
+BAND_ENERGIES = np.array([3.0, 30.0, 300.0, 3000.0])
+
+
+def _fit_entry(result):
+    return {"fit": "proton", "internal_names": result.internal_names, "params": result.params,
+            "covariance_internal": result.covariance_internal}
+
+
+def test_band_of_asimov_fit_matches_the_linearised_errors():
+    """On Asimov data (the truth itself) the sampled 68 % band of the modulated flux agrees with the
+    linear propagation J C J^T of the HESSE covariance (a numerical Jacobian of the same curve): the
+    chi2 is close to quadratic in the internal parameters, so linearising would be accurate too."""
+    green = leaky_box_green(GRID_GEV_PER_N)
+    datasets, lis = proton_datasets(green, q0=1.0)
+    model = fitting.NucleusModel(PROTON, GRID_GEV_PER_N, green, PROTON_TABLE2_DR_HIGH)
+    result = fitting.fit(model, datasets, fixed=HELD)
+    assert result.valid
+    truth = proton_truth(lis)
+    for name in ("nu0", "nu1", "nu2", "Phi_GV"):
+        assert result.params[name] == pytest.approx(truth[name], abs=1e-4)
+    entry = _fit_entry(result)
+    names, best, cov, _ = internal_best_and_limits(model, entry)
+
+    def curve(theta):
+        values = {n.removeprefix("log10_"): (10.0**x if n.startswith("log10_") else x) for n, x in zip(names, theta)}
+        return np.log(fitting.spectra_at_earth(model, values, BAND_ENERGIES)["proton"]["flux_toa"])
+
+    step = 1e-5
+    jacobian = np.stack([(curve(best + step * e) - curve(best - step * e)) / (2 * step)
+                         for e in np.eye(best.size)], axis=1)
+    sigma_log = linearised_band(jacobian, cov)
+    table = local_band_table(model, entry, BAND_ENERGIES, n_samples=4000, seed=5, levels=[0.68])
+    half_log = 0.5 * np.log(np.asarray(table["proton_toa_hi68"]) / np.asarray(table["proton_toa_lo68"]))
+    assert np.all(sigma_log > 0)
+    assert np.allclose(half_log, CL_SIGMA[0.68] * sigma_log, rtol=0.06)
+    # the best-fit column is the fit's curve
+    assert np.allclose(np.asarray(table["proton_toa"]), np.exp(curve(best)), rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_bands_cover_the_truth_in_pseudo_experiments():
+    """Coverage: around the Asimov truth, noisy pseudo-data are fitted and each fit's sampled band is
+    drawn; the true modulated flux lies inside the 68 % (95 %) band in ~68 % (~95 %) of them."""
+    green = leaky_box_green(GRID_GEV_PER_N)
+    _, lis = proton_datasets(green, q0=1.0)
+    truth = proton_truth(lis)
+    true_model = fitting.NucleusModel(PROTON, GRID_GEV_PER_N, green, PROTON_TABLE2_DR_HIGH)
+    true_flux = fitting.spectra_at_earth(true_model, truth, BAND_ENERGIES)["proton"]["flux_toa"]
+    inside = {0.68: [], 0.95: []}
+    n_experiments = 40
+    for seed in range(n_experiments):
+        datasets, _ = proton_datasets(green, q0=1.0, seed=100 + seed)
+        model = fitting.NucleusModel(PROTON, GRID_GEV_PER_N, green, PROTON_TABLE2_DR_HIGH)
+        result = fitting.fit(model, datasets, fixed=HELD)
+        assert result.valid
+        draws = local_spectra_draws(model, _fit_entry(result), BAND_ENERGIES, n_samples=300, seed=seed)
+        values = draws["draws"]["proton"]["flux_toa"]
+        for cl in inside:
+            lo, hi = central_interval(values, cl)
+            inside[cl].append((lo <= true_flux) & (true_flux <= hi))
+    fraction = {cl: float(np.mean(v)) for cl, v in inside.items()}
+    # 40 experiments: binomial standard error 0.074 (68 %) and 0.034 (95 %), per energy
+    assert 0.48 < fraction[0.68] < 0.86, fraction
+    assert 0.85 < fraction[0.95] <= 1.0, fraction
+
+
+def _region_table(scale=2.0):
+    from astropy import units as u
+    from astropy.table import Table
+
+    energy = np.geomspace(1e3, 1e6, 4)
+    unit = u.Unit("GeV-1 cm-2 s-1 sr-1")
+    extra_unscaled = 1e-9 * (energy / 1e3) ** -2.5
+    nu_unscaled = 0.5 * extra_unscaled
+    table = Table({"energy": energy * u.GeV})
+    table["pi0"] = 3e-9 * (energy / 1e3) ** -2.7 * unit
+    table["extra1"] = scale * extra_unscaled * unit
+    table["gamma_total"] = table["pi0"] + table["extra1"]
+    table["extra1_neutrino"] = scale * nu_unscaled * unit
+    table["neutrino_total"] = (2e-9 * (energy / 1e3) ** -2.7 + scale * nu_unscaled) * unit
+    for flavour in ("e", "mu", "tau"):
+        table[f"neutrino_{flavour}"] = table["neutrino_total"] / 3.0
+    table.meta.update(model="toy", region="toy_region")
+    return table, {"extra1": extra_unscaled, "extra1_neutrino": nu_unscaled}
+
+
+def test_extra_band_is_the_scale_error_times_the_unscaled_extra():
+    """One extra at s = 2 +- 0.1 (far from its bound): every column it moves gets a band of half-width
+    0.1 x (its part of that column at s = 1), 1 sigma; columns it does not move get none."""
+    from galdiff.uncertainty.extra_bands import region_band_table
+
+    table, unscaled = _region_table()
+    summary = {"parameters": ["extra1"], "components": {"extra1": {"scale": 2.0, "scale_error": 0.1}},
+               "correlation": [[1.0]]}
+    band = region_band_table(table, unscaled, summary, n_samples=20000, seed=1, levels=[0.68])
+    for column, part in (("gamma_total", unscaled["extra1"]), ("extra1", unscaled["extra1"]),
+                         ("neutrino_total", unscaled["extra1_neutrino"]), ("neutrino_mu", unscaled["extra1_neutrino"] / 3)):
+        half = 0.5 * (np.asarray(band[f"{column}_hi68"]) - np.asarray(band[f"{column}_lo68"]))
+        np.testing.assert_allclose(half, CL_SIGMA[0.68] * 0.1 * part, rtol=0.03)
+    assert "pi0_median" not in band.colnames
+
+
+def test_hadronic_offsets_follow_the_response_covariance():
+    """Region-column offsets of the p/He draws through a linear response r: standard deviation sqrt(r C r^T)."""
+    from galdiff.uncertainty.extra_bands import region_band_table
+
+    table, unscaled = _region_table()
+    r = np.array([[1e-10, 2e-11, 1e-12, 1e-13], [-5e-11, 1e-11, 3e-12, 2e-13]])
+    cov = np.array([[0.04, 0.01], [0.01, 0.09]])
+    response = {"species": {"proton": {"names": ["nu0", "nu1"], "best": np.array([2.0, 2.5]), "covariance": cov,
+                                       "response": {"toy_region": {"pi0": r}}}}}
+    summary = {"parameters": [], "components": {}}
+    band = region_band_table(table, unscaled, summary, n_samples=20000, seed=2, levels=[0.68], response=response,
+                             region="toy_region")
+    half = 0.5 * (np.asarray(band["pi0_hi68"]) - np.asarray(band["pi0_lo68"]))
+    np.testing.assert_allclose(half, CL_SIGMA[0.68] * np.sqrt(np.einsum("ki,kl,li->i", r, cov, r)), rtol=0.03)
