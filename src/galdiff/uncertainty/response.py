@@ -94,7 +94,7 @@ class HadronicChain:
 
     def region_spectra(self, injections: Mapping) -> dict:
         """``{region: {component: (n_E,)}}`` of :data:`HADRONIC_COMPONENTS` for ``{species: Q}`` (missing: 0)."""
-        from ..emission import intensity_from_density
+        from ..emission import species_intensity_from_density
         from ..propagation.greens import propagate_spectrum
         from ..skymaps.region_spectra import average_cubes
         from ..skymaps.model_maps import model_map_cubes
@@ -106,7 +106,7 @@ class HadronicChain:
             q = injections.get(species)
             density = (propagate_spectrum(solver, shape, q) if q is not None
                        else np.zeros((ek.size,) + tuple(solver.grid.shape[1:])))
-            intensities[species] = (ek, intensity_from_density(density, ek, species))
+            intensities[species] = (ek, species_intensity_from_density(density, ek, species))
         emissivity = self.emission_grid.compute(intensities, include=("pi0", "neutrinos"))
         emissivity.kappa_per_kpc = self.kappa_per_kpc
         cubes = model_map_cubes(emissivity, self.nside, self.geometry, self.galaxy_cfg, absorption=self.absorption,
