@@ -4,7 +4,7 @@ from pathlib import Path
 
 from galdiff.data.datasets import read_dataset
 from galdiff.plotting.figure4 import plot_figure4
-from galdiff.plotting.style import save_figure
+from galdiff.plotting.style import read_model_tables, save_figure
 from galdiff.provenance import provenance_meta
 from galdiff.script_logging import setup_logging
 
@@ -12,16 +12,10 @@ from galdiff.script_logging import setup_logging
 def main(spectra_path, data_paths, panel, weight_exponent, energy_range_GeV, output_path, log_path,
          printed_path=None, note="", band_path=None, printed_band_path=None):
     log = setup_logging(log_path)
-    spectra = read_dataset(spectra_path)
+    spectra, tables, inputs = read_model_tables(spectra_path, printed_path, band_path, printed_band_path)
     data = [read_dataset(p) for p in data_paths]
-    printed = read_dataset(printed_path) if printed_path else None
-    kwargs = dict(weight_exponent=weight_exponent, energy_range_GeV=energy_range_GeV, printed_table=printed, note=note,
-                  band_table=read_dataset(band_path) if band_path else None,
-                  printed_band_table=read_dataset(printed_band_path) if printed_band_path else None)
-    fig = plot_figure4(spectra, data, panel, **kwargs)
-    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p
-              for p in (spectra_path, printed_path, band_path,
-                        printed_band_path) if p}
+    fig = plot_figure4(spectra, data, panel, weight_exponent=weight_exponent, energy_range_GeV=energy_range_GeV,
+                       note=note, **tables)
     inputs.update({Path(p).name: p for p in data_paths})
     save_figure(fig, output_path, provenance=provenance_meta(inputs))
     log.info("wrote %s", output_path)

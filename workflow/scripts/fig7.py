@@ -4,7 +4,7 @@ from pathlib import Path
 
 from galdiff.data.datasets import read_dataset
 from galdiff.plotting.figure7 import plot_figure7
-from galdiff.plotting.style import save_figure
+from galdiff.plotting.style import read_model_tables, save_figure
 from galdiff.provenance import provenance_meta
 from galdiff.script_logging import setup_logging
 
@@ -14,18 +14,11 @@ BANDS = ("icecube_total", "icecube_pi0", "kra_gamma_5", "kra_gamma_50")
 def main(spectra_path, band_paths, panel, energy_range_GeV, output_path, log_path, printed_path=None,
          model_band_path=None, printed_band_path=None):
     log = setup_logging(log_path)
-    spectra = read_dataset(spectra_path)
-    printed = read_dataset(printed_path) if printed_path else None
+    spectra, tables, inputs = read_model_tables(spectra_path, printed_path, model_band_path, printed_band_path)
     bands = {name: read_dataset(path) for name, path in band_paths.items()}
     for name, table in bands.items():
         log.info("%s: %s", name, table.meta.get("conversion", table.meta.get("region", "")))
-    kwargs = dict(energy_range_GeV=energy_range_GeV, printed_table=printed,
-                  band_table=read_dataset(model_band_path) if model_band_path else None,
-                  printed_band_table=read_dataset(printed_band_path) if printed_band_path else None)
-    fig = plot_figure7(spectra, bands, panel, **kwargs)
-    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p
-              for p in (spectra_path, printed_path, model_band_path,
-                        printed_band_path) if p}
+    fig = plot_figure7(spectra, bands, panel, energy_range_GeV=energy_range_GeV, **tables)
     inputs.update({Path(p).name: p for p in band_paths.values()})
     save_figure(fig, output_path, provenance=provenance_meta(inputs))
     log.info("wrote %s", output_path)

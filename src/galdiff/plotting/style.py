@@ -146,3 +146,19 @@ def draw_band(ax, x, lower, upper, model: str, printed_of: dict | None = None, l
     good = np.isfinite(lower) & np.isfinite(upper) & (upper > 0)
     return ax.fill_between(np.asarray(x, dtype=float), np.where(good, lower, np.nan), np.where(good, upper, np.nan),
                            where=good, label=label, **band_style(model, printed_of, level_index, color))
+
+
+def read_model_tables(spectra_path, printed_path=None, band_path=None, printed_band_path=None):
+    """A spectra figure's model tables: the model's region spectra, its as-printed twin and both bands.
+
+    Returns ``(spectra, tables, inputs)``: ``tables`` the keyword arguments ``printed_table``,
+    ``band_table``, ``printed_band_table`` of the figure functions (None where a path is not given),
+    ``inputs`` the ``{"<folder>/<file>": path}`` entries of the figure's provenance.
+    """
+    from ..data.datasets import read_dataset  # plotting is imported by data-free code too
+
+    paths = {"printed_table": printed_path, "band_table": band_path, "printed_band_table": printed_band_path}
+    tables = {key: read_dataset(path) if path else None for key, path in paths.items()}
+    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p
+              for p in (spectra_path, printed_path, band_path, printed_band_path) if p}
+    return read_dataset(spectra_path), tables, inputs
