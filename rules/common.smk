@@ -266,6 +266,8 @@ def table4_inputs(wildcards):
         "fits": expand("results/spectra/{model}/extra_fit.yaml", model=REPORT_MODELS),
         "local": expand("results/propagation/{model}/local_spectra.ecsv", model=REPORT_MODELS),
         "template_fits": "results/data/icecube_gp2023_template_fits.ecsv",
+        # the flux ratios' errors over the band draws (rules/bands.smk), printed beside the ratios
+        "band_ratios": "results/bands/table4.json",
     }
     inputs.update({name: path for name, path in neutrino_bands(window).items() if name != "icecube_total"})
     return inputs
@@ -348,6 +350,8 @@ def band_response_inputs(wildcards):
     inputs.update(los_files(wildcards))
     inputs["emissivity"] = f"results/emission/{model}/emissivity.h5"
     inputs["electron"] = f"results/propagation/{model}/electron.h5"
+    # the workflow's best-fit region spectra: the bands' base and the absorption of pi0
+    inputs["spectra"] = expand("results/spectra/{model}/{region}.ecsv", model=model, region=REGIONS)
     if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
         inputs["mask"] = "results/masks/lhaaso.fits"
     return inputs

@@ -27,7 +27,10 @@ import numpy as np
 from .bands import internal_best_and_limits
 
 __all__ = ["HADRONIC_COMPONENTS", "injection_derivatives", "HadronicChain", "build_hadronic_chain", "hadronic_response",
-           "linear_prediction", "validate_response", "write_response_h5", "read_response_h5"]
+           "region_los_weights", "region_los_weights_of_model", "absorption_ratios", "HadronicResponse",
+           "chain_difference_response", "linear_prediction", "perturbed_parameters", "compare_with_chain",
+           "validate_response", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
+           "read_response_h5"]
 
 #: region-spectrum columns the p and He injections move (the rest have no hadronic part)
 HADRONIC_COMPONENTS = ("pi0", "gamma_total", "neutrino_diffuse", "neutrino_e", "neutrino_mu", "neutrino_tau",
@@ -94,19 +97,25 @@ class HadronicChain:
 
     def region_spectra(self, injections: Mapping) -> dict:
         """``{region: {component: (n_E,)}}`` of :data:`HADRONIC_COMPONENTS` for ``{species: Q}`` (missing: 0)."""
-        from ..emission import species_intensity_from_density
         from ..propagation.greens import propagate_spectrum
+
+        densities = {}
+        for species in ("proton", "helium"):
+            solver, shape = self.solvers[species]
+            q = injections.get(species)
+            densities[species] = (propagate_spectrum(solver, shape, q) if q is not None
+                                  else np.zeros((solver.grid.ek_GeV_per_n.size,) + tuple(solver.grid.shape[1:])))
+        return self.region_spectra_from_densities(densities)
+
+    def region_spectra_from_densities(self, densities: Mapping) -> dict:
+        """The chain after the propagation: ``{species: N (n_E, n_r, n_z)}`` on the protons' grid -> region spectra."""
+        from ..emission import species_intensity_from_density
         from ..skymaps.region_spectra import average_cubes
         from ..skymaps.model_maps import model_map_cubes
 
-        intensities = {}
-        for species in ("proton", "helium"):
-            solver, shape = self.solvers[species]
-            ek = solver.grid.ek_GeV_per_n
-            q = injections.get(species)
-            density = (propagate_spectrum(solver, shape, q) if q is not None
-                       else np.zeros((ek.size,) + tuple(solver.grid.shape[1:])))
-            intensities[species] = (ek, species_intensity_from_density(density, ek, species))
+        ek = self.emission_grid.nucleus_ek_GeV_per_n
+        intensities = {species: (ek, species_intensity_from_density(density, ek, species))
+                       for species, density in densities.items()}
         emissivity = self.emission_grid.compute(intensities, include=("pi0", "neutrinos"))
         emissivity.kappa_per_kpc = self.kappa_per_kpc
         cubes = model_map_cubes(emissivity, self.nside, self.geometry, self.galaxy_cfg, absorption=self.absorption,
@@ -115,18 +124,171 @@ class HadronicChain:
         return spectra
 
 
-def hadronic_response(chain: HadronicChain, derivatives: Mapping, models: Mapping, step_sigma: float = 0.1,
-                      best_spectra: Mapping | None = None) -> dict:
-    """``{species: {region: {component: (n_free, n_E)}}}``: d(region spectrum)/d(theta_k) of the chain.
+def region_los_weights(operator, weights: Mapping) -> dict:
+    """Region-averaged line-of-sight weights: ``{region: (n_r, n_z)}``, V_r = sum_p w_p W[p, cell] / sum_p w_p.
 
-    Forward differences of the whole chain in each free internal parameter, with a step of
-    ``step_sigma`` times its error, the other species at its best fit (one chain run per parameter
-    plus the best fit, ``best_spectra`` if given). Differencing the chain (rather than applying it to
-    dQ/dtheta_k) keeps it exact where the workflow's chain is not strictly linear: helium is regridded
-    log-log onto the protons' energy grid in the emission stage, which is homogeneous but not
-    additive, so a signed dQ cannot be pushed through it. The truncation error of the forward
-    difference is step_sigma / 2 of the second-order term over one sigma (5 % of an already small
-    term); :func:`validate_response` measures the total.
+    For every emissivity field q (n_r, n_z) without absorption, V_r . q is exactly the region average
+    of the map ``operator.intensity(q)`` (:func:`galdiff.skymaps.region_spectra.average_cubes`): one
+    sparse vector product per region replaces the map (cm^-2 per H atom for the gas operator, cm for
+    the path operator).
+    """
+    out = {}
+    for region, entry in weights.items():
+        w = np.asarray(entry[0] if isinstance(entry, tuple) else entry, dtype=float)
+        if w.size != operator.n_pix:
+            raise ValueError(f"region {region!r}: {w.size} pixel weights, the operator has {operator.n_pix} pixels")
+        rows = np.repeat(w, operator.n_shells) / w.sum()  # rows are p * n_shells + shell
+        out[region] = np.asarray(operator.matrix.T @ rows).reshape(operator.grid.shape)
+    return out
+
+
+def absorption_ratios(los_weights: Mapping, emissivity_best, absorbed_spectra: Mapping,
+                      component: str = "pi0") -> dict:
+    """``{region: (n_E,)}``: absorbed / unabsorbed region spectrum of a gamma-ray component at the best fit.
+
+    The line of sight with pair absorption is linear in the emissivity at fixed attenuation; the
+    attenuation of a region's emission depends on where along the lines of sight it is emitted,
+    which a change of the injection spectrum leaves unchanged to first order (protons above the
+    ~100 TeV where absorption matters suffer no energy coupling, so their spatial distribution at one
+    energy does not depend on the spectrum). The response of the absorbed spectrum is therefore the
+    unabsorbed one times this ratio; :func:`validate_response` checks the approximation against the
+    full chain with absorption. Energies with no unabsorbed emission get 1.
+    """
+    field = np.asarray(emissivity_best.components[component], dtype=float)  # (n_r, n_z, n_E)
+    out = {}
+    for region, v in los_weights.items():
+        unabsorbed = np.tensordot(v, field, axes=([0, 1], [0, 1]))
+        absorbed = np.asarray(absorbed_spectra[region], dtype=float)
+        out[region] = np.divide(absorbed, unabsorbed, out=np.ones_like(unabsorbed), where=unabsorbed > 0)
+    return out
+
+
+class HadronicResponse:
+    """Batched linear response of the hadronic region spectra to the p and He injections.
+
+    Every direction dQ_k of a species goes through the chain at once: one transport solve with the
+    m right-hand sides dQ_k(E) S(r, z) on the factorised solver (:meth:`SteadyStateSolver.solve_interior`
+    takes a batch), the region-averaged line-of-sight weights contracted with the densities on the
+    solver's unknowns (V_r . N_k(E), :func:`region_los_weights`), and the hadronic emission matrices
+    applied to these (n_E, m n_regions) region-weighted intensities: the emission stage is
+    q = M_p J_p + M_He J_He at every cell, so summing over cells first is exact. Pair absorption
+    enters as the best fit's ratio (:func:`absorption_ratios`). No emissivity field, no map.
+
+    Parameters
+    ----------
+    solvers : mapping
+        ``{"proton" | "helium": (SteadyStateSolver, source_shape)}``.
+    emission_grid : galdiff.emission.EmissionGrid
+        Its hadronic matrices (on the protons' energy grid; helium must be on the same grid).
+    los_weights : mapping
+        ``{region: (n_r, n_z)}`` of the gas-weighted operator (:func:`region_los_weights`).
+    gamma_ratios : mapping
+        ``{region: (n_E,)}`` absorption ratios of pi0 (:func:`absorption_ratios`); None: no absorption.
+    rtol : float
+        GMRES tolerance of the batched solves (default 1e-7: a band needs the response to far better
+        than its 1 % check, not to the propagation's 1e-10; the GMRES iterations fall with it).
+    """
+
+    def __init__(self, solvers: Mapping, emission_grid, los_weights: Mapping, gamma_ratios: Mapping | None = None,
+                 rtol: float = 1e-7):
+        self.rtol = float(rtol)
+        self.solvers = dict(solvers)  # one species is enough (the script builds them one at a time)
+        self.emission_grid = emission_grid
+        self.regions = list(los_weights)
+        self.los_weights = dict(los_weights)
+        self.gamma_ratios = gamma_ratios
+        ek_p = emission_grid.nucleus_ek_GeV_per_n  # the protons' propagation grid
+        self._observables, self._shapes = {}, {}
+        for species, (solver, shape) in self.solvers.items():
+            ek = solver.grid.ek_GeV_per_n
+            if not np.allclose(ek, ek_p, rtol=1e-12, atol=0.0):
+                # the emission stage regrids helium log-log, which is not additive: the batched
+                # response needs helium on the protons' grid (the workflow's one grid per nucleon)
+                raise ValueError(f"{species}: energy grid differs from the protons'; the batched response "
+                                 "needs one GeV/n grid for p and He")
+            interior = np.stack([v[:-1, 1:-1] for v in (los_weights[r] for r in self.regions)])
+            self._observables[species] = np.stack([solver.layout.observable_weights(v) for v in interior], axis=1)
+            self._shapes[species] = solver.to_unknowns(np.asarray(shape, dtype=float)[None], "source_shape")[0]
+
+    def region_weighted_intensity(self, species: str, dq) -> np.ndarray:
+        """V_r . J_k(E) for directions ``dq`` (m, n_E) [cm^-3 s^-1 (GeV/n)^-1]: (m, n_regions, n_E).
+
+        J = beta c N / 4 pi; in cm^-2 s^-1 sr^-1 (GeV/n)^-1 times the weights' unit (cm^-2 for the gas operator).
+        """
+        from ..emission import species_intensity_from_density
+
+        solver, _ = self.solvers[species]
+        dq = np.atleast_2d(np.asarray(dq, dtype=float))
+        sources = dq[:, :, None] * self._shapes[species][None, None, :]
+        default_rtol, solver.rtol = solver.rtol, self.rtol
+        try:
+            density = solver.solve_interior(sources)  # (m, n_E, n_s), all columns in one batched GMRES
+        finally:
+            solver.rtol = default_rtol
+        weighted = density @ self._observables[species]  # (m, n_E, n_regions)
+        ek = solver.grid.ek_GeV_per_n
+        return np.moveaxis(species_intensity_from_density(np.moveaxis(weighted, 1, 0), ek, species), 0, 2)
+
+    def region_offsets(self, species: str, dq) -> dict:
+        """``{region: {component: (m, n_E)}}``: the hadronic region spectra of the injections ``dq``."""
+        from ..interactions.neutrino_oscillation import flavour_fluxes_at_earth
+
+        weighted = self.region_weighted_intensity(species, dq)  # (m, n_regions, n_E)
+        m, n_regions, n_e = weighted.shape
+        flux = weighted.reshape(m * n_regions, n_e).T  # (n_E, m n_regions)
+        grid = self.emission_grid
+
+        def emit(matrix):
+            if species == "proton":
+                q = matrix.emissivity_per_H(flux)
+            else:
+                q = matrix.emissivity_per_H(np.zeros_like(flux), flux)
+            return q.T.reshape(m, n_regions, -1)
+
+        pi0 = emit(grid.pi0_matrix)
+        nu_e, nu_mu, nu_tau = flavour_fluxes_at_earth(emit(grid.neutrino_matrix("e")), emit(grid.neutrino_matrix("mu")),
+                                                      angles=grid.mixing)
+        out = {}
+        for j, region in enumerate(self.regions):
+            ratio = 1.0 if self.gamma_ratios is None else np.asarray(self.gamma_ratios[region])[None, :]
+            gamma = pi0[:, j] * ratio
+            neutrinos = nu_e[:, j] + nu_mu[:, j] + nu_tau[:, j]
+            out[region] = {"pi0": gamma, "gamma_total": gamma, "neutrino_diffuse": neutrinos,
+                           "neutrino_e": nu_e[:, j], "neutrino_mu": nu_mu[:, j], "neutrino_tau": nu_tau[:, j],
+                           "neutrino_total": neutrinos}
+        return out
+
+
+def hadronic_response(response: HadronicResponse, derivatives: Mapping) -> dict:
+    """``{species: {region: {component: (n_free, n_E)}}}``: d(region spectrum)/d(theta_k), all k at once.
+
+    The chain is linear in Q, so d I / d theta_k = R[dQ/dtheta_k] exactly (dQ/dtheta_k from
+    :func:`injection_derivatives`); parameters that do not move the injection (the modulation
+    potential) get zero rows without a solve.
+    """
+    out = {}
+    for species, entry in derivatives.items():
+        dq = np.asarray(entry["derivatives"], dtype=float).reshape(len(entry["names"]), -1)
+        moving = np.flatnonzero(np.any(dq != 0.0, axis=1))
+        offsets = response.region_offsets(species, dq[moving]) if moving.size else {}
+        out[species] = {}
+        for region in response.regions:
+            out[species][region] = {}
+            for component in HADRONIC_COMPONENTS:
+                rows = np.zeros((dq.shape[0], response.emission_grid.gamma_energy_GeV.size))
+                if moving.size:
+                    rows[moving] = offsets[region][component]
+                out[species][region][component] = rows
+    return out
+
+
+def chain_difference_response(chain: HadronicChain, derivatives: Mapping, models: Mapping, step_sigma: float = 0.1,
+                              best_spectra: Mapping | None = None) -> dict:
+    """The unbatched reference of :func:`hadronic_response`: forward differences of the whole chain.
+
+    One full chain run (propagation + emission + maps + region average) per free parameter, with a
+    step of ``step_sigma`` times its error, the other species at its best fit. Costs a map per
+    parameter: kept for tests and checks, not used by the workflow.
     """
     best_injections = {species: entry["q_best"] for species, entry in derivatives.items()}
     base = best_spectra if best_spectra is not None else chain.region_spectra(best_injections)
@@ -164,21 +326,9 @@ def linear_prediction(best_spectra: Mapping, response: Mapping, deltas: Mapping)
     return out
 
 
-def validate_response(chain: HadronicChain, derivatives: Mapping, models: Mapping, response: Mapping,
-                      best_spectra: Mapping, n_sigma: float = 1.0, seed: int = 0,
-                      components: Sequence[str] = ("pi0", "neutrino_total")) -> dict:
-    """The 1 % check: full chain at a perturbed parameter set against the linear prediction.
-
-    The perturbation is one draw from each fit's covariance scaled to ``n_sigma`` (its Mahalanobis
-    length), applied to every free parameter at once.
-
-    Returns
-    -------
-    dict
-        ``max_relative_deviation`` (over regions, components and every energy with a non-zero
-        spectrum), per region and component the largest deviation, the relative change the
-        perturbation made (``max_relative_change``, to show the check is not empty) and the offsets.
-    """
+def perturbed_parameters(derivatives: Mapping, models: Mapping, n_sigma: float = 1.0, seed: int = 0):
+    """The check's parameter set: per fit one direction drawn from its covariance, scaled to ``n_sigma``
+    (Mahalanobis length), on every free parameter at once. Returns ``(deltas, injections)`` per species."""
     rng = np.random.default_rng(int(seed))
     deltas, injections = {}, {}
     for species, entry in derivatives.items():
@@ -189,7 +339,20 @@ def validate_response(chain: HadronicChain, derivatives: Mapping, models: Mappin
         internal = entry["all_best"].copy()
         internal[entry["free_index"]] += delta
         injections[species] = injection_of(models[species], entry["all_names"], internal)
-    direct = chain.region_spectra(injections)
+    return deltas, injections
+
+
+def compare_with_chain(direct: Mapping, best_spectra: Mapping, response: Mapping, deltas: Mapping,
+                       n_sigma: float = 1.0, components: Sequence[str] = ("pi0", "neutrino_total")) -> dict:
+    """Full-chain region spectra ``direct`` at theta_hat + delta against best + response . delta (the 1 % check).
+
+    Returns
+    -------
+    dict
+        ``max_relative_deviation`` (over regions, components and every energy with a non-zero
+        spectrum), per region and component the largest deviation, the relative change the
+        perturbation made (``max_relative_change``, to show the check is not empty) and the offsets.
+    """
     predicted = linear_prediction(best_spectra, response, deltas)
     report, worst, change = {}, 0.0, 0.0
     for region in direct:
@@ -205,13 +368,81 @@ def validate_response(chain: HadronicChain, derivatives: Mapping, models: Mappin
             report[region][component] = {"max_relative_deviation": deviation, "max_relative_change": moved}
             worst, change = max(worst, deviation), max(change, moved)
     return {"max_relative_deviation": worst, "max_relative_change": change, "n_sigma": float(n_sigma),
-            "by_region": report, "offsets": {s: d.tolist() for s, d in deltas.items()}}
+            "by_region": report, "offsets": {s: np.asarray(d).tolist() for s, d in deltas.items()}}
+
+
+def validate_response(chain: HadronicChain, derivatives: Mapping, models: Mapping, response: Mapping,
+                      best_spectra: Mapping, n_sigma: float = 1.0, seed: int = 0,
+                      components: Sequence[str] = ("pi0", "neutrino_total")) -> dict:
+    """The 1 % check in one call: :func:`perturbed_parameters`, the full chain there, :func:`compare_with_chain`."""
+    deltas, injections = perturbed_parameters(derivatives, models, n_sigma, seed)
+    return compare_with_chain(chain.region_spectra(injections), best_spectra, response, deltas, n_sigma, components)
+
+
+def nucleus_solver(model_cfg: Mapping, propagation_cfg: Mapping, species: str):
+    """``(SteadyStateSolver, source_shape)`` of one nucleus of a model, as its propagation rule builds it."""
+    from ..propagation.run import setup_solver
+    from ..propagation.setups import transport_setup
+
+    solver, _, shape = setup_solver(transport_setup(model_cfg, propagation_cfg, species))
+    return solver, shape
+
+
+def nucleus_solvers(model_cfg: Mapping, propagation_cfg: Mapping) -> dict:
+    """``{"proton" | "helium": (SteadyStateSolver, source_shape)}`` of a model, as its propagation rules build them."""
+    return {species: nucleus_solver(model_cfg, propagation_cfg, species) for species in ("proton", "helium")}
+
+
+def hadronic_emission_grid(proton_grid, propagation_cfg: Mapping, emission_cfg: Mapping, electron_ek_GeV):
+    """The emission grid of the hadronic components, as :func:`galdiff.emission.model_emissivity` forms it.
+
+    ``proton_grid``: anything with ``r_kpc``, ``z_kpc`` and ``ek_GeV_per_n`` (the protons' propagation grid).
+    """
+    from ..emission import EmissionGrid
+
+    galaxy_cfg = dict(propagation_cfg.get("galaxy", {}))
+    energy_cfg = emission_cfg["gamma_energy_GeV"]
+    decades = np.log10(float(energy_cfg["max"]) / float(energy_cfg["min"]))
+    gamma_energy = np.geomspace(float(energy_cfg["min"]), float(energy_cfg["max"]),
+                                int(round(decades * float(energy_cfg["per_decade"]))) + 1)
+    return EmissionGrid(proton_grid.r_kpc, proton_grid.z_kpc, proton_grid.ek_GeV_per_n, np.asarray(electron_ek_GeV),
+                        gamma_energy_GeV=gamma_energy, isrf=None, he_to_h=float(galaxy_cfg.get("he_to_h", 0.11)))
+
+
+def _checked_operator(path, emissivity, geometry, nside: int, includes_gas: bool):
+    from ..skymaps.operator import RZGrid, load_operator
+
+    operator = load_operator(path)
+    grid = RZGrid(np.asarray(emissivity.r_kpc), np.asarray(emissivity.z_kpc))
+    if (not operator.grid.same_as(grid) or operator.geometry != geometry or operator.nside != int(nside)
+            or operator.includes_gas != includes_gas):
+        raise ValueError(f"{path}: line-of-sight operator does not fit this model (grid, geometry, nside or gas)")
+    return operator
+
+
+def region_los_weights_of_model(model_cfg: Mapping, propagation_cfg: Mapping, maps_cfg: Mapping, regions, *,
+                                emissivity, los_gas, mask=None, fine_nside: int | None = None) -> tuple[dict, dict]:
+    """Region-averaged gas line-of-sight weights of one model (:func:`region_los_weights`) and the pixel weights.
+
+    Only the gas-weighted operator is read (the hadronic components are per H atom) and it is freed
+    on return: ``({region: (n_r, n_z)}, {region: (pixel weights, masked fraction)})``.
+    """
+    from ..skymaps.model_maps import map_geometry
+    from ..skymaps.region_spectra import region_weights
+
+    galaxy_cfg = dict(propagation_cfg.get("galaxy", {}))
+    nside = int(maps_cfg["nside"])
+    geometry = map_geometry(maps_cfg, model_cfg["propagation"], float(galaxy_cfg.get("r_sun_kpc", 8.3)))
+    operator = _checked_operator(los_gas, emissivity, geometry, nside, includes_gas=True)
+    weights = region_weights(list(regions), nside, mask=mask, fine_nside=fine_nside)
+    return region_los_weights(operator, weights), weights
 
 
 def build_hadronic_chain(model_cfg: Mapping, propagation_cfg: Mapping, emission_cfg: Mapping, maps_cfg: Mapping,
                          regions, *, electron_ek_GeV, emissivity, los_paths: Sequence, mask=None,
-                         fine_nside: int | None = None) -> HadronicChain:
-    """The workflow's chain for one model, from its configuration and cached inputs.
+                         fine_nside: int | None = None, solvers: Mapping | None = None,
+                         emission_grid=None, weights: Mapping | None = None) -> HadronicChain:
+    """The workflow's full chain for one model, from its configuration and cached inputs.
 
     Parameters
     ----------
@@ -224,30 +455,22 @@ def build_hadronic_chain(model_cfg: Mapping, propagation_cfg: Mapping, emission_
         The model's emissivity file (its pair-absorption table, and the operators' check).
     los_paths : (gas, path)
         The cached line-of-sight operator files.
+    solvers, emission_grid, weights : optional
+        Already built (:func:`nucleus_solvers`, :func:`hadronic_emission_grid`,
+        :func:`galdiff.skymaps.region_spectra.region_weights`); ``solvers={}`` gives a chain for
+        :meth:`HadronicChain.region_spectra_from_densities` only.
     """
-    from ..emission import EmissionGrid
-    from ..propagation.run import setup_solver
-    from ..propagation.setups import transport_setup
     from ..skymaps.region_spectra import region_weights
     from ..skymaps.model_maps import load_operators, map_geometry
 
     galaxy_cfg = dict(propagation_cfg.get("galaxy", {}))
-    solvers = {}
-    for species in ("proton", "helium"):
-        solver, _, shape = setup_solver(transport_setup(model_cfg, propagation_cfg, species))
-        solvers[species] = (solver, shape)
-    energy_cfg = emission_cfg["gamma_energy_GeV"]
-    # the energy axis exactly as galdiff.emission.model_emissivity forms it
-    decades = np.log10(float(energy_cfg["max"]) / float(energy_cfg["min"]))
-    gamma_energy = np.geomspace(float(energy_cfg["min"]), float(energy_cfg["max"]),
-                                int(round(decades * float(energy_cfg["per_decade"]))) + 1)
-    proton_grid = solvers["proton"][0].grid
-    grid = EmissionGrid(proton_grid.r_kpc, proton_grid.z_kpc, proton_grid.ek_GeV_per_n, np.asarray(electron_ek_GeV),
-                        gamma_energy_GeV=gamma_energy, isrf=None, he_to_h=float(galaxy_cfg.get("he_to_h", 0.11)))
+    solvers = solvers if solvers is not None else nucleus_solvers(model_cfg, propagation_cfg)
+    grid = emission_grid if emission_grid is not None else hadronic_emission_grid(
+        solvers["proton"][0].grid, propagation_cfg, emission_cfg, electron_ek_GeV)
     nside = int(maps_cfg["nside"])
     geometry = map_geometry(maps_cfg, model_cfg["propagation"], float(galaxy_cfg.get("r_sun_kpc", 8.3)))
     operators = load_operators(los_paths[0], los_paths[1], emissivity, geometry, nside)
-    weights = region_weights(list(regions), nside, mask=mask, fine_nside=fine_nside)
+    weights = weights if weights is not None else region_weights(list(regions), nside, mask=mask, fine_nside=fine_nside)
     return HadronicChain(solvers, grid, emissivity.kappa_per_kpc, nside=nside, geometry=geometry, operators=operators,
                          galaxy_cfg=galaxy_cfg, absorption=bool(maps_cfg.get("absorption", True)), weights=weights)
 
