@@ -1,9 +1,10 @@
 """Response of one model's region spectra to its p and He fit parameters, and its 1 % check (rule band_response).
 
-Cheap by design (galdiff.uncertainty.response.HadronicResponse): per species one batched transport solve of
-all parameter directions, the region-averaged line-of-sight weights and the hadronic emission matrices; the
-species' solvers are built one at a time and freed. The check runs the full chain (emission, maps, region
-averages) once, at a 1-sigma perturbed parameter set, from the perturbed densities solved alongside.
+Cheap by design (galdiff.uncertainty.response.HadronicResponse, LeptonResponse): per species one batched
+transport solve of all parameter directions of its fit, the region-averaged line-of-sight weights and the
+emission matrices (pi0 and neutrinos from p and He; bremsstrahlung and IC from the lepton fit); the solvers
+are built one at a time and freed. The check runs the full chain (emission, maps, region averages) once, at a
+1-sigma perturbed parameter set of all three fits, from the perturbed densities solved alongside.
 """
 
 import json
@@ -14,6 +15,7 @@ import yaml
 
 from galdiff.data.datasets import read_dataset
 from galdiff.emission import read_emissivity_h5
+from galdiff.galaxy.isrf import read_isrf
 from galdiff.propagation.greens import propagate_spectrum, read_greens_h5
 from galdiff.propagation.grid import Grid
 from galdiff.propagation.run import read_result
@@ -24,12 +26,15 @@ from galdiff.script_logging import setup_logging
 from galdiff.skymaps.masks import read_mask_fits
 from galdiff.skymaps.regions import SkyRegion
 from galdiff.uncertainty.bands import rebuild_fit_model
-from galdiff.uncertainty.response import (HADRONIC_COMPONENTS, HadronicResponse, absorption_ratios,
-                                          build_hadronic_chain, compare_with_chain, hadronic_emission_grid,
-                                          hadronic_response, injection_derivatives, nucleus_solver,
-                                          perturbed_parameters, region_los_weights_of_model, write_response_h5)
+from galdiff.uncertainty.response import (HADRONIC_COMPONENTS, LEPTONIC_COMPONENTS, HadronicResponse,
+                                          LeptonResponse, absorption_ratios, build_hadronic_chain, compare_with_chain,
+                                          hadronic_emission_grid, hadronic_response, injection_derivatives,
+                                          lepton_response, nucleus_solver, perturbed_parameters,
+                                          region_los_weights_of_model, write_response_h5)
 
 SPECIES = ("proton", "helium")
+#: fit -> the species whose solver and Green's matrix it uses
+FITS = {"proton": "proton", "helium": "helium", "leptons": "electron"}
 
 
 def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg, fine_nside, bands, outputs, log_path):
@@ -38,25 +43,34 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
     regions = [SkyRegion.from_config(name, entry) for name, entry in regions_cfg.items()]
     spectra = {region: read_dataset(path) for region, path in zip(regions_cfg, inputs["spectra"])}
     # the workflow's own best fit (full chain with absorption): the base of the bands and of the check
-    best = {region: {c: np.asarray(table[c], dtype=float) for c in HADRONIC_COMPONENTS if c in table.colnames}
-            for region, table in spectra.items()}
+    best = {region: {c: np.asarray(table[c], dtype=float) for c in HADRONIC_COMPONENTS + LEPTONIC_COMPONENTS
+                     if c in table.colnames} for region, table in spectra.items()}
     emissivity = read_emissivity_h5(inputs["emissivity"])
     mask = read_mask_fits(inputs["mask"]) if inputs.get("mask") else None
     proton_grid = Grid.from_config(transport_setup(model_cfg, propagation_cfg, "proton")["grid"])
-    grid = hadronic_emission_grid(proton_grid, propagation_cfg, emission_cfg, read_result(inputs["electron"]).grid.ek_GeV_per_n)
+    grid = hadronic_emission_grid(proton_grid, propagation_cfg, emission_cfg, read_result(inputs["electron"]).grid.ek_GeV_per_n,
+                                  isrf=read_isrf(inputs["isrf"]))
     for _ in (grid.pi0_matrix, grid.neutrino_matrix("e"), grid.neutrino_matrix("mu")):  # built once, here
         pass
     los_weights, weights = region_los_weights_of_model(model_cfg, propagation_cfg, maps_cfg, regions,
                                                        emissivity=emissivity, los_gas=inputs["los_gas"], mask=mask,
                                                        fine_nside=fine_nside)
-    ratios = (absorption_ratios(los_weights, emissivity, {r: best[r]["pi0"] for r in best})
-              if maps_cfg.get("absorption", True) else None)
+    path_weights, _ = region_los_weights_of_model(model_cfg, propagation_cfg, maps_cfg, regions, emissivity=emissivity,
+                                                  los_gas=inputs["los_path"], mask=mask, fine_nside=fine_nside,
+                                                  includes_gas=False)
+    absorbed = maps_cfg.get("absorption", True)
+    ratios = absorption_ratios(los_weights, emissivity, {r: best[r]["pi0"] for r in best}) if absorbed else None
+    lepton_ratios = ({"bremsstrahlung": absorption_ratios(los_weights, emissivity,
+                                                          {r: best[r]["bremsstrahlung"] for r in best}, "bremsstrahlung"),
+                      "inverse_compton": absorption_ratios(path_weights, emissivity,
+                                                           {r: best[r]["inverse_compton"] for r in best}, "inverse_compton")}
+                     if absorbed else None)
     derivatives, models = {}, {}
-    for species in SPECIES:
+    for fit, species in FITS.items():
         content = read_greens_h5(inputs[f"greens_{species}"])
-        models[species] = rebuild_fit_model(species, model_cfg, (content["ek_GeV_per_n"], content["greens"]))
-        with open(inputs[f"fit_{species}"]) as handle:
-            derivatives[species] = injection_derivatives(models[species], yaml.safe_load(handle)["fits"][species])
+        models[fit] = rebuild_fit_model(fit, model_cfg, (content["ek_GeV_per_n"], content["greens"]))
+        with open(inputs[f"fit_{fit}"]) as handle:
+            derivatives[fit] = injection_derivatives(models[fit], yaml.safe_load(handle)["fits"][fit])
     deltas, perturbed = perturbed_parameters(derivatives, models, n_sigma=1.0, seed=int(bands["seed"]))
     cpu["setup"] = time.process_time()
     response, densities = {}, {}
@@ -70,6 +84,25 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
         cpu[f"check_propagation_{species}"] = time.process_time()
         del solver, shape
         release_freed_heap()
+    # the leptons: the fit's directions through the electrons' solver, c_e+ through the secondary e+
+    solver, shape = nucleus_solver(model_cfg, propagation_cfg, "electron", isrf_path=inputs["isrf"])
+    cpu["factorise_electron"] = time.process_time()
+    leptons = LeptonResponse((solver, shape), grid, los_weights, path_weights, lepton_ratios)
+    secondary = read_result(inputs["positron_secondary"]).density
+    response["leptons"] = lepton_response(leptons, derivatives["leptons"], secondary_positron_density=secondary)
+    cpu["response_leptons"] = time.process_time()
+    # the check's e+ + e- total, as the workflow forms it: the perturbed primaries (one full solve) plus the
+    # secondaries, the e+ scaled by the perturbed c_e+
+    c_perturbed = 1.0
+    for k, name in enumerate(derivatives["leptons"]["names"]):
+        if name.removeprefix("log10_") == "c_eplus":
+            value = float(derivatives["leptons"]["best"][k]) + float(deltas["leptons"][k])
+            c_perturbed = 10.0**value if name.startswith("log10_") else value
+    densities["electron"] = (propagate_spectrum(solver, shape, perturbed["leptons"])
+                             + read_result(inputs["electron_secondary"]).density + c_perturbed * secondary)
+    cpu["check_propagation_electron"] = time.process_time()
+    del solver, shape, leptons
+    release_freed_heap()
     # the unabsorbed best-fit neutrinos through the region weights against the maps' region averages
     los_check = max(float(np.max(np.abs(np.divide(
         np.tensordot(los_weights[r], emissivity.components["neutrino_all"], axes=([0, 1], [0, 1])),
@@ -80,7 +113,7 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                                  los_paths=(inputs["los_gas"], inputs["los_path"]), mask=mask, fine_nside=fine_nside,
                                  solvers={}, emission_grid=grid, weights=weights)
     check = compare_with_chain(chain.region_spectra_from_densities(densities), best, response, deltas,
-                               components=("pi0", "neutrino_diffuse"))
+                               components=("pi0", "neutrino_diffuse", "bremsstrahlung", "inverse_compton"))
     del chain
     cpu["check_maps"] = time.process_time()
     check["los_weights_vs_maps_neutrinos"] = los_check

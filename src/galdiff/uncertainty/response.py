@@ -28,6 +28,7 @@ from .bands import internal_best_and_limits
 
 __all__ = ["HADRONIC_COMPONENTS", "injection_derivatives", "HadronicChain", "build_hadronic_chain", "hadronic_response",
            "region_los_weights", "region_los_weights_of_model", "absorption_ratios", "HadronicResponse",
+           "LEPTONIC_COMPONENTS", "LeptonResponse", "lepton_response",
            "chain_difference_response", "linear_prediction", "perturbed_parameters", "compare_with_chain",
            "validate_response", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
            "read_response_h5"]
@@ -42,8 +43,16 @@ def _values(names, internal):
 
 
 def injection_of(model, names, internal) -> np.ndarray:
-    """Q(theta) on the species grid [cm^-3 s^-1 (GeV/n)^-1] of a nucleus fit (q0 from its normalisation)."""
-    return model.injection(_values(names, internal))[model.species.name]
+    """Q(theta) on the species grid [cm^-3 s^-1 (GeV/n)^-1] of a fit (q0 from its normalisation).
+
+    For the lepton fit the sum of its primary injections (e-, the extra e+ and, with pairs, the extra
+    e-): e+ and e- share one transport (same losses and diffusion), and bremsstrahlung and IC see
+    their sum only.
+    """
+    injections = model.injection(_values(names, internal))
+    if model.species.name in injections:
+        return injections[model.species.name]
+    return np.sum([np.asarray(q, dtype=float) for q in injections.values()], axis=0)
 
 
 def injection_derivatives(model, fit_entry: Mapping, step: float = 1e-4):
@@ -108,19 +117,29 @@ class HadronicChain:
         return self.region_spectra_from_densities(densities)
 
     def region_spectra_from_densities(self, densities: Mapping) -> dict:
-        """The chain after the propagation: ``{species: N (n_E, n_r, n_z)}`` on the protons' grid -> region spectra."""
+        """The chain after the propagation: ``{species: N (n_E, n_r, n_z)}`` -> ``{region: {component: (n_E,)}}``.
+
+        Nuclei on the protons' grid; ``electron`` (optional) is the e+ + e- total on the lepton grid
+        (bremsstrahlung and IC, the emission grid then needs its ISRF). Every map component the
+        densities feed is averaged.
+        """
         from ..emission import species_intensity_from_density
         from ..skymaps.region_spectra import average_cubes
         from ..skymaps.model_maps import model_map_cubes
 
-        ek = self.emission_grid.nucleus_ek_GeV_per_n
-        intensities = {species: (ek, species_intensity_from_density(density, ek, species))
+        grids = {"proton": self.emission_grid.nucleus_ek_GeV_per_n, "helium": self.emission_grid.nucleus_ek_GeV_per_n,
+                 "electron": self.emission_grid.electron_ek_GeV}
+        intensities = {species: (grids[species], species_intensity_from_density(density, grids[species], species))
                        for species, density in densities.items()}
-        emissivity = self.emission_grid.compute(intensities, include=("pi0", "neutrinos"))
+        include = (("pi0", "neutrinos") if "proton" in densities else ()) + (
+            ("bremsstrahlung", "inverse_compton") if "electron" in densities else ())
+        emissivity = self.emission_grid.compute(intensities, include=include)
         emissivity.kappa_per_kpc = self.kappa_per_kpc
         cubes = model_map_cubes(emissivity, self.nside, self.geometry, self.galaxy_cfg, absorption=self.absorption,
                                 operators=self.operators)
-        _, spectra = average_cubes({c: cubes[c] for c in HADRONIC_COMPONENTS}, self.weights)
+        components = (HADRONIC_COMPONENTS if "proton" in densities else ()) + (
+            LEPTONIC_COMPONENTS if "electron" in densities else ())
+        _, spectra = average_cubes({c: cubes[c] for c in dict.fromkeys(components)}, self.weights)
         return spectra
 
 
@@ -282,6 +301,125 @@ def hadronic_response(response: HadronicResponse, derivatives: Mapping) -> dict:
     return out
 
 
+#: region-spectrum columns the lepton fit moves
+LEPTONIC_COMPONENTS = ("bremsstrahlung", "inverse_compton", "gamma_total")
+
+
+class LeptonResponse:
+    """Batched linear response of the bremsstrahlung and IC region spectra to the e+ + e- density.
+
+    Like :class:`HadronicResponse`: the directions' densities come from one batched solve on the
+    electrons' factorised solver, then only region-weighted sums of them are formed. Bremsstrahlung
+    mixes its neutral and ionised matrices with the cell's ionised fraction f (as
+    :meth:`galdiff.emission.EmissionGrid.bremsstrahlung`), so its region sums carry V (1 - f) and V f;
+    IC contracts the Klein-Nishina kernel with the photon field of each cell, here its low-rank form
+    n(eps, c) ~ sum_k u_k(eps) a_k(c) (:attr:`EmissionGrid.photon_field_lowrank`, error below
+    ``ic_rank_tolerance`` of the field's peak), so its region sums carry V_path a_k. Pair absorption:
+    the best fit's ratio per component (:func:`absorption_ratios`).
+
+    Parameters
+    ----------
+    solver : (SteadyStateSolver, source_shape)
+        The electrons' solver (its grid is the emission grid's lepton axis).
+    emission_grid : galdiff.emission.EmissionGrid
+        With the ISRF (IC).
+    gas_weights, path_weights : mapping
+        ``{region: (n_r, n_z)}`` of the gas-weighted and the path-length operators (:func:`region_los_weights`).
+    gamma_ratios : mapping, optional
+        ``{"bremsstrahlung" | "inverse_compton": {region: (n_E,)}}``.
+    rtol : float
+        GMRES tolerance of the batched solve (as :class:`HadronicResponse`).
+    """
+
+    def __init__(self, solver, emission_grid, gas_weights: Mapping, path_weights: Mapping,
+                 gamma_ratios: Mapping | None = None, rtol: float = 1e-7):
+        self.solver, self.shape = solver
+        self.emission_grid = emission_grid
+        self.regions = list(gas_weights)
+        self.gamma_ratios = gamma_ratios
+        self.rtol = float(rtol)
+        ek = self.solver.grid.ek_GeV_per_n
+        if not np.allclose(ek, emission_grid.electron_ek_GeV, rtol=1e-12, atol=0.0):
+            raise ValueError("electron solver: its energies must be the emission grid's lepton axis")
+        gas = emission_grid.gas_cm3
+        n_neutral = gas["HI"] + 2.0 * gas["H2"]
+        n_h = n_neutral + gas["HII"]
+        f_ion = np.divide(gas["HII"], n_h, out=np.zeros_like(n_h), where=n_h > 0)
+        _, amplitude, rank, _ = emission_grid.photon_field_lowrank
+        self.rank = int(rank)
+        amplitude = amplitude.reshape((rank,) + emission_grid.shape)
+        fields = []  # per region: V (1 - f), V f, then V_path a_k for every k
+        for region in self.regions:
+            v_gas, v_path = np.asarray(gas_weights[region]), np.asarray(path_weights[region])
+            fields += [v_gas * (1.0 - f_ion), v_gas * f_ion] + [v_path * amplitude[k] for k in range(rank)]
+        layout = self.solver.layout
+        self._observables = np.stack([layout.observable_weights(f[:-1, 1:-1]) for f in fields], axis=1)
+        self._shape_unknowns = self.solver.to_unknowns(np.asarray(self.shape, dtype=float)[None], "source_shape")[0]
+        basis = emission_grid.photon_field_lowrank[0]
+        self._ic_kernel = np.tensordot(emission_grid.ic_kernel.tensor, basis, axes=(2, 0))  # (n_g, n_Ee, k)
+
+    def densities(self, dq) -> np.ndarray:
+        """Densities on the solver's unknowns (m, n_E, n_s) of the injections ``dq`` (m, n_E), one batched solve."""
+        dq = np.atleast_2d(np.asarray(dq, dtype=float))
+        sources = dq[:, :, None] * self._shape_unknowns[None, None, :]
+        default_rtol, self.solver.rtol = self.solver.rtol, self.rtol
+        try:
+            return self.solver.solve_interior(sources)
+        finally:
+            self.solver.rtol = default_rtol
+
+    def region_offsets_of_densities(self, density) -> dict:
+        """``{region: {component: (m, n_g)}}`` of e+ + e- densities on the unknowns (m, n_E, n_s)."""
+        from ..emission import species_intensity_from_density
+
+        weighted = np.asarray(density) @ self._observables  # (m, n_E, n_regions (2 + k))
+        ek = self.solver.grid.ek_GeV_per_n
+        intensity = np.moveaxis(species_intensity_from_density(np.moveaxis(weighted, 1, 0), ek, "electron"), 0, 1)
+        m, n_e = intensity.shape[:2]
+        per_region = intensity.reshape(m, n_e, len(self.regions), 2 + self.rank)
+        matrices = self.emission_grid.bremsstrahlung_matrix
+        out = {}
+        for j, region in enumerate(self.regions):
+            neutral, ionised, amplitudes = per_region[:, :, j, 0], per_region[:, :, j, 1], per_region[:, :, j, 2:]
+            brems = neutral @ matrices.matrix_neutral_per_H.T + ionised @ matrices.matrix_ionised_per_HII.T
+            ic = np.einsum("gek,mek->mg", self._ic_kernel, amplitudes)
+            if self.gamma_ratios is not None:
+                brems = brems * np.asarray(self.gamma_ratios["bremsstrahlung"][region])[None, :]
+                ic = ic * np.asarray(self.gamma_ratios["inverse_compton"][region])[None, :]
+            out[region] = {"bremsstrahlung": brems, "inverse_compton": ic, "gamma_total": brems + ic}
+        return out
+
+
+def lepton_response(response: LeptonResponse, derivatives: Mapping, secondary_positron_density=None) -> dict:
+    """``{region: {component: (n_free, n_E)}}``: d(bremsstrahlung, IC)/d(theta_k) of the lepton fit, all k at once.
+
+    ``secondary_positron_density`` (n_E, n_r, n_z), the unscaled secondary e+ of the model
+    (``results/propagation/<model>/positron_secondary.h5``): c_e+ scales it, the only parameter
+    that moves the leptons without an injection.
+    """
+    names = list(derivatives["names"])
+    dq = np.asarray(derivatives["derivatives"], dtype=float).reshape(len(names), -1)
+    n_g = response.emission_grid.gamma_energy_GeV.size
+    out = {region: {c: np.zeros((len(names), n_g)) for c in LEPTONIC_COMPONENTS} for region in response.regions}
+    moving = np.flatnonzero(np.any(dq != 0.0, axis=1))
+    if moving.size:
+        offsets = response.region_offsets_of_densities(response.densities(dq[moving]))
+        for region in response.regions:
+            for c in LEPTONIC_COMPONENTS:
+                out[region][c][moving] = offsets[region][c]
+    for k, name in enumerate(names):
+        if name.removeprefix("log10_") != "c_eplus" or secondary_positron_density is None:
+            continue
+        best = float(derivatives["best"][k])
+        factor = np.log(10.0) * 10.0**best if name.startswith("log10_") else 1.0  # dc/dtheta
+        unknowns = response.solver.to_unknowns(np.asarray(secondary_positron_density, dtype=float), "positron")
+        offsets = response.region_offsets_of_densities(factor * unknowns[None])
+        for region in response.regions:
+            for c in LEPTONIC_COMPONENTS:
+                out[region][c][k] = offsets[region][c][0]
+    return out
+
+
 def chain_difference_response(chain: HadronicChain, derivatives: Mapping, models: Mapping, step_sigma: float = 0.1,
                               best_spectra: Mapping | None = None) -> dict:
     """The unbatched reference of :func:`hadronic_response`: forward differences of the whole chain.
@@ -379,12 +517,13 @@ def validate_response(chain: HadronicChain, derivatives: Mapping, models: Mappin
     return compare_with_chain(chain.region_spectra(injections), best_spectra, response, deltas, n_sigma, components)
 
 
-def nucleus_solver(model_cfg: Mapping, propagation_cfg: Mapping, species: str):
-    """``(SteadyStateSolver, source_shape)`` of one nucleus of a model, as its propagation rule builds it."""
+def nucleus_solver(model_cfg: Mapping, propagation_cfg: Mapping, species: str, isrf_path=None):
+    """``(SteadyStateSolver, source_shape)`` of one species of a model, as its propagation rule builds it
+    (``isrf_path``: the ISRF file, for the electrons' inverse-Compton losses)."""
     from ..propagation.run import setup_solver
     from ..propagation.setups import transport_setup
 
-    solver, _, shape = setup_solver(transport_setup(model_cfg, propagation_cfg, species))
+    solver, _, shape = setup_solver(transport_setup(model_cfg, propagation_cfg, species), isrf_path=isrf_path)
     return solver, shape
 
 
@@ -393,10 +532,11 @@ def nucleus_solvers(model_cfg: Mapping, propagation_cfg: Mapping) -> dict:
     return {species: nucleus_solver(model_cfg, propagation_cfg, species) for species in ("proton", "helium")}
 
 
-def hadronic_emission_grid(proton_grid, propagation_cfg: Mapping, emission_cfg: Mapping, electron_ek_GeV):
-    """The emission grid of the hadronic components, as :func:`galdiff.emission.model_emissivity` forms it.
+def hadronic_emission_grid(proton_grid, propagation_cfg: Mapping, emission_cfg: Mapping, electron_ek_GeV, isrf=None):
+    """The emission grid of the model's components, as :func:`galdiff.emission.model_emissivity` forms it.
 
-    ``proton_grid``: anything with ``r_kpc``, ``z_kpc`` and ``ek_GeV_per_n`` (the protons' propagation grid).
+    ``proton_grid``: anything with ``r_kpc``, ``z_kpc`` and ``ek_GeV_per_n`` (the protons' propagation grid);
+    ``isrf`` (:func:`galdiff.galaxy.isrf.read_isrf`) is needed by IC only.
     """
     from ..emission import EmissionGrid
 
@@ -406,7 +546,7 @@ def hadronic_emission_grid(proton_grid, propagation_cfg: Mapping, emission_cfg: 
     gamma_energy = np.geomspace(float(energy_cfg["min"]), float(energy_cfg["max"]),
                                 int(round(decades * float(energy_cfg["per_decade"]))) + 1)
     return EmissionGrid(proton_grid.r_kpc, proton_grid.z_kpc, proton_grid.ek_GeV_per_n, np.asarray(electron_ek_GeV),
-                        gamma_energy_GeV=gamma_energy, isrf=None, he_to_h=float(galaxy_cfg.get("he_to_h", 0.11)))
+                        gamma_energy_GeV=gamma_energy, isrf=isrf, he_to_h=float(galaxy_cfg.get("he_to_h", 0.11)))
 
 
 def _checked_operator(path, emissivity, geometry, nside: int, includes_gas: bool):
@@ -421,11 +561,12 @@ def _checked_operator(path, emissivity, geometry, nside: int, includes_gas: bool
 
 
 def region_los_weights_of_model(model_cfg: Mapping, propagation_cfg: Mapping, maps_cfg: Mapping, regions, *,
-                                emissivity, los_gas, mask=None, fine_nside: int | None = None) -> tuple[dict, dict]:
-    """Region-averaged gas line-of-sight weights of one model (:func:`region_los_weights`) and the pixel weights.
+                                emissivity, los_gas, mask=None, fine_nside: int | None = None,
+                                includes_gas: bool = True) -> tuple[dict, dict]:
+    """Region-averaged line-of-sight weights of one model (:func:`region_los_weights`) and the pixel weights.
 
-    Only the gas-weighted operator is read (the hadronic components are per H atom) and it is freed
-    on return: ``({region: (n_r, n_z)}, {region: (pixel weights, masked fraction)})``.
+    One operator file is read (``los_gas``: the gas-weighted one, or with ``includes_gas=False`` the
+    path-length one) and freed on return: ``({region: (n_r, n_z)}, {region: (pixel weights, masked fraction)})``.
     """
     from ..skymaps.model_maps import map_geometry
     from ..skymaps.region_spectra import region_weights
@@ -433,7 +574,7 @@ def region_los_weights_of_model(model_cfg: Mapping, propagation_cfg: Mapping, ma
     galaxy_cfg = dict(propagation_cfg.get("galaxy", {}))
     nside = int(maps_cfg["nside"])
     geometry = map_geometry(maps_cfg, model_cfg["propagation"], float(galaxy_cfg.get("r_sun_kpc", 8.3)))
-    operator = _checked_operator(los_gas, emissivity, geometry, nside, includes_gas=True)
+    operator = _checked_operator(los_gas, emissivity, geometry, nside, includes_gas=includes_gas)
     weights = region_weights(list(regions), nside, mask=mask, fine_nside=fine_nside)
     return region_los_weights(operator, weights), weights
 
@@ -506,7 +647,7 @@ def read_response_h5(path) -> dict:
 
     with reading_h5(path) as handle:
         out = {"check": json.loads(handle.attrs["check_json"]), "species": {}, "best": {}}
-        for species in ("proton", "helium"):
+        for species in ("proton", "helium", "leptons"):
             if species not in handle:
                 continue
             group = handle[species]
