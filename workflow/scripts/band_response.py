@@ -113,7 +113,8 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                                  los_paths=(inputs["los_gas"], inputs["los_path"]), mask=mask, fine_nside=fine_nside,
                                  solvers={}, emission_grid=grid, weights=weights)
     check = compare_with_chain(chain.region_spectra_from_densities(densities), best, response, deltas,
-                               components=("pi0", "neutrino_diffuse", "bremsstrahlung", "inverse_compton"))
+                               components=("pi0", "neutrino_diffuse", "bremsstrahlung", "inverse_compton"),
+                               energies_GeV=grid.gamma_energy_GeV)
     del chain
     cpu["check_maps"] = time.process_time()
     check["los_weights_vs_maps_neutrinos"] = los_check

@@ -339,9 +339,12 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
 
 
 def _ratio_text(ratio: float, error_entry: dict | None) -> str:
-    """``0.93`` or, with an error from the band draws, ``0.93 +- 0.05`` (the error to the ratio's two decimals)."""
+    """``0.93`` or, with an error from the band draws, ``0.93 +- 0.05`` (the error to the ratio's two
+    decimals; one significant digit below 0.005, e.g. ``0.64 +- 0.002``, where only normalisations are free)."""
     error = (error_entry or {}).get("error")
-    return f"{ratio:.2f}" if error is None else f"{ratio:.2f} +- {error:.2f}"
+    if error is None:
+        return f"{ratio:.2f}"
+    return f"{ratio:.2f} +- {error:.2f}" if error >= 0.005 else f"{ratio:.2f} +- {error:.1g}"
 
 
 def _model_label(model: str) -> str:

@@ -7,10 +7,11 @@ draws s from N(s_hat, C_s) (C_s from the fit's errors and correlation; draws bel
 s >= 0 are set to 0, as the fit would), forms every column exactly for each draw, and takes the same
 pointwise central intervals as the cosmic-ray bands (:mod:`galdiff.uncertainty.sampling`).
 
-What this band does not hold (issue 13, still to do): the cosmic-ray parameters' errors on pi0,
-bremsstrahlung, IC and the neutrinos, and the EXTRA fit's response to them (the fit is made on the
-best-fit cosmic-ray base; for a cosmic-ray draw it would be redone on that draw's base, which is
-how their correlation enters).
+With a response file (:mod:`galdiff.uncertainty.response`) the cosmic-ray fits' draws are added:
+the p and He fits on pi0 and the neutrinos, the lepton fit on bremsstrahlung and IC (each fit drawn
+independently, through its linear response). Not held (issue 13, still to do): the EXTRA fit's
+response to the cosmic-ray draws (the fit is made on the best-fit cosmic-ray base; for a draw it
+would be redone on that draw's base, which is how their correlation enters).
 """
 
 from __future__ import annotations
@@ -87,19 +88,24 @@ def _drawn_columns(table, derivatives: Mapping, names, best, draws) -> dict:
     return out
 
 
-def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int) -> dict:
-    """``{column: (n_draws, n_E)}``: the p and He fits' draws pushed through the region's response.
+#: seed offset of each fit's draws in the region bands (helium and proton as before the leptons came)
+FIT_SEED_OFFSETS = {"helium": 1, "proton": 2, "leptons": 3}
 
-    Each nucleus fit is drawn from its own covariance (the fits are independent; seeds ``seed + 1``,
-    ``seed + 2``), and the linear response (:mod:`galdiff.uncertainty.response`) turns every draw's
-    offset from the best fit into an offset of each hadronic column.
+
+def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int) -> dict:
+    """``{column: (n_draws, n_E)}``: the cosmic-ray fits' draws pushed through the region's response.
+
+    Each fit (p, He and, where the response has it, the leptons) is drawn from its own covariance
+    (the fits are independent; seeds ``seed +`` :data:`FIT_SEED_OFFSETS`), and the linear response
+    (:mod:`galdiff.uncertainty.response`) turns every draw's offset from the best fit into an offset
+    of each column it moves (pi0 and neutrinos; bremsstrahlung and IC; their share of gamma_total).
     """
     out: dict = {}
-    for index, (species, entry) in enumerate(sorted((response or {}).get("species", {}).items())):
+    for fit, entry in sorted((response or {}).get("species", {}).items()):
         columns = entry["response"].get(region)
         if not columns or not len(entry["names"]):
             continue
-        draws = draw_parameters(entry["best"], entry["covariance"], n_samples, seed + 1 + index)
+        draws = draw_parameters(entry["best"], entry["covariance"], n_samples, seed + FIT_SEED_OFFSETS[fit])
         delta = draws - np.asarray(entry["best"])[None, :]
         for column, r in columns.items():
             out[column] = out.get(column, 0.0) + delta @ r
@@ -167,9 +173,9 @@ def region_band_table(table, unscaled: Mapping, fit_summary: Mapping, *, n_sampl
                      "n_samples": int(n_samples), "seed": int(seed), "levels": [float(cl) for cl in levels],
                      "extra_scales": dict(zip(names, best.tolist())),
                      "error_sources": ["EXTRA normalisations (extra_fit covariance)"]
-                     + (["p and He injection fits (HESSE covariance) through the linear hadronic response"]
-                        if response is not None else []),
-                     "not_included": "the lepton fit's errors (bremsstrahlung, IC); the EXTRA fit's refit on each "
+                     + ([f"{', '.join(sorted(response['species']))} injection fits (HESSE covariance) through the "
+                         "linear response"] if response is not None else []),
+                     "not_included": "the EXTRA fit's refit on each "
                                      "cosmic-ray draw (the two are drawn independently)"})
     return out
 
@@ -218,8 +224,8 @@ def headline_band(table, unscaled: Mapping, fit_summary: Mapping, cascades, ener
         out[key] = entry
     return {"shares": out, "n_samples": int(n_samples), "seed": int(seed),
             "error_sources": ["EXTRA normalisations (extra_fit covariance)"]
-            + (["p and He injection fits (HESSE covariance) through the linear hadronic response"]
-               if response is not None else []),
+            + ([f"{', '.join(sorted(response['species']))} injection fits (HESSE covariance) through the "
+                "linear response"] if response is not None else []),
             "not_included": "the EXTRA fit's refit on each cosmic-ray draw (drawn independently)"}
 
 

@@ -1,21 +1,28 @@
-"""Response of the region spectra to the nucleus fits' parameters: hadronic bands without a sky map per draw.
+"""Response of the region spectra to the injection fits' parameters: bands without a sky map per draw.
 
-Propagation, the hadronic emissivities, the line of sight and the region average are all linear in
-the injection Q of protons and helium (docs/architecture.md#the-chain-is-linear). For one transport
-set-up the region spectrum of a hadronic component c is therefore I_c = R_c[Q_p, Q_He] with R_c
-linear. The fits' parameters theta enter only through Q(theta); linearising Q (not the chain) around
-the best fit,
+Propagation, the emissivities, the line of sight and the region average are all linear in the
+injections Q of protons, helium and the leptons (docs/architecture.md#the-chain-is-linear). The fits'
+parameters theta enter only through Q(theta); linearising Q (not the chain) around the best fit,
 
     I_c(theta) = I_c(theta_hat) + sum_k R_c[dQ/dtheta_k] (theta_k - theta_hat_k),
 
-needs one chain run (propagation + emission + maps + region average) per free parameter (forward
-differences), done once per model (:class:`HadronicChain`, :func:`hadronic_response`); a parameter
-draw then costs one small matrix product. :func:`validate_response` compares the linear prediction with the full chain run at a
-perturbed parameter set (the issue's 1 % check).
+with R_c the chain from an injection to the region spectrum of component c. Cheap by design
+(:class:`HadronicResponse`, :class:`LeptonResponse`): all directions dQ/dtheta_k of a fit go through
+one batched transport solve on the factorised solver; no emissivity field and no map is formed, since
+the region average of a map is V_r . q for one region-averaged line-of-sight weight V_r per region
+(:func:`region_los_weights`), and V_r . q = M (V_r . J) for the emission matrices M (hadronic: pi0,
+neutrinos; bremsstrahlung with the cells' ionised fraction; IC with the low-rank photon field). Pair
+absorption enters as the best fit's absorbed / unabsorbed ratio per region and energy
+(:func:`absorption_ratios`). A parameter draw then costs one small matrix product
+(:mod:`galdiff.uncertainty.extra_bands`).
 
-Not in this response (issue 13, still to do): the leptons' parameters (bremsstrahlung, IC) and the
-secondary leptons' dependence on p and He; the EXTRA fit's response to the hadronic base (its scales
-are drawn from their own covariance, independently).
+:func:`compare_with_chain` (the issue's 1 % check) compares the linear prediction with the full chain
+(propagation + emission + maps + region average, :class:`HadronicChain`) at a 1-sigma perturbed
+parameter set of every fit; :func:`chain_difference_response` is the unbatched reference (one full
+chain per parameter).
+
+Not in this response (issue 13, still to do): the secondary leptons' dependence on p and He; the
+EXTRA fit's response to the cosmic-ray draws (its scales are drawn from their own covariance).
 """
 
 from __future__ import annotations
@@ -481,32 +488,53 @@ def perturbed_parameters(derivatives: Mapping, models: Mapping, n_sigma: float =
 
 
 def compare_with_chain(direct: Mapping, best_spectra: Mapping, response: Mapping, deltas: Mapping,
-                       n_sigma: float = 1.0, components: Sequence[str] = ("pi0", "neutrino_total")) -> dict:
+                       n_sigma: float = 1.0, components: Sequence[str] = ("pi0", "neutrino_total"),
+                       energies_GeV=None, floor: float = 1e-6) -> dict:
     """Full-chain region spectra ``direct`` at theta_hat + delta against best + response . delta (the 1 % check).
+
+    A component counts at the energies where E^2 I is above ``floor`` of its largest value (default
+    1e-6, far below any figure's range): there the spectra carry information, while in the far tails
+    the transport solves are only accurate to an absolute level (the solver solves energies whose
+    response is below its floor of the largest to that level), so two solves can differ by a large
+    fraction of a negligible number. ``energies_GeV`` (default: all energies count) sets E.
 
     Returns
     -------
     dict
-        ``max_relative_deviation`` (over regions, components and every energy with a non-zero
-        spectrum), per region and component the largest deviation, the relative change the
-        perturbation made (``max_relative_change``, to show the check is not empty) and the offsets.
+        ``max_relative_deviation`` (over regions, components and every counted energy), per region
+        and component the largest deviation, the energy where it occurs, the relative change the
+        perturbation made (``max_relative_change``, to show the check is not empty), the largest
+        deviation at any energy with a non-zero spectrum (``max_relative_deviation_all_energies``)
+        and the offsets.
     """
     predicted = linear_prediction(best_spectra, response, deltas)
-    report, worst, change = {}, 0.0, 0.0
+    report, worst, change, worst_all = {}, 0.0, 0.0, 0.0
     for region in direct:
         report[region] = {}
         for component in components:
+            if component not in best_spectra.get(region, {}):
+                continue
             full = np.asarray(direct[region][component], dtype=float)
-            significant = full > 0  # every energy: the bands matter most in the steep tails
+            weight = np.ones_like(full) if energies_GeV is None else np.asarray(energies_GeV, dtype=float) ** 2
+            level = np.abs(full) * weight
+            significant = (full > 0) & (level >= floor * level.max())
             if not significant.any():
                 continue
-            deviation = float(np.max(np.abs(predicted[region][component][significant] / full[significant] - 1.0)))
-            moved = float(np.max(np.abs(np.asarray(best_spectra[region][component])[significant] / full[significant]
-                                        - 1.0)))
-            report[region][component] = {"max_relative_deviation": deviation, "max_relative_change": moved}
-            worst, change = max(worst, deviation), max(change, moved)
-    return {"max_relative_deviation": worst, "max_relative_change": change, "n_sigma": float(n_sigma),
-            "by_region": report, "offsets": {s: np.asarray(d).tolist() for s, d in deltas.items()}}
+            relative = np.abs(predicted[region][component] / np.where(full > 0, full, 1.0) - 1.0)
+            deviation = float(np.max(relative[significant]))
+            at = int(np.flatnonzero(significant)[np.argmax(relative[significant])])
+            moved = float(np.max(np.abs(np.asarray(best_spectra[region][component])[significant]
+                                        / full[significant] - 1.0)))
+            anywhere = float(np.max(relative[full > 0]))
+            report[region][component] = {"max_relative_deviation": deviation, "max_relative_change": moved,
+                                         "max_relative_deviation_all_energies": anywhere,
+                                         "energy_GeV_of_max": None if energies_GeV is None
+                                         else float(np.asarray(energies_GeV)[at])}
+            worst, change, worst_all = max(worst, deviation), max(change, moved), max(worst_all, anywhere)
+    return {"max_relative_deviation": worst, "max_relative_change": change,
+            "max_relative_deviation_all_energies": worst_all, "floor_of_peak_E2_intensity": float(floor),
+            "n_sigma": float(n_sigma), "by_region": report,
+            "offsets": {s: np.asarray(d).tolist() for s, d in deltas.items()}}
 
 
 def validate_response(chain: HadronicChain, derivatives: Mapping, models: Mapping, response: Mapping,
