@@ -26,15 +26,24 @@ from galdiff.script_logging import setup_logging
 from galdiff.skymaps.masks import read_mask_fits
 from galdiff.skymaps.regions import SkyRegion
 from galdiff.uncertainty.bands import rebuild_fit_model
+from galdiff.uncertainty.extra_bands import FIT_SEED_OFFSETS
 from galdiff.uncertainty.response import (HADRONIC_COMPONENTS, LEPTONIC_COMPONENTS, HadronicResponse,
                                           LeptonResponse, absorption_ratios, build_hadronic_chain, compare_with_chain,
                                           hadronic_emission_grid, hadronic_response, injection_derivatives,
-                                          lepton_response, nucleus_solver, perturbed_parameters,
+                                          lepton_response, linear_validity_energy, nucleus_solver,
+                                          perturbed_parameters,
                                           region_los_weights_of_model, write_response_h5)
 
 SPECIES = ("proton", "helium")
 #: fit -> the species whose solver and Green's matrix it uses
 FITS = {"proton": "proton", "helium": "helium", "leptons": "electron"}
+
+
+def valid_components(derivatives):
+    """``{component: E}``: the energy up to which the bands of each checked component are drawn."""
+    nuclei = min(derivatives[s]["valid_below_GeV"] for s in SPECIES)
+    leptons = derivatives["leptons"]["valid_below_GeV"]
+    return {"pi0": nuclei, "neutrino_diffuse": nuclei, "bremsstrahlung": leptons, "inverse_compton": leptons}
 
 
 def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg, fine_nside, bands, outputs, log_path):
@@ -71,6 +80,10 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
         models[fit] = rebuild_fit_model(fit, model_cfg, (content["ek_GeV_per_n"], content["greens"]))
         with open(inputs[f"fit_{fit}"]) as handle:
             derivatives[fit] = injection_derivatives(models[fit], yaml.safe_load(handle)["fits"][fit])
+        # the band draws of band_regions (same seeds): where the linearisation in the parameters holds
+        derivatives[fit]["valid_below_GeV"] = linear_validity_energy(
+            content["greens"], content["ek_GeV_per_n"], derivatives[fit], models[fit],
+            n_samples=int(bands["n_samples"]), seed=int(bands["seed"]) + FIT_SEED_OFFSETS[fit])
     deltas, perturbed = perturbed_parameters(derivatives, models, n_sigma=1.0, seed=int(bands["seed"]))
     cpu["setup"] = time.process_time()
     response, densities = {}, {}
@@ -114,10 +127,12 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                                  solvers={}, emission_grid=grid, weights=weights)
     check = compare_with_chain(chain.region_spectra_from_densities(densities), best, response, deltas,
                                components=("pi0", "neutrino_diffuse", "bremsstrahlung", "inverse_compton"),
-                               energies_GeV=grid.gamma_energy_GeV)
+                               energies_GeV=grid.gamma_energy_GeV,
+                               valid_below_GeV=valid_components(derivatives))
     del chain
     cpu["check_maps"] = time.process_time()
     check["los_weights_vs_maps_neutrinos"] = los_check
+    check["valid_below_GeV"] = {fit: entry["valid_below_GeV"] for fit, entry in derivatives.items()}
     log.info("response: %s free parameters; 1-sigma check: linear vs full chain %.2g (the perturbation moved the "
              "spectra by up to %.2g); region weights vs maps (unabsorbed neutrinos) %.2g",
              {s: len(e["names"]) for s, e in derivatives.items()}, check["max_relative_deviation"],

@@ -92,13 +92,20 @@ def _drawn_columns(table, derivatives: Mapping, names, best, draws) -> dict:
 FIT_SEED_OFFSETS = {"helium": 1, "proton": 2, "leptons": 3}
 
 
-def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int) -> dict:
+#: totals: a fit's offsets beyond its validity energy are left out of them (the component's own band is open)
+TOTAL_COLUMNS = ("gamma_total", "neutrino_total")
+
+
+def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int, energies_GeV=None) -> dict:
     """``{column: (n_draws, n_E)}``: the cosmic-ray fits' draws pushed through the region's response.
 
     Each fit (p, He and, where the response has it, the leptons) is drawn from its own covariance
     (the fits are independent; seeds ``seed +`` :data:`FIT_SEED_OFFSETS`), and the linear response
     (:mod:`galdiff.uncertainty.response`) turns every draw's offset from the best fit into an offset
     of each column it moves (pi0 and neutrinos; bremsstrahlung and IC; their share of gamma_total).
+    Above a fit's ``valid_below_GeV`` (:func:`galdiff.uncertainty.response.linear_validity_energy`,
+    given ``energies_GeV``) the linearisation does not hold: its own columns are NaN there (no band
+    drawn) and the totals leave its part out.
     """
     out: dict = {}
     for fit, entry in sorted((response or {}).get("species", {}).items()):
@@ -107,8 +114,14 @@ def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int) 
             continue
         draws = draw_parameters(entry["best"], entry["covariance"], n_samples, seed + FIT_SEED_OFFSETS[fit])
         delta = draws - np.asarray(entry["best"])[None, :]
+        beyond = None
+        if energies_GeV is not None and np.isfinite(entry.get("valid_below_GeV", np.inf)):
+            beyond = np.asarray(energies_GeV, dtype=float) > float(entry["valid_below_GeV"])
         for column, r in columns.items():
-            out[column] = out.get(column, 0.0) + delta @ r
+            offset = delta @ r
+            if beyond is not None and beyond.any():
+                offset[:, beyond] = 0.0 if column in TOTAL_COLUMNS else np.nan
+            out[column] = out.get(column, 0.0) + offset
     return out
 
 
@@ -121,7 +134,8 @@ def drawn_region_columns(table, unscaled: Mapping, fit_summary: Mapping, *, n_sa
     derivatives = extra_derivatives(unscaled, names, flavour_fractions)
     drawn = _drawn_columns(table, derivatives, names, best, draws)
     if response is not None:
-        for column, offset in hadronic_offsets(response, region or table.meta.get("region"), n_samples, seed).items():
+        for column, offset in hadronic_offsets(response, region or table.meta.get("region"), n_samples, seed,
+                                               energies_GeV=np.asarray(table["energy"], dtype=float)).items():
             if column not in table.colnames:
                 continue
             base = drawn.get(column, np.repeat(np.asarray(table[column], dtype=float)[None, :], n_samples, axis=0))
@@ -175,7 +189,11 @@ def region_band_table(table, unscaled: Mapping, fit_summary: Mapping, *, n_sampl
                      "error_sources": ["EXTRA normalisations (extra_fit covariance)"]
                      + ([f"{', '.join(sorted(response['species']))} injection fits (HESSE covariance) through the "
                          "linear response"] if response is not None else []),
-                     "not_included": "the EXTRA fit's refit on each "
+                     "valid_below_GeV": {fit: (float(entry["valid_below_GeV"])
+                                               if np.isfinite(entry.get("valid_below_GeV", np.inf)) else None)
+                                         for fit, entry in ((response or {}).get("species") or {}).items()},
+                     "not_included": "above a fit's valid_below_GeV its band (the linearisation in its parameters "
+                                     "fails there) and its part of the totals' band; the EXTRA fit's refit on each "
                                      "cosmic-ray draw (the two are drawn independently)"})
     return out
 

@@ -37,7 +37,7 @@ __all__ = ["HADRONIC_COMPONENTS", "injection_derivatives", "HadronicChain", "bui
            "region_los_weights", "region_los_weights_of_model", "absorption_ratios", "HadronicResponse",
            "LEPTONIC_COMPONENTS", "LeptonResponse", "lepton_response",
            "chain_difference_response", "linear_prediction", "perturbed_parameters", "compare_with_chain",
-           "validate_response", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
+           "validate_response", "linear_validity_energy", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
            "read_response_h5"]
 
 #: region-spectrum columns the p and He injections move (the rest have no hadronic part)
@@ -84,6 +84,47 @@ def injection_derivatives(model, fit_entry: Mapping, step: float = 1e-4):
     return {"names": [names[i] for i in free], "best": best[free], "covariance": covariance[np.ix_(free, free)],
             "q_best": injection_of(model, names, best), "derivatives": np.asarray(derivatives),
             "all_names": names, "all_best": best, "free_index": free}
+
+
+def linear_validity_energy(greens, ek_GeV, derivatives: Mapping, model, *, n_samples: int = 400, seed: int = 0,
+                           tolerance: float = 0.01, width_tolerance: float = 0.2,
+                           levels: Sequence[float] = (0.68, 0.95), start_GeV: float = 100.0) -> float:
+    """Highest energy up to which the linearised band of a fit's draws is the exact one [GeV (/n)].
+
+    The chain is linear in Q, but Q(theta) is not linear in theta: far beyond a poorly constrained
+    cutoff (the lepton fit's Rc has an error of a decade) a draw changes the injection by orders of
+    magnitude. Through the fit's own Green's matrix (the local spectrum, J = G Q, exact and cheap)
+    the band of the linear J_best + G dQ/dtheta . delta over the ``n_samples`` band draws is compared
+    with the band of the exact G Q(theta): returned is the first energy above ``start_GeV`` (where
+    the fits are constrained best) beyond which the central intervals' edges (``levels``) differ by
+    more than ``tolerance`` of the best-fit spectrum and more than ``width_tolerance`` of the exact
+    68 % half-width (the grid's top if they never do). A spectrum at energy E comes from cosmic rays
+    at and above E (propagation moves them down in energy, emission to lower energies still), so a
+    region band is valid up to that energy. Below ``start_GeV`` the linear band's edges can be off by
+    a few per cent of the spectrum where the low-energy indices are loose; that is not cut.
+    """
+    from .sampling import central_interval, draw_parameters
+
+    green = np.asarray(greens, dtype=float)
+    ek = np.asarray(ek_GeV, dtype=float)
+    if not len(derivatives["names"]):
+        return float(ek[-1])
+    draws = draw_parameters(derivatives["best"], derivatives["covariance"], int(n_samples), int(seed))
+    base = green @ derivatives["q_best"]
+    linear = base[None, :] + (draws - derivatives["best"][None, :]) @ (derivatives["derivatives"] @ green.T)
+    exact = np.empty_like(linear)
+    for i, draw in enumerate(draws):
+        internal = derivatives["all_best"].copy()
+        internal[derivatives["free_index"]] = draw
+        exact[i] = green @ injection_of(model, derivatives["all_names"], internal)
+    lo68, hi68 = central_interval(exact, levels[0])
+    allowed = np.maximum(tolerance * np.abs(base), width_tolerance * 0.5 * np.abs(hi68 - lo68))
+    worst = np.zeros(ek.size, dtype=bool)
+    for cl in levels:
+        for edge_linear, edge_exact in zip(central_interval(linear, cl), central_interval(exact, cl)):
+            worst |= ~(np.abs(edge_linear - edge_exact) <= allowed)
+    failing = np.flatnonzero(worst & (ek >= start_GeV))
+    return float(ek[-1]) if not failing.size else float(ek[max(failing[0] - 1, 0)])
 
 
 class HadronicChain:
@@ -489,14 +530,16 @@ def perturbed_parameters(derivatives: Mapping, models: Mapping, n_sigma: float =
 
 def compare_with_chain(direct: Mapping, best_spectra: Mapping, response: Mapping, deltas: Mapping,
                        n_sigma: float = 1.0, components: Sequence[str] = ("pi0", "neutrino_total"),
-                       energies_GeV=None, floor: float = 1e-6) -> dict:
+                       energies_GeV=None, floor: float = 1e-6, valid_below_GeV: Mapping | None = None) -> dict:
     """Full-chain region spectra ``direct`` at theta_hat + delta against best + response . delta (the 1 % check).
 
     A component counts at the energies where E^2 I is above ``floor`` of its largest value (default
     1e-6, far below any figure's range): there the spectra carry information, while in the far tails
     the transport solves are only accurate to an absolute level (the solver solves energies whose
     response is below its floor of the largest to that level), so two solves can differ by a large
-    fraction of a negligible number. ``energies_GeV`` (default: all energies count) sets E.
+    fraction of a negligible number. ``energies_GeV`` (default: all energies count) sets E;
+    ``valid_below_GeV`` (``{component: E}``, :func:`linear_validity_energy` of the fit that moves it)
+    leaves out the energies above, where the bands are not drawn.
 
     Returns
     -------
@@ -518,6 +561,8 @@ def compare_with_chain(direct: Mapping, best_spectra: Mapping, response: Mapping
             weight = np.ones_like(full) if energies_GeV is None else np.asarray(energies_GeV, dtype=float) ** 2
             level = np.abs(full) * weight
             significant = (full > 0) & (level >= floor * level.max())
+            if valid_below_GeV and component in valid_below_GeV and energies_GeV is not None:
+                significant &= np.asarray(energies_GeV, dtype=float) <= float(valid_below_GeV[component])
             if not significant.any():
                 continue
             relative = np.abs(predicted[region][component] / np.where(full > 0, full, 1.0) - 1.0)
@@ -659,6 +704,8 @@ def write_response_h5(path, derivatives: Mapping, response: Mapping, best_spectr
             group.attrs["names_json"] = json.dumps(entry["names"])
             group["best"] = entry["best"]
             group["covariance"] = entry["covariance"]
+            if "valid_below_GeV" in entry:  # where the linearisation in the parameters holds
+                group.attrs["valid_below_GeV"] = float(entry["valid_below_GeV"])
             for region, columns in response.get(species, {}).items():
                 for component, array in columns.items():
                     group[f"response/{region}/{component}"] = array
@@ -682,6 +729,7 @@ def read_response_h5(path) -> dict:
             out["species"][species] = {
                 "names": json.loads(group.attrs["names_json"]), "best": group["best"][()],
                 "covariance": group["covariance"][()],
+                "valid_below_GeV": float(group.attrs.get("valid_below_GeV", np.inf)),
                 "response": {region: {c: group["response"][region][c][()] for c in group["response"][region]}
                              for region in (group["response"] if "response" in group else {})}}
         for region in handle["best"]:
