@@ -153,3 +153,25 @@ def test_batched_lepton_response_equals_the_unbatched_chain(setup, mirror_dir, r
     single = electron[0].solve_interior(directions[1][:, None] * electron[0].to_unknowns(
         np.asarray(electron[1])[None])[0][None, :])
     assert np.allclose(densities[1], single, rtol=0.0, atol=1e-5 * np.abs(single).max())
+
+
+def test_injection_basis_reproduces_nonlinear_draws():
+    """Draws of a power law with a loose exponential cutoff (a decade of error on log10 Ec): far beyond
+    the cutoff the injection changes by orders of magnitude, which no linearisation in the parameters
+    follows, but the SVD basis reproduces every draw's offset to its tolerance of the envelope."""
+    from galdiff.uncertainty.response import injection_basis
+
+    rng = np.random.default_rng(4)
+    ek = np.geomspace(1.0, 1e7, 113)
+    index, log_cut = 2.4 + 0.05 * rng.standard_normal(400), 5.0 + 1.0 * rng.standard_normal(400)
+    q = ek[None, :] ** -index[:, None] * np.exp(-ek[None, :] / 10.0 ** log_cut[:, None])
+    best = ek**-2.4 * np.exp(-ek / 1e5)
+    delta = q - best[None, :]
+    coefficients, directions = injection_basis(delta, tolerance=1e-3)
+    envelope = np.max(np.abs(delta), axis=0)
+    assert directions.shape[0] < ek.size // 2
+    assert np.all(np.abs(coefficients @ directions - delta) <= 1e-3 * envelope[None, :] * (1 + 1e-9))
+    # the linearisation in (index, log_cut) misses the tail by orders of magnitude
+    d_index, d_cut = -np.log(ek) * best, best * (ek / 1e5) * np.log(10.0)
+    linear = (index - 2.4)[:, None] * d_index + (log_cut - 5.0)[:, None] * d_cut
+    assert np.max(np.abs(linear - delta)[:, -1] / envelope[-1]) > 0.5

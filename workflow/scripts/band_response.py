@@ -4,7 +4,7 @@ Cheap by design (galdiff.uncertainty.response.HadronicResponse, LeptonResponse):
 transport solve of all parameter directions of its fit, the region-averaged line-of-sight weights and the
 emission matrices (pi0 and neutrinos from p and He; bremsstrahlung and IC from the lepton fit); the solvers
 are built one at a time and freed. The check runs the full chain (emission, maps, region averages) once, at a
-1-sigma perturbed parameter set of all three fits, from the perturbed densities solved alongside.
+band draw of all three fits, from the densities solved alongside.
 """
 
 import json
@@ -30,20 +30,13 @@ from galdiff.uncertainty.extra_bands import FIT_SEED_OFFSETS
 from galdiff.uncertainty.response import (HADRONIC_COMPONENTS, LEPTONIC_COMPONENTS, HadronicResponse,
                                           LeptonResponse, absorption_ratios, build_hadronic_chain, compare_with_chain,
                                           hadronic_emission_grid, hadronic_response, injection_derivatives,
-                                          lepton_response, linear_validity_energy, nucleus_solver,
-                                          perturbed_parameters,
+                                          injection_basis, injection_draws, lepton_response,
+                                          linear_validity_energy, nucleus_solver,
                                           region_los_weights_of_model, write_response_h5)
 
 SPECIES = ("proton", "helium")
 #: fit -> the species whose solver and Green's matrix it uses
 FITS = {"proton": "proton", "helium": "helium", "leptons": "electron"}
-
-
-def valid_components(derivatives):
-    """``{component: E}``: the energy up to which the bands of each checked component are drawn."""
-    nuclei = min(derivatives[s]["valid_below_GeV"] for s in SPECIES)
-    leptons = derivatives["leptons"]["valid_below_GeV"]
-    return {"pi0": nuclei, "neutrino_diffuse": nuclei, "bremsstrahlung": leptons, "inverse_compton": leptons}
 
 
 def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg, fine_nside, bands, outputs, log_path):
@@ -74,48 +67,63 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                       "inverse_compton": absorption_ratios(path_weights, emissivity,
                                                            {r: best[r]["inverse_compton"] for r in best}, "inverse_compton")}
                      if absorbed else None)
-    derivatives, models = {}, {}
+    derivatives, models, bases, check_point = {}, {}, {}, {}
     for fit, species in FITS.items():
         content = read_greens_h5(inputs[f"greens_{species}"])
         models[fit] = rebuild_fit_model(fit, model_cfg, (content["ek_GeV_per_n"], content["greens"]))
         with open(inputs[f"fit_{fit}"]) as handle:
             derivatives[fit] = injection_derivatives(models[fit], yaml.safe_load(handle)["fits"][fit])
-        # the band draws of band_regions (same seeds): where the linearisation in the parameters holds
-        derivatives[fit]["valid_below_GeV"] = linear_validity_energy(
-            content["greens"], content["ek_GeV_per_n"], derivatives[fit], models[fit],
-            n_samples=int(bands["n_samples"]), seed=int(bands["seed"]) + FIT_SEED_OFFSETS[fit])
-    deltas, perturbed = perturbed_parameters(derivatives, models, n_sigma=1.0, seed=int(bands["seed"]))
+        entry, seed = derivatives[fit], int(bands["seed"]) + FIT_SEED_OFFSETS[fit]
+        # how far a band linear in the parameters would hold (recorded: why the draws go in exactly)
+        entry["linear_valid_below_GeV"] = linear_validity_energy(
+            content["greens"], content["ek_GeV_per_n"], entry, models[fit], n_samples=int(bands["n_samples"]),
+            seed=seed)
+        # band_regions' draws (same seeds), their exact injections, and a small basis of their offsets
+        draws, q = injection_draws(entry, models[fit], int(bands["n_samples"]), seed)
+        coefficients, directions = injection_basis(q - entry["q_best"][None, :])
+        names = [f"basis{k}" for k in range(directions.shape[0])]
+        if fit == "leptons":  # c_e+ scales the secondary e+: one more row, its offset in c (not log10 c)
+            k = [i for i, n in enumerate(entry["names"]) if n.removeprefix("log10_") == "c_eplus"]
+            if k:
+                log_c = entry["names"][k[0]].startswith("log10_")
+                c = (lambda x: 10.0**x) if log_c else (lambda x: x)
+                coefficients = np.column_stack([coefficients, c(draws[:, k[0]]) - c(entry["best"][k[0]])])
+                directions = np.vstack([directions, np.zeros(directions.shape[1])])
+                names.append("c_eplus")
+                check_point["c_eplus"] = float(c(draws[0, k[0]]))
+        entry["coefficients"] = coefficients
+        bases[fit] = {"names": names, "best": np.zeros(len(names)), "derivatives": directions}
+        check_point[fit] = q[0]  # the check: the first band draw, a typical one
+        log.info("%s: %d band draws on a basis of %d injection directions (linear band valid below %.3g GeV)",
+                 fit, len(draws), directions.shape[0], entry["linear_valid_below_GeV"])
     cpu["setup"] = time.process_time()
     response, densities = {}, {}
     for species in SPECIES:  # one factorised solver at a time (each is ~2 GB at the default grid)
         solver, shape = nucleus_solver(model_cfg, propagation_cfg, species)
         cpu[f"factorise_{species}"] = time.process_time()
         response.update(hadronic_response(HadronicResponse({species: (solver, shape)}, grid, los_weights, ratios),
-                                          {species: derivatives[species]}))
+                                          {species: bases[species]}))
         cpu[f"response_{species}"] = time.process_time()
-        densities[species] = propagate_spectrum(solver, shape, perturbed[species])  # for the check
+        densities[species] = propagate_spectrum(solver, shape, check_point[species])  # for the check
         cpu[f"check_propagation_{species}"] = time.process_time()
         del solver, shape
         release_freed_heap()
-    # the leptons: the fit's directions through the electrons' solver, c_e+ through the secondary e+
+    # the leptons: the basis through the electrons' solver, c_e+ through the secondary e+
     solver, shape = nucleus_solver(model_cfg, propagation_cfg, "electron", isrf_path=inputs["isrf"])
     cpu["factorise_electron"] = time.process_time()
     leptons = LeptonResponse((solver, shape), grid, los_weights, path_weights, lepton_ratios)
     secondary = read_result(inputs["positron_secondary"]).density
-    response["leptons"] = lepton_response(leptons, derivatives["leptons"], secondary_positron_density=secondary)
+    response["leptons"] = lepton_response(leptons, bases["leptons"], secondary_positron_density=secondary)
     cpu["response_leptons"] = time.process_time()
-    # the check's e+ + e- total, as the workflow forms it: the perturbed primaries (one full solve) plus the
-    # secondaries, the e+ scaled by the perturbed c_e+
-    c_perturbed = 1.0
-    for k, name in enumerate(derivatives["leptons"]["names"]):
-        if name.removeprefix("log10_") == "c_eplus":
-            value = float(derivatives["leptons"]["best"][k]) + float(deltas["leptons"][k])
-            c_perturbed = 10.0**value if name.startswith("log10_") else value
-    densities["electron"] = (propagate_spectrum(solver, shape, perturbed["leptons"])
-                             + read_result(inputs["electron_secondary"]).density + c_perturbed * secondary)
+    # the check's e+ + e- total, as the workflow forms it: the drawn primaries (one full solve) plus the
+    # secondaries, the e+ scaled by the drawn c_e+
+    densities["electron"] = (propagate_spectrum(solver, shape, check_point["leptons"])
+                             + read_result(inputs["electron_secondary"]).density
+                             + check_point.get("c_eplus", 1.0) * secondary)
     cpu["check_propagation_electron"] = time.process_time()
     del solver, shape, leptons
     release_freed_heap()
+    deltas = {fit: derivatives[fit]["coefficients"][0] for fit in FITS}
     # the unabsorbed best-fit neutrinos through the region weights against the maps' region averages
     los_check = max(float(np.max(np.abs(np.divide(
         np.tensordot(los_weights[r], emissivity.components["neutrino_all"], axes=([0, 1], [0, 1])),
@@ -127,12 +135,13 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                                  solvers={}, emission_grid=grid, weights=weights)
     check = compare_with_chain(chain.region_spectra_from_densities(densities), best, response, deltas,
                                components=("pi0", "neutrino_diffuse", "bremsstrahlung", "inverse_compton"),
-                               energies_GeV=grid.gamma_energy_GeV,
-                               valid_below_GeV=valid_components(derivatives))
+                               energies_GeV=grid.gamma_energy_GeV)
     del chain
     cpu["check_maps"] = time.process_time()
     check["los_weights_vs_maps_neutrinos"] = los_check
-    check["valid_below_GeV"] = {fit: entry["valid_below_GeV"] for fit, entry in derivatives.items()}
+    check["linear_valid_below_GeV"] = {fit: entry["linear_valid_below_GeV"] for fit, entry in derivatives.items()}
+    check["basis_rank"] = {fit: len(entry["names"]) for fit, entry in bases.items()}
+    check["perturbation"] = "the first band draw of every fit (exact injection), n_sigma is not used"
     log.info("response: %s free parameters; 1-sigma check: linear vs full chain %.2g (the perturbation moved the "
              "spectra by up to %.2g); region weights vs maps (unabsorbed neutrinos) %.2g",
              {s: len(e["names"]) for s, e in derivatives.items()}, check["max_relative_deviation"],

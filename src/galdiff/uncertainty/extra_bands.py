@@ -112,8 +112,13 @@ def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int, 
         columns = entry["response"].get(region)
         if not columns or not len(entry["names"]):
             continue
-        draws = draw_parameters(entry["best"], entry["covariance"], n_samples, seed + FIT_SEED_OFFSETS[fit])
-        delta = draws - np.asarray(entry["best"])[None, :]
+        if "coefficients" in entry:  # exact draws on the response's injection basis (band_response)
+            delta = np.asarray(entry["coefficients"], dtype=float)
+            if delta.shape[0] != n_samples:
+                raise ValueError(f"response of fit {fit!r}: {delta.shape[0]} band draws, bands.n_samples is {n_samples}")
+        else:
+            draws = draw_parameters(entry["best"], entry["covariance"], n_samples, seed + FIT_SEED_OFFSETS[fit])
+            delta = draws - np.asarray(entry["best"])[None, :]
         beyond = None
         if energies_GeV is not None and np.isfinite(entry.get("valid_below_GeV", np.inf)):
             beyond = np.asarray(energies_GeV, dtype=float) > float(entry["valid_below_GeV"])

@@ -2,24 +2,29 @@
 
 Propagation, the emissivities, the line of sight and the region average are all linear in the
 injections Q of protons, helium and the leptons (docs/architecture.md#the-chain-is-linear). The fits'
-parameters theta enter only through Q(theta); linearising Q (not the chain) around the best fit,
+parameters theta enter only through Q(theta), which is not linear in theta (far beyond a loosely
+constrained cutoff a draw moves Q by orders of magnitude; :func:`linear_validity_energy` shows a band
+linear in theta failing above a few hundred GeV at the default fits). So the band draws theta_i
+themselves are taken (:func:`injection_draws`), their exact injection offsets Q(theta_i) - Q_best
+are written on a small basis (SVD, :func:`injection_basis`), and only the r basis directions d_k go
+through the chain R_c:
 
-    I_c(theta) = I_c(theta_hat) + sum_k R_c[dQ/dtheta_k] (theta_k - theta_hat_k),
+    I_c(theta_i) = I_c(theta_hat) + sum_k a_ik R_c[d_k],   Q(theta_i) - Q_best = sum_k a_ik d_k,
 
-with R_c the chain from an injection to the region spectrum of component c. Cheap by design
-(:class:`HadronicResponse`, :class:`LeptonResponse`): all directions dQ/dtheta_k of a fit go through
-one batched transport solve on the factorised solver; no emissivity field and no map is formed, since
+exact up to the basis' tolerance. Cheap by design (:class:`HadronicResponse`,
+:class:`LeptonResponse`): all directions of a fit go through one batched transport solve on the
+factorised solver; no emissivity field and no map is formed, since
 the region average of a map is V_r . q for one region-averaged line-of-sight weight V_r per region
 (:func:`region_los_weights`), and V_r . q = M (V_r . J) for the emission matrices M (hadronic: pi0,
 neutrinos; bremsstrahlung with the cells' ionised fraction; IC with the low-rank photon field). Pair
 absorption enters as the best fit's absorbed / unabsorbed ratio per region and energy
-(:func:`absorption_ratios`). A parameter draw then costs one small matrix product
-(:mod:`galdiff.uncertainty.extra_bands`).
+(:func:`absorption_ratios`). A draw then costs one small matrix product
+(:mod:`galdiff.uncertainty.extra_bands`, which reads the draws' coefficients a_ik from the response
+file); without coefficients it falls back to the linearisation (rows dI/dtheta_k, :func:`injection_derivatives`).
 
-:func:`compare_with_chain` (the issue's 1 % check) compares the linear prediction with the full chain
-(propagation + emission + maps + region average, :class:`HadronicChain`) at a 1-sigma perturbed
-parameter set of every fit; :func:`chain_difference_response` is the unbatched reference (one full
-chain per parameter).
+:func:`compare_with_chain` (the issue's 1 % check) compares best fit + response with the full chain
+(propagation + emission + maps + region average, :class:`HadronicChain`) at one band draw of every
+fit; :func:`chain_difference_response` is the unbatched reference (one full chain per parameter).
 
 Not in this response (issue 13, still to do): the secondary leptons' dependence on p and He; the
 EXTRA fit's response to the cosmic-ray draws (its scales are drawn from their own covariance).
@@ -37,7 +42,7 @@ __all__ = ["HADRONIC_COMPONENTS", "injection_derivatives", "HadronicChain", "bui
            "region_los_weights", "region_los_weights_of_model", "absorption_ratios", "HadronicResponse",
            "LEPTONIC_COMPONENTS", "LeptonResponse", "lepton_response",
            "chain_difference_response", "linear_prediction", "perturbed_parameters", "compare_with_chain",
-           "validate_response", "linear_validity_energy", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
+           "validate_response", "linear_validity_energy", "injection_draws", "injection_basis", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
            "read_response_h5"]
 
 #: region-spectrum columns the p and He injections move (the rest have no hadronic part)
@@ -125,6 +130,42 @@ def linear_validity_energy(greens, ek_GeV, derivatives: Mapping, model, *, n_sam
             worst |= ~(np.abs(edge_linear - edge_exact) <= allowed)
     failing = np.flatnonzero(worst & (ek >= start_GeV))
     return float(ek[-1]) if not failing.size else float(ek[max(failing[0] - 1, 0)])
+
+
+def injection_draws(derivatives: Mapping, model, n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The band draws of a fit's free parameters (:func:`galdiff.uncertainty.sampling.draw_parameters`,
+    as band_regions draws them) and their exact injections Q(theta_i): ``(draws (n, k), Q (n, n_E))``."""
+    from .sampling import draw_parameters
+
+    draws = draw_parameters(derivatives["best"], derivatives["covariance"], int(n_samples), int(seed))
+    q = np.empty((draws.shape[0], np.asarray(derivatives["q_best"]).size))
+    for i, draw in enumerate(draws):
+        internal = derivatives["all_best"].copy()
+        internal[derivatives["free_index"]] = draw
+        q[i] = injection_of(model, derivatives["all_names"], internal)
+    return draws, q
+
+
+def injection_basis(delta_q, tolerance: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """A small basis of the draws' injection offsets: ``(coefficients (n, r), directions (r, n_E))``.
+
+    The offsets Q(theta_i) - Q_best are scaled per energy by their largest magnitude over the draws
+    (so every energy counts, the cutoff tails included) and decomposed (SVD); the rank is the
+    smallest whose reconstruction error is below ``tolerance`` of that scale at every draw and
+    energy. coefficients @ directions reproduces the offsets to that accuracy, and since the chain is
+    linear in Q, pushing the r directions through it gives every draw's region spectra exactly to
+    the same accuracy: no linearisation in the parameters (which fails far beyond a loosely
+    constrained cutoff or for loose indices, :func:`linear_validity_energy`).
+    """
+    delta = np.asarray(delta_q, dtype=float)
+    scale = np.max(np.abs(delta), axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    u, singular, vt = np.linalg.svd(delta / scale, full_matrices=False)
+    for rank in range(1, singular.size + 1):
+        approximation = (u[:, :rank] * singular[:rank]) @ vt[:rank]
+        if np.max(np.abs(approximation - delta / scale)) <= tolerance:
+            break
+    return u[:, :rank] * singular[:rank], vt[:rank] * scale[None, :]
 
 
 class HadronicChain:
@@ -327,11 +368,12 @@ class HadronicResponse:
 
 
 def hadronic_response(response: HadronicResponse, derivatives: Mapping) -> dict:
-    """``{species: {region: {component: (n_free, n_E)}}}``: d(region spectrum)/d(theta_k), all k at once.
+    """``{species: {region: {component: (n, n_E)}}}``: the region spectra R[d_k] of a fit's injection directions.
 
-    The chain is linear in Q, so d I / d theta_k = R[dQ/dtheta_k] exactly (dQ/dtheta_k from
-    :func:`injection_derivatives`); parameters that do not move the injection (the modulation
-    potential) get zero rows without a solve.
+    ``derivatives[species]["derivatives"]`` (n, n_E) are the directions: dQ/dtheta_k
+    (:func:`injection_derivatives`, giving d I / d theta_k) or the basis of the band draws'
+    offsets (:func:`injection_basis`); all go through the chain at once. Directions that do not move
+    the injection (the modulation potential) get zero rows without a solve.
     """
     out = {}
     for species, entry in derivatives.items():
@@ -706,6 +748,8 @@ def write_response_h5(path, derivatives: Mapping, response: Mapping, best_spectr
             group["covariance"] = entry["covariance"]
             if "valid_below_GeV" in entry:  # where the linearisation in the parameters holds
                 group.attrs["valid_below_GeV"] = float(entry["valid_below_GeV"])
+            if "coefficients" in entry:  # the band draws on the basis the response rows belong to
+                group["coefficients"] = np.asarray(entry["coefficients"], dtype=float)
             for region, columns in response.get(species, {}).items():
                 for component, array in columns.items():
                     group[f"response/{region}/{component}"] = array
@@ -730,6 +774,7 @@ def read_response_h5(path) -> dict:
                 "names": json.loads(group.attrs["names_json"]), "best": group["best"][()],
                 "covariance": group["covariance"][()],
                 "valid_below_GeV": float(group.attrs.get("valid_below_GeV", np.inf)),
+                **({"coefficients": group["coefficients"][()]} if "coefficients" in group else {}),
                 "response": {region: {c: group["response"][region][c][()] for c in group["response"][region]}
                              for region in (group["response"] if "response" in group else {})}}
         for region in handle["best"]:
