@@ -271,6 +271,24 @@ def absorption_ratios(los_weights: Mapping, emissivity_best, absorbed_spectra: M
     return out
 
 
+#: right-hand sides per batched solve: GMRES keeps at least 10 Krylov vectors of the whole batch
+#: (the solver's budget is 1 GB), so 8 columns of the default grid stay within it; the block solves'
+#: gain from several columns at once is reached well before
+CHUNK_COLUMNS = 8
+
+
+def solve_in_chunks(solver, sources, rtol: float, chunk: int = CHUNK_COLUMNS):
+    """Densities (per chunk, (<= chunk, n_E, n_s)) of ``sources`` (m, n_E, n_s) on the solver's unknowns,
+    solved ``chunk`` columns at a time with GMRES tolerance ``rtol`` (the solver's own is restored)."""
+    default_rtol = solver.rtol
+    try:
+        solver.rtol = float(rtol)
+        for start in range(0, sources.shape[0], int(chunk)):
+            yield solver.solve_interior(np.ascontiguousarray(sources[start:start + int(chunk)]))
+    finally:
+        solver.rtol = default_rtol
+
+
 class HadronicResponse:
     """Batched linear response of the hadronic region spectra to the p and He injections.
 
@@ -328,12 +346,8 @@ class HadronicResponse:
         solver, _ = self.solvers[species]
         dq = np.atleast_2d(np.asarray(dq, dtype=float))
         sources = dq[:, :, None] * self._shapes[species][None, None, :]
-        default_rtol, solver.rtol = solver.rtol, self.rtol
-        try:
-            density = solver.solve_interior(sources)  # (m, n_E, n_s), all columns in one batched GMRES
-        finally:
-            solver.rtol = default_rtol
-        weighted = density @ self._observables[species]  # (m, n_E, n_regions)
+        weighted = np.concatenate([chunk @ self._observables[species]  # (m, n_E, n_regions)
+                                   for chunk in solve_in_chunks(solver, sources, self.rtol)])
         ek = solver.grid.ek_GeV_per_n
         return np.moveaxis(species_intensity_from_density(np.moveaxis(weighted, 1, 0), ek, species), 0, 2)
 
@@ -452,11 +466,7 @@ class LeptonResponse:
         """Densities on the solver's unknowns (m, n_E, n_s) of the injections ``dq`` (m, n_E), one batched solve."""
         dq = np.atleast_2d(np.asarray(dq, dtype=float))
         sources = dq[:, :, None] * self._shape_unknowns[None, None, :]
-        default_rtol, self.solver.rtol = self.solver.rtol, self.rtol
-        try:
-            return self.solver.solve_interior(sources)
-        finally:
-            self.solver.rtol = default_rtol
+        return np.concatenate(list(solve_in_chunks(self.solver, sources, self.rtol)))
 
     def region_offsets_of_densities(self, density) -> dict:
         """``{region: {component: (m, n_g)}}`` of e+ + e- densities on the unknowns (m, n_E, n_s)."""
