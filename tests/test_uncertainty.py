@@ -196,3 +196,19 @@ def test_hadronic_offsets_follow_the_response_covariance():
                              region="toy_region")
     half = 0.5 * (np.asarray(band["pi0_hi68"]) - np.asarray(band["pi0_lo68"]))
     np.testing.assert_allclose(half, CL_SIGMA[0.68] * np.sqrt(np.einsum("ki,kl,li->i", r, cov, r)), rtol=0.03)
+
+
+def test_hadronic_offsets_take_the_draws_coefficients_when_given():
+    """With the band draws' coefficients on an injection basis (band_response), each draw's offset is
+    coefficients @ rows exactly; a count that differs from bands.n_samples is an error."""
+    from galdiff.uncertainty.extra_bands import hadronic_offsets
+
+    rows = np.array([[1e-10, 2e-11, 1e-12, 1e-13], [-5e-11, 1e-11, 3e-12, 2e-13], [0.0, 0.0, 1e-12, 5e-13]])
+    coefficients = np.random.default_rng(3).normal(size=(50, 3))
+    response = {"species": {"leptons": {"names": ["nu0", "nu1"], "best": np.zeros(2), "covariance": np.eye(2),
+                                        "coefficients": coefficients,
+                                        "response": {"toy_region": {"inverse_compton": rows}}}}}
+    offsets = hadronic_offsets(response, "toy_region", 50, seed=1)
+    np.testing.assert_allclose(offsets["inverse_compton"], coefficients @ rows, rtol=1e-14, atol=0.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        hadronic_offsets(response, "toy_region", 40, seed=1)
