@@ -142,7 +142,7 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
     check["linear_valid_below_GeV"] = {fit: entry["linear_valid_below_GeV"] for fit, entry in derivatives.items()}
     check["basis_rank"] = {fit: len(entry["names"]) for fit, entry in bases.items()}
     check["perturbation"] = "the first band draw of every fit (exact injection), n_sigma is not used"
-    log.info("response: %s free parameters; 1-sigma check: linear vs full chain %.2g (the perturbation moved the "
+    log.info("response: %s free parameters; check at a band draw: response vs full chain %.2g (the draw moved the "
              "spectra by up to %.2g); region weights vs maps (unabsorbed neutrinos) %.2g",
              {s: len(e["names"]) for s, e in derivatives.items()}, check["max_relative_deviation"],
              check["max_relative_change"], los_check)
