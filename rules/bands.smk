@@ -1,10 +1,12 @@
 # Uncertainty bands from the fits' covariances (issue 13; config `bands`, library galdiff.uncertainty):
 #   band_local: per model and fit, draws of the fit's parameters propagated through its Green's
 #   matrix (J = G Q) and modulated -> results/bands/<model>/local_<fit>.ecsv (Figures 1, 2).
-#   band_response: per model, d(region spectra)/d(p and He fit parameters) through the model's own chain,
-#   with its check against the full chain -> results/bands/<model>/response_hadronic.h5, response_check.json.
-#   band_regions: per model, the region spectra's band from the p/He draws (through the response, with
-#   fits only) and the EXTRA norms' covariance -> results/bands/<model>/region_<region>.ecsv (Figures 4, 5, 7, 8).
+#   band_response: per model and fit (p, He, leptons), the region spectra of a small basis of the band
+#   draws' injection offsets through the model's own chain (batched solves, region-averaged line-of-sight
+#   weights, no maps) and each draw's coefficients, with its check against the full chain
+#   -> results/bands/<model>/response_hadronic.h5, response_check.json.
+#   band_regions: per model, the region spectra's band from the cosmic-ray draws (through the response,
+#   with fits only) and the EXTRA norms' covariance -> results/bands/<model>/region_<region>.ecsv (Figures 4, 5, 7, 8).
 #   band_headline: the headline shares with errors -> results/bands/headline.json (summary.json).
 # (their input functions and BANDS: rules/common.smk)
 
@@ -49,7 +51,8 @@ rule band_response:
         CONDA_ENV
     threads: 1
     resources:
-        mem_mb=4000,
+        # a factorised default-grid solver is ~2.4 GB, the check's two line-of-sight operators 1.8 GB
+        mem_mb=6000,
         runtime=30,
     params:
         model_cfg=lambda wc: config["models"][wc.model],
