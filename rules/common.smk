@@ -14,7 +14,7 @@ sys.path.insert(0, str(PROJECT_ROOT / "src"))
 from galdiff.config import validate_config
 from galdiff.data.registry import load_registry
 from galdiff.data.datasets import DATASETS
-from galdiff.fitting import default_data_selection
+from galdiff.fitting import fit_data_selection
 from galdiff.los_setups import los_key, los_setup
 from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
 from galdiff.conventions import MAP_COMPONENTS as galdiff_map_components
@@ -86,9 +86,14 @@ def normalisation_table(species):
     return f"results/data/{PROP['normalisation'][species]['dataset']}.ecsv"
 
 
+def fit_selection(model):
+    """``{fit: {dataset: options}}`` of the injection fits of ``model``: ``fitting.data`` and its knee data set."""
+    return fit_data_selection(config["fitting"]["data"], config["models"][model]["knee_dataset"])
+
+
 def fit_datasets(model, fit=None):
     """Tidy tables the injection fits of ``model`` use (knee data set per model); one fit's, or all."""
-    selection = default_data_selection(config["models"][model]["knee_dataset"], True)
+    selection = fit_selection(model)
     fits = [fit] if fit is not None else list(selection)
     return sorted({dataset for name in fits for dataset in selection[name]})
 

@@ -213,7 +213,7 @@ def paper_numbers(summary: Mapping, config: Mapping | None = None, fit_files: Ma
         ``fit.<model>.<species>.{chi2,ndof,chi2ndof}``, ``fitdata...``, ``extra.<model>...``,
         ``mask.<region>.percent``, ``headline.{ours,paper}.<share>.percent``,
         ``table4.<origin>.<column>.{ours,paper}``, ``table4.<model>...`` (ratios),
-        ``models.count``, ``version``, ``cfg...``, ``lib...`` (library constants the text quotes).
+        ``models.count``, ``version``, ``cfg...`` (every number of the configuration).
     """
     config = config or {}
     out: dict[str, str] = {}
@@ -245,10 +245,6 @@ def paper_numbers(summary: Mapping, config: Mapping | None = None, fit_files: Ma
                 out[f"table4.{origin}.{column}.{side}"] = _table4_tex(entry[side])
     for model, content in ((table4 or {}).get("models") or {}).items():
         _flatten_numbers(content, f"table4.{model}", out)
-    # library choices the text quotes (not configuration keys)
-    from .fitting import SEPARATE_LEPTONS_EK_MIN_GEV
-
-    out["lib.fitting.separate_leptons_ek_min_GeV"] = _general(SEPARATE_LEPTONS_EK_MIN_GEV)
     out["models.count"] = str(len(models))
     out["version"] = str(summary.get("galdiff_version", "unknown"))
     _flatten_numbers(config, "cfg", out)
