@@ -88,7 +88,9 @@ from .data import (
     FIT_NAMES,
     FitDataset,
     fit_data_selection,
+    gamma_ray_datasets,
     prepare_datasets,
+    usable_errors,
 )
 from .fit import FitResult, fit
 from .likelihood import ChiSquare, chi2_contributions
@@ -131,6 +133,8 @@ __all__ = [
     "lis_at_earth",
     "FitDataset",
     "prepare_datasets",
+    "gamma_ray_datasets",
+    "usable_errors",
     "fit_data_selection",
     "FIT_NAMES",
     "chi2_contributions",

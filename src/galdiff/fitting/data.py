@@ -16,20 +16,26 @@ import numpy as np
 
 @dataclass
 class FitDataset:
-    """One data set reduced to what the likelihood needs (plain float64 arrays, T_n axis).
+    """One data set reduced to what the likelihood needs (plain float64 arrays, one energy axis).
+
+    The injection fits' cosmic-ray data (:func:`prepare_datasets`) and the EXTRA fit's gamma-ray
+    data in a sky region (:func:`gamma_ray_datasets`, ``region`` set) are both FitDatasets, with
+    the errors made usable by one rule (:func:`usable_errors`), and both enter the one chi-square
+    (:mod:`galdiff.fitting.likelihood`).
 
     Attributes
     ----------
     name : str
-        Data-set name (e.g. ``ams02_proton``).
+        Data-set name (e.g. ``ams02_proton``, ``lhaaso_km2a_inner``).
     experiment : str
     species : str
         ``proton``, ``helium``, ``electron``, ``positron`` or ``electron+positron``; the model
-        summed over the matching components is compared with it.
+        summed over the matching components is compared with it. ``gamma`` for gamma-ray data.
     ek_GeV_per_n : numpy.ndarray
-        Kinetic energy per nucleon (per particle for leptons) of each point, GeV/n.
+        Kinetic energy per nucleon (per particle for leptons) of each point, GeV/n; the photon
+        energy, GeV, for gamma rays.
     flux : numpy.ndarray
-        Measured intensity or upper limit [cm^-2 s^-1 sr^-1 (GeV/n)^-1].
+        Measured intensity or upper limit [cm^-2 s^-1 sr^-1 (GeV/n)^-1]; GeV^-1 for gamma rays.
     err_lo, err_hi : numpy.ndarray
         Total (stat and sys in quadrature) lower and upper errors, same units, > 0.
     is_upper_limit : numpy.ndarray of bool
@@ -42,6 +48,9 @@ class FitDataset:
     citation : str
     n_dropped : int
         Points inside the energy range dropped for having no usable error.
+    region : str or None
+        Sky region (a key of the configuration's ``regions``) of a gamma-ray data set; None for the
+        local cosmic-ray data.
     """
 
     name: str
@@ -57,6 +66,7 @@ class FitDataset:
     scale_uncertainty: float | None = None
     citation: str = ""
     n_dropped: int = 0
+    region: str | None = None
 
     def __post_init__(self):
         self.ek_GeV_per_n = np.asarray(self.ek_GeV_per_n, dtype=float)
@@ -122,6 +132,32 @@ def fit_data_selection(fit_data: Mapping | None, knee_dataset: str) -> dict:
     return selection
 
 
+def usable_errors(flux, err_lo, err_hi, is_upper_limit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Total errors as the likelihood uses them, and which points have one.
+
+    An upper limit's only relevant error is the upper one (the limit itself when it has none), so
+    its lower error is set to it; a measurement with one side zero uses the other side; a point
+    with neither is not usable (its fit drops it and counts it in ``n_dropped``).
+
+    Parameters
+    ----------
+    flux, err_lo, err_hi : array_like
+        Value or limit and total (stat and sys) lower and upper errors, one unit; a missing error is 0.
+    is_upper_limit : array_like of bool
+
+    Returns
+    -------
+    err_lo, err_hi : numpy.ndarray
+    usable : numpy.ndarray of bool
+    """
+    flux = np.asarray(flux, dtype=float)
+    upper = np.asarray(is_upper_limit, dtype=bool)
+    err_hi = np.where(upper & (np.asarray(err_hi, dtype=float) <= 0), flux, err_hi)
+    err_lo = np.where(upper, err_hi, err_lo)
+    err_lo, err_hi = np.where(err_lo > 0, err_lo, err_hi), np.where(err_hi > 0, err_hi, err_lo)
+    return err_lo, err_hi, (err_lo > 0) & (err_hi > 0)
+
+
 def prepare_datasets(tables: Mapping, selection: Mapping) -> list[FitDataset]:
     """Turn tidy cosmic-ray tables into :class:`FitDataset` objects, applying a selection.
 
@@ -174,11 +210,7 @@ def prepare_datasets(tables: Mapping, selection: Mapping) -> list[FitDataset]:
         if sys_fraction > 0:
             extra = sys_fraction * np.abs(flux)
             err_lo, err_hi = np.where(upper, err_lo, np.hypot(err_lo, extra)), np.where(upper, err_hi, np.hypot(err_hi, extra))
-        # an upper limit's only relevant error is the upper one; without one, the limit itself
-        err_hi = np.where(upper & (err_hi <= 0), flux, err_hi)
-        err_lo = np.where(upper, err_hi, err_lo)
-        err_lo, err_hi = np.where(err_lo > 0, err_lo, err_hi), np.where(err_hi > 0, err_hi, err_lo)
-        usable = (err_lo > 0) & (err_hi > 0)
+        err_lo, err_hi, usable = usable_errors(flux, err_lo, err_hi, upper)
         n_dropped = int(np.count_nonzero(keep & ~usable))
         keep &= usable
         if not np.any(keep):
@@ -200,4 +232,59 @@ def prepare_datasets(tables: Mapping, selection: Mapping) -> list[FitDataset]:
             citation=str(table.meta.get("citation", "")),
             n_dropped=n_dropped,
         ))
+    return out
+
+
+def gamma_ray_datasets(tables_by_region: Mapping, energy_range_GeV=None,
+                       dataset_energy_ranges_GeV: Mapping | None = None) -> list[FitDataset]:
+    """The EXTRA fit's data: tidy gamma-ray tables by sky region as :class:`FitDataset` objects.
+
+    Tidy gamma-ray tables carry ``energy``, ``flux``, ``flux_lo_err``, ``flux_hi_err`` (stat and sys
+    in quadrature) and optionally ``is_upper_limit`` (:mod:`galdiff.data.datasets`).
+
+    Parameters
+    ----------
+    tables_by_region : mapping
+        ``{region: [astropy.table.Table, ...]}`` (the configuration's ``spectra.extra_fit.data``, read).
+    energy_range_GeV : (float, float), optional
+        Inclusive photon-energy range of the points kept; all when None.
+    dataset_energy_ranges_GeV : mapping, optional
+        ``{dataset: (min, max)}``, by ``meta["dataset"]``: replaces ``energy_range_GeV`` for the
+        tables it names (e.g. a GeV Fermi-LAT table beside the TeV-PeV LHAASO ones).
+
+    Returns
+    -------
+    list of FitDataset
+        One per (region, table) with points in its window, in the given order; ``species``
+        ``gamma``, not modulated, no nuisance scale, errors by :func:`usable_errors`.
+    """
+    from astropy import units as u
+
+    from ..conventions import INTENSITY_UNIT
+
+    out = []
+    for region, tables in tables_by_region.items():
+        for table in tables:
+            name = str(table.meta.get("dataset", ""))
+            energy = table["energy"].quantity.to_value(u.GeV)
+            keep = np.ones(energy.size, dtype=bool)
+            window = (dataset_energy_ranges_GeV or {}).get(name, energy_range_GeV)
+            if window is not None:
+                keep = (energy >= window[0]) & (energy <= window[1])
+            upper = (np.asarray(table["is_upper_limit"], dtype=bool) if "is_upper_limit" in table.colnames
+                     else np.zeros(energy.size, dtype=bool))
+            flux = table["flux"].quantity.to_value(INTENSITY_UNIT)
+            err_lo, err_hi, usable = usable_errors(
+                flux, np.nan_to_num(table["flux_lo_err"].quantity.to_value(INTENSITY_UNIT)),
+                np.nan_to_num(table["flux_hi_err"].quantity.to_value(INTENSITY_UNIT)), upper)
+            n_dropped = int(np.count_nonzero(keep & ~usable))
+            keep &= usable
+            if not np.any(keep):
+                continue
+            out.append(FitDataset(
+                name=name, experiment=str(table.meta.get("experiment", name)), species="gamma",
+                ek_GeV_per_n=energy[keep], flux=flux[keep], err_lo=err_lo[keep], err_hi=err_hi[keep],
+                is_upper_limit=upper[keep], modulated=False, citation=str(table.meta.get("citation", "")),
+                n_dropped=n_dropped, region=str(region),
+            ))
     return out
