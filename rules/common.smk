@@ -18,6 +18,8 @@ from galdiff.fitting import fit_data_selection
 from galdiff.los_setups import los_key, los_setup
 from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
 from galdiff.conventions import MAP_COMPONENTS as galdiff_map_components
+from galdiff.conventions import EXTRA_COMPONENTS
+from galdiff.comparison.icecube import NEUTRINO_BANDS
 from galdiff.config import load_schema
 from galdiff.scans import base_values, scan_models, scan_points
 
@@ -254,13 +256,15 @@ def spectra_inputs(wildcards):
 
 
 def neutrino_bands(region):
-    """IceCube's reference tables for neutrino spectra in ``region``: total, pi0, KRA-gamma 5 and 50."""
-    return {
+    """IceCube's reference tables for neutrino spectra in ``region`` (galdiff.comparison.icecube.NEUTRINO_BANDS):
+    total, pi0, KRA-gamma 5 and 50."""
+    paths = {
         "icecube_total": "results/data/icecube_cascades_6yr.ecsv",
         "icecube_pi0": f"results/data/icecube_gp2023_pi0_band_{region}.ecsv",
         "kra_gamma_5": f"results/data/icecube_gp2023_kra_gamma_5_band_{region}.ecsv",
         "kra_gamma_50": f"results/data/icecube_gp2023_kra_gamma_50_band_{region}.ecsv",
     }
+    return {name: paths[name] for name in NEUTRINO_BANDS}
 
 
 def table4_inputs(wildcards):
@@ -374,7 +378,8 @@ def band_regions_inputs(wildcards):
     return inputs
 
 
-EXTRA_BAND_MAPS = ["extra1", "extra2", "extra1_neutrino", "extra2_neutrino"]
+# the extras' map cubes (galdiff.conventions registry): their region averages are linear in the fitted norms
+EXTRA_BAND_MAPS = list(EXTRA_COMPONENTS)
 
 
 def band_headline_inputs(wildcards):

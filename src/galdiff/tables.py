@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .comparison.paper_values import paper_values
+from .conventions import MODEL_NAMES
 from .provenance import atomic_path
 
 __all__ = [
@@ -48,8 +49,9 @@ PAPER_TABLE1 = paper_values("table1")
 #: from galdiff/comparison/paper_values.yaml.
 PAPER_TABLE3 = paper_values("table3")
 
-#: Column labels of the models (docs/paper.md: DR-high fitted to IceTop, DR-low to KASCADE).
-MODEL_LABELS = {"dr_high": "DR-high", "dr_low": "DR-low"}
+#: Column labels of the models (docs/paper.md: DR-high fitted to IceTop, DR-low to KASCADE): the registry's
+#: names (galdiff.conventions.MODEL_NAMES)
+MODEL_LABELS = MODEL_NAMES
 _KNEE_LABELS = {"dr_high": "IceTop", "dr_low": "KASCADE"}
 _SPECIES_LABELS = {"proton": "p", "helium": "He"}
 

@@ -35,7 +35,7 @@ import numpy as np
 from astropy import units as u
 
 from ..config import schema_defaults
-from ..conventions import INTENSITY_UNIT
+from ..conventions import INTENSITY_UNIT, model_label
 from .icecube import band_consistency, isotropic_flux_e2, template_energy_range_GeV
 from .paper_values import paper_values
 from ..skymaps.region_spectra import spectrum_columns
@@ -267,7 +267,7 @@ def gamma_check(extra_fit: dict, p_value_min: float = 0.01) -> dict:
             "ok": bool(p_value is not None and p_value >= p_value_min), "p_value_min": p_value_min}
 
 
-def build_table4(models: dict, settings: dict | None = None) -> dict:
+def build_table4(models: dict, settings: dict | None = None, printed_of: dict | None = None) -> dict:
     """Table IV from each model's computed checks.
 
     Parameters
@@ -277,6 +277,8 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
     settings : dict, optional
         ``tables.table4`` (n_sigma, proton_fraction_max, gamma_p_value_min, window) plus
         ``bands`` (window band tables), ``template_fits`` and ``galaxy_cfg``.
+    printed_of : dict, optional
+        ``{as-printed model: its refit}`` (:func:`galdiff.conventions.as_printed_of`), for the labels.
 
     Returns
     -------
@@ -299,7 +301,7 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
     for origin in ("leptonic", "hadronic"):
         p_parts, nu_parts, gamma_parts = [], [], []
         for model, checks in per_model.items():
-            label = _model_label(model)
+            label = model_label(model, printed_of, numbered=True)
             if origin == "leptonic":
                 p_parts.append(f"{label}: yes (no protons)")
             else:
@@ -326,11 +328,6 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
         }
     public = {key: value for key, value in cfg.items() if key not in ("bands", "template_fits")}
     return {"models": per_model, "rows": rows, "settings": public}
-
-
-def _model_label(model: str) -> str:
-    return {"dr_high": "Model 1 (DR-high)", "dr_low": "Model 2 (DR-low)",
-            "dr_high_paper": "Model 1 as printed", "dr_low_paper": "Model 2 as printed"}.get(model, model)
 
 
 _COLUMNS = (("p", "p (CR protons)"), ("nu", "nu (IceCube template)"), ("gamma", "gamma (LHAASO fit)"))
