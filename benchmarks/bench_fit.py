@@ -185,8 +185,8 @@ def main(argv=None):
     registry = load_registry(PROJECT_ROOT / config["data"]["registry"])
     isrf_path = Path(args.mirror) / registry[ISRF_FILE].relative_raw_path
     isrf_sha256 = registry[ISRF_FILE].sha256
-    names = sorted({d for m in models for f in fitting.default_data_selection(
-        config["models"][m].get("knee_dataset", "icetop"), True).values() for d in f})
+    names = sorted({d for m in models for f in fitting.fit_data_selection(
+        (config.get("fitting") or {}).get("data"), fitting.knee_dataset(config["models"][m])).values() for d in f})
     tables = {}
     for name in names:
         path = Path(args.tables_dir) / f"{name}.ecsv"

@@ -85,7 +85,7 @@ def printed_with_free_phi_rows(results: Path, config_path: Path) -> list[str]:
             if len(files) != 1:
                 raise SystemExit(f"expected one {species} Green's matrix under {results}/greens, found {len(files)}")
             content = read_greens_h5(files[0])
-            selection = fitting.default_data_selection(cfg.get("knee_dataset", "icetop"))[species]
+            selection = fitting.fit_data_selection(None, fitting.knee_dataset(cfg))[species]
             tables = {name: read_dataset(results / "data" / f"{name}.ecsv") for name in selection}
             model = fitting.NucleusModel(get_species(species), content["ek_GeV_per_n"], content["greens"],
                                          fitting.injection_species(cfg)[species])

@@ -14,10 +14,12 @@ sys.path.insert(0, str(PROJECT_ROOT / "src"))
 from galdiff.config import validate_config
 from galdiff.data.registry import load_registry
 from galdiff.data.datasets import DATASETS
-from galdiff.fitting import default_data_selection
+from galdiff.fitting import fit_data_selection
 from galdiff.los_setups import los_key, los_setup
 from galdiff.propagation.setups import GREENS_SPECIES, RADIATION_SPECIES, setup_key, transport_setup
 from galdiff.conventions import MAP_COMPONENTS as galdiff_map_components
+from galdiff.conventions import EXTRA_COMPONENTS
+from galdiff.comparison.icecube import NEUTRINO_BANDS
 from galdiff.config import load_schema
 from galdiff.scans import base_values, scan_models, scan_points
 
@@ -86,9 +88,14 @@ def normalisation_table(species):
     return f"results/data/{PROP['normalisation'][species]['dataset']}.ecsv"
 
 
+def fit_selection(model):
+    """``{fit: {dataset: options}}`` of the injection fits of ``model``: ``fitting.data`` and its knee data set."""
+    return fit_data_selection(config["fitting"]["data"], config["models"][model]["knee_dataset"])
+
+
 def fit_datasets(model, fit=None):
     """Tidy tables the injection fits of ``model`` use (knee data set per model); one fit's, or all."""
-    selection = default_data_selection(config["models"][model]["knee_dataset"], True)
+    selection = fit_selection(model)
     fits = [fit] if fit is not None else list(selection)
     return sorted({dataset for name in fits for dataset in selection[name]})
 
@@ -249,13 +256,15 @@ def spectra_inputs(wildcards):
 
 
 def neutrino_bands(region):
-    """IceCube's reference tables for neutrino spectra in ``region``: total, pi0, KRA-gamma 5 and 50."""
-    return {
+    """IceCube's reference tables for neutrino spectra in ``region`` (galdiff.comparison.icecube.NEUTRINO_BANDS):
+    total, pi0, KRA-gamma 5 and 50."""
+    paths = {
         "icecube_total": "results/data/icecube_cascades_6yr.ecsv",
         "icecube_pi0": f"results/data/icecube_gp2023_pi0_band_{region}.ecsv",
         "kra_gamma_5": f"results/data/icecube_gp2023_kra_gamma_5_band_{region}.ecsv",
         "kra_gamma_50": f"results/data/icecube_gp2023_kra_gamma_50_band_{region}.ecsv",
     }
+    return {name: paths[name] for name in NEUTRINO_BANDS}
 
 
 def table4_inputs(wildcards):
@@ -378,7 +387,8 @@ def band_regions_inputs(wildcards):
     return inputs
 
 
-EXTRA_BAND_MAPS = ["extra1", "extra2", "extra1_neutrino", "extra2_neutrino"]
+# the extras' map cubes (galdiff.conventions registry): their region averages are linear in the fitted norms
+EXTRA_BAND_MAPS = list(EXTRA_COMPONENTS)
 
 
 def band_headline_inputs(wildcards):

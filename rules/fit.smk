@@ -26,6 +26,7 @@ rule fit_injection:
         runtime=30,
     params:
         model_cfg=lambda wc: config["models"][wc.model],
+        selection=lambda wc: fit_selection(wc.model)[wc.fit],
     script:
         "../workflow/scripts/fit_injection.py"
 
@@ -53,6 +54,7 @@ rule knee_profile:
         runtime=30,
     params:
         model_cfg=lambda wc: config["models"][wc.model],
+        selection=lambda wc: fit_selection(wc.model)[wc.fit],
         values=KNEE_PROFILE["values"],
     script:
         "../workflow/scripts/knee_profile.py"

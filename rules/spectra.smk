@@ -73,7 +73,7 @@ if FITTED_MAPS:
         input:
             maps=expand(
                 "results/maps/{{model}}/{component}.fits",
-                component=sorted(set(FITTED_MAPS) | {"extra1", "extra2", "extra1_neutrino", "extra2_neutrino"}),
+                component=sorted(set(FITTED_MAPS) | set(EXTRA_COMPONENTS)),
             ),
             fit="results/spectra/{model}/extra_fit.yaml",
             emissivity="results/emission/{model}/emissivity.h5",
@@ -190,5 +190,6 @@ rule table4:
     params:
         settings=TABLE4,
         galaxy_cfg=PROP["galaxy"],
+        printed_of=PRINTED_OF,
     script:
         "../workflow/scripts/table4.py"

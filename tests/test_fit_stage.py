@@ -113,7 +113,7 @@ def test_fit_files_merge_into_the_model_file(tmp_path):
 def test_nucleus_fit_on_real_tables_uses_the_species_selection(mirror_dir):
     from galdiff.data.datasets import build_dataset
 
-    selection = fitting.default_data_selection("icetop")["proton"]
+    selection = fitting.fit_data_selection(None, "icetop")["proton"]
     tables = {name: build_dataset(name, mirror_dir) for name in selection}
     model_cfg = {"knee_dataset": "icetop", "injection": {"proton": PROTON_START}}
     result, model = fitting.fit_nucleus_injection("proton", model_cfg, (GRID, leaky_box(GRID)), tables)

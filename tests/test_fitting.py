@@ -8,6 +8,7 @@ interpolation needed to generate them), and a leaky-box-like Green's matrix.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 
@@ -446,19 +447,51 @@ def test_data_outside_grid_is_a_clear_error():
 # ----------------------------------------------------------------------------------------------
 
 
-def test_default_selection_follows_the_paper():
-    high, low = fitting.default_data_selection("icetop"), fitting.default_data_selection("kascade")
-    assert set(high["proton"]) == {"voyager_proton", "ams02_proton", "dampe_proton", "icetop_proton"}
-    assert set(low["helium"]) == {"voyager_helium", "ams02_helium", "dampe_helium", "kascade_helium"}
-    assert set(high["leptons"]) == {"ams02_electron_positron", "dampe_electron_positron"}
-    separate = fitting.default_data_selection("icetop", True)["leptons"]
-    assert {"ams02_electron", "ams02_positron"} <= set(separate)
-    # our error model (docstring): Voyager p systematics, DAMPE e+e- scale, separate e-/e+ above 10 GeV only
-    assert high["proton"]["voyager_proton"] == {"sys_fraction": 0.05}
-    assert high["leptons"]["dampe_electron_positron"] == {"scale_uncertainty": 0.06}
-    assert separate["ams02_positron"]["ek_min_GeV_per_n"] == separate["ams02_electron"]["ek_min_GeV_per_n"] == 10.0
+def test_default_selection_follows_the_paper(config, schema_path):
+    from galdiff.config import validate_config
+
+    # the schema's defaults (fitting.data absent) and config.yaml give the same selection
+    validate_config(config, schema_path)
+    for fit_data in (None, config["fitting"]["data"]):
+        high, low = fitting.fit_data_selection(fit_data, "icetop"), fitting.fit_data_selection(fit_data, "kascade")
+        # docs/paper.md, Sec. 2.1: Voyager 1, AMS-02, DAMPE and the knee data set for p and He
+        assert list(high["proton"]) == ["voyager_proton", "ams02_proton", "dampe_proton", "icetop_proton"]
+        assert list(low["helium"]) == ["voyager_helium", "ams02_helium", "dampe_helium", "kascade_helium"]
+        # the paper's e+ + e- sums, and ours: the separate AMS-02 e- and e+ above 10 GeV only
+        assert list(high["leptons"]) == ["ams02_electron_positron", "dampe_electron_positron",
+                                         "ams02_electron", "ams02_positron"]
+        assert high["leptons"] == low["leptons"]
+        separate = high["leptons"]
+        assert separate["ams02_positron"]["ek_min_GeV_per_n"] == separate["ams02_electron"]["ek_min_GeV_per_n"] == 10.0
+        # our error model: Voyager p systematics (Cummings et al. 2016: 5 %), DAMPE e+e- scale prior
+        assert high["proton"]["voyager_proton"] == {"sys_fraction": 0.05}
+        assert high["leptons"]["dampe_electron_positron"] == {"scale_uncertainty": 0.06}
     with pytest.raises(ValueError):
-        fitting.default_data_selection("auger")
+        fitting.fit_data_selection(None, "auger")
+    with pytest.raises(KeyError, match="pions"):
+        fitting.fit_data_selection({"pions": {}}, "icetop")
+
+
+def test_fit_data_is_configured(config, schema_path):
+    from galdiff.config import ConfigError, validate_config
+
+    # a configured fit drops or adds data sets: the selection is the configuration's
+    config["fitting"]["data"]["helium"] = {"ams02_helium": {"ek_min_GeV_per_n": 5.0}}
+    validate_config(config, schema_path)
+    selection = fitting.fit_data_selection(config["fitting"]["data"], "icetop")
+    assert selection["helium"] == {"ams02_helium": {"ek_min_GeV_per_n": 5.0}, "icetop_helium": {}}
+    bad = copy.deepcopy(config)
+    bad["fitting"]["data"]["proton"]["auger_proton"] = {}
+    with pytest.raises(ConfigError, match="fitting.data.proton.auger_proton"):
+        validate_config(bad, schema_path)
+    bad = copy.deepcopy(config)
+    bad["fitting"]["data"]["proton"]["ams02_proton"] = {"sys_fraction": -0.1}
+    with pytest.raises(ConfigError, match="fitting.data.proton.ams02_proton.sys_fraction"):
+        validate_config(bad, schema_path)
+    bad = copy.deepcopy(config)
+    bad["fitting"]["data"]["leptons"]["ams02_positron"] = {"ek_min_GeV_per_n": 10.0, "ek_max_GeV_per_n": 5.0}
+    with pytest.raises(ConfigError, match="fitting.data.leptons.ams02_positron.ek_min_GeV_per_n/ek_max_GeV_per_n"):
+        validate_config(bad, schema_path)
 
 
 def test_sys_fraction_adds_in_quadrature(mirror_dir):

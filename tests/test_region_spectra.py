@@ -6,7 +6,8 @@ import pytest
 from astropy import units as u
 from astropy.table import Table
 
-from galdiff.fitting.extra import FitPoints, fit_extra_scales, fit_points_from_tables, scale_components
+from galdiff.fitting.data import FitDataset, gamma_ray_datasets, usable_errors
+from galdiff.fitting.extra import fit_extra_scales, scale_components
 from galdiff.skymaps.masks import SourceMask
 from galdiff.skymaps.region_spectra import SPECTRUM_COMPONENTS, model_region_spectra, region_weights
 from galdiff.skymaps.regions import SkyRegion, region_pixel_weights, weighted_region_average
@@ -68,30 +69,23 @@ def synthetic_spectra(energy):
 
 
 def synthetic_points(energy_grid, injected, relative_error=0.05, noise=None, upper_limits=()):
+    """The EXTRA fit's data sets: one per region on the injected model, then the upper limits."""
     base, components = synthetic_spectra(energy_grid)
-    rows = {"region": [], "dataset": [], "energy_GeV": [], "flux": [], "err_lo": [], "err_hi": [], "is_upper_limit": []}
     rng = np.random.default_rng(1)
+    datasets = []
     for region, energies in (("inner", np.geomspace(1e4, 8e5, 10)), ("outer", np.geomspace(1.5e4, 6e5, 5))):
         # the model as the fit evaluates it: each spectrum interpolated log-log, then summed
         truth = loglog_interp(energies, energy_grid, base[region]) + sum(
             injected[name] * loglog_interp(energies, energy_grid, components[name][region]) for name in injected)
         flux = truth * (1 + (relative_error * rng.standard_normal(truth.size) if noise else 0.0))
-        rows["region"] += [region] * energies.size
-        rows["dataset"] += ["synthetic"] * energies.size
-        rows["energy_GeV"] += list(energies)
-        rows["flux"] += list(flux)
-        rows["err_lo"] += list(relative_error * truth)
-        rows["err_hi"] += list(relative_error * truth)
-        rows["is_upper_limit"] += [False] * energies.size
+        error = relative_error * truth
+        datasets.append(FitDataset("synthetic", "X", "gamma", energies, flux, error, error, False, modulated=False,
+                                   region=region))
     for region, energy, flux, error in upper_limits:
-        rows["region"].append(region)
-        rows["dataset"].append("limits")
-        rows["energy_GeV"].append(energy)
-        rows["flux"].append(flux)
-        rows["err_lo"].append(0.0)
-        rows["err_hi"].append(error)
-        rows["is_upper_limit"].append(True)
-    return FitPoints(**{key: np.array(value) for key, value in rows.items()})
+        err_lo, err_hi, _ = usable_errors([flux], [0.0], [error], [True])
+        datasets.append(FitDataset("limits", "X", "gamma", [energy], [flux], err_lo, err_hi, True, modulated=False,
+                                   region=region))
+    return datasets
 
 
 def as_pairs(energy, spectra):
@@ -131,7 +125,8 @@ def test_extra_fit_upper_limits_are_one_sided_and_scales_non_negative():
     assert result.scales[1] < 0.99  # the limit pulls EXTRA2 down
     # data below the base model: the extra scale stops at zero instead of going negative
     low = synthetic_points(energy, {"extra1": 0.0, "extra2": 0.0})
-    low.flux *= 0.8
+    for dataset in low:
+        dataset.flux *= 0.8
     result = fit_extra_scales(low, as_pairs(energy, base), pairs)
     assert np.all(result.scales >= 0) and any(result.at_bound)
 
@@ -216,10 +211,15 @@ def test_fit_points_from_tidy_tables_respects_the_energy_range():
     table = Table({"energy": [1e3, 1e4, 1e5] * u.GeV, "flux": [3.0, 2.0, 1.0] * unit,
                    "flux_lo_err": [0.1, 0.1, 0.1] * unit, "flux_hi_err": [0.2, 0.2, np.nan] * unit,
                    "is_upper_limit": [False, False, True]}, meta={"dataset": "d"})
-    points = fit_points_from_tables({"inner": [table]}, energy_range_GeV=[5e3, 1e6])
-    assert len(points) == 2 and list(points.region) == ["inner", "inner"]
+    (points,) = gamma_ray_datasets({"inner": [table]}, energy_range_GeV=[5e3, 1e6])
+    assert points.ek_GeV_per_n.size == 2 and points.region == "inner" and points.name == "d"
     assert points.is_upper_limit.tolist() == [False, True]
     assert points.err_hi[1] == 1.0  # a limit without an upper error uses the limit itself
+    assert points.err_lo[1] == 1.0  # ... which is its only relevant error (the injection fits' rule)
+    # one rule for both fits: a point without any error is dropped and counted, as in prepare_datasets
+    table["flux_lo_err"][1] = table["flux_hi_err"][1] = 0.0
+    (points,) = gamma_ray_datasets({"inner": [table]})
+    assert points.ek_GeV_per_n.tolist() == [1e3, 1e5] and points.n_dropped == 1
 
 
 def test_fit_points_take_a_dataset_its_own_energy_range():
@@ -233,7 +233,8 @@ def test_fit_points_take_a_dataset_its_own_energy_range():
                      meta={"dataset": name})
 
     tables = {"inner": [table("fermi", np.array([1.0, 10.0, 400.0])), table("km2a", np.array([1e4, 1e5]))]}
-    points = fit_points_from_tables(tables, energy_range_GeV=[1e3, 1e7], dataset_energy_ranges_GeV={"fermi": [2.0, 1e3]})
-    assert points.dataset.tolist() == ["fermi", "fermi", "km2a", "km2a"]
-    assert points.energy_GeV.tolist() == [10.0, 400.0, 1e4, 1e5]
-    assert len(fit_points_from_tables(tables, energy_range_GeV=[1e3, 1e7])) == 2
+    fermi, km2a = gamma_ray_datasets(tables, energy_range_GeV=[1e3, 1e7], dataset_energy_ranges_GeV={"fermi": [2.0, 1e3]})
+    assert (fermi.name, km2a.name) == ("fermi", "km2a")
+    assert fermi.ek_GeV_per_n.tolist() == [10.0, 400.0] and km2a.ek_GeV_per_n.tolist() == [1e4, 1e5]
+    # without its own window the GeV table has no point in the fit's range, and no data set
+    assert [d.name for d in gamma_ray_datasets(tables, energy_range_GeV=[1e3, 1e7])] == ["km2a"]

@@ -270,6 +270,9 @@ def _check_refit_model(models: dict, model_name: str) -> None:
 def _references(config: dict):
     """(dotted key, value, kind) of every name a key refers to: models, regions, data sets, map components."""
     yield from ((f"data.datasets[{i}]", name, "datasets") for i, name in enumerate(config["data"]["datasets"]))
+    for fit_name, datasets in ((config.get("fitting") or {}).get("data") or {}).items():
+        for name in datasets or {}:
+            yield f"fitting.data.{fit_name}.{name}", name, "datasets"
     for species, entry in (config.get("propagation", {}).get("normalisation") or {}).items():
         yield f"propagation.normalisation.{species}.dataset", entry["dataset"], "datasets"
     yield "maps.fig6.model", config["maps"]["fig6"]["model"], "models"

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 
 from . import tables
-from .comparison.table4 import _model_label
+from .conventions import as_printed_of, model_label
 from .comparison.table4 import _tex as _table4_tex
 
 __all__ = [
@@ -213,7 +213,7 @@ def paper_numbers(summary: Mapping, config: Mapping | None = None, fit_files: Ma
         ``fit.<model>.<species>.{chi2,ndof,chi2ndof}``, ``fitdata...``, ``extra.<model>...``,
         ``mask.<region>.percent``, ``headline.{ours,paper}.<share>.percent``,
         ``table4.<origin>.<column>.{ours,paper}``, ``table4.<model>...`` (ratios),
-        ``models.count``, ``version``, ``cfg...``, ``lib...`` (library constants the text quotes).
+        ``models.count``, ``version``, ``cfg...`` (every number of the configuration).
     """
     config = config or {}
     out: dict[str, str] = {}
@@ -245,10 +245,6 @@ def paper_numbers(summary: Mapping, config: Mapping | None = None, fit_files: Ma
                 out[f"table4.{origin}.{column}.{side}"] = _table4_tex(entry[side])
     for model, content in ((table4 or {}).get("models") or {}).items():
         _flatten_numbers(content, f"table4.{model}", out)
-    # library choices the text quotes (not configuration keys)
-    from .fitting import SEPARATE_LEPTONS_EK_MIN_GEV
-
-    out["lib.fitting.separate_leptons_ek_min_GeV"] = _general(SEPARATE_LEPTONS_EK_MIN_GEV)
     out["models.count"] = str(len(models))
     out["version"] = str(summary.get("galdiff_version", "unknown"))
     _flatten_numbers(config, "cfg", out)
@@ -296,12 +292,9 @@ def render_macros(numbers: Mapping[str, str], source: str = "results/summary.jso
 # ---------------------------------------------------------------------------------------------
 
 
-def _label(model: str, config: Mapping | None = None) -> str:
+def _label(model: str, config: Mapping | None = None, numbered: bool = False) -> str:
     """``DR-high`` for a refit model, ``DR-high as printed`` for its as-printed twin (config ``refit_model``)."""
-    refit = ((config or {}).get("models") or {}).get(model, {}).get("refit_model")
-    if refit:
-        return f"{tables.MODEL_LABELS.get(refit, refit)} as printed"
-    return tables.MODEL_LABELS.get(model, model)
+    return model_label(model, as_printed_of((config or {}).get("models")), numbered=numbered)
 
 
 def _readme_value(species: str, name: str, value: float) -> str:
@@ -403,7 +396,7 @@ def _spectra_block(summary: Mapping, config: Mapping | None = None) -> str:
         return _percent_pm(ours[key], errors[key])
 
     if "share_20TeV" in ours:
-        lines.append(f"| Galactic share of IceCube's flux, {_model_label(headline.get('model', ''))}, 20 TeV | "
+        lines.append(f"| Galactic share of IceCube's flux, {_label(headline.get('model', ''), config, numbered=True)}, 20 TeV | "
                      f"{share('share_20TeV')} % | {_paper_percent(paper['share_20TeV'])} % |")
     pev = ("share_1PeV_extra2_hadronic", "share_1PeV_extra2_leptonic")
     if all(key in ours for key in pev):
@@ -413,7 +406,7 @@ def _spectra_block(summary: Mapping, config: Mapping | None = None) -> str:
     printed = headline.get("as_printed") or {}
     if "share_20TeV" in (printed.get("ours") or {}) and all(key in printed["ours"] for key in pev):
         theirs = printed["ours"]
-        lines.append(f"| ... the same, {_model_label(printed.get('model', ''))}: 20 TeV; 1 PeV hadronic / leptonic | "
+        lines.append(f"| ... the same, {_label(printed.get('model', ''), config, numbered=True)}: 20 TeV; 1 PeV hadronic / leptonic | "
                      f"{_percent(theirs['share_20TeV'])} %; {_percent(theirs[pev[0]])} % / "
                      f"{_percent(theirs[pev[1]])} % | {_paper_percent(paper['share_20TeV'])} %; "
                      f"{_paper_percent(paper[pev[0]])} % / {_paper_percent(paper[pev[1]])} % |")

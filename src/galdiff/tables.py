@@ -12,8 +12,9 @@ Units follow the paper's tables: R2..R4 in TV and Rc in PV for nuclei, Rc- and R
 leptons, the rest in GV; the fit results carry GV (names ``*_GV``) and are converted here.
 
 The paper's values are passed in (``paper_values``). Table II's are the configuration's start
-values (:func:`paper_values_from_config`); no configuration key holds Table III, so its printed
-values are in :data:`PAPER_TABLE3` (transcribed from docs/paper.md#tables-ii-and-iii-injection).
+values (:func:`paper_values_from_config`); Tables I and III as printed are
+:data:`PAPER_TABLE1` and :data:`PAPER_TABLE3`, read from the file of the paper's values
+(:mod:`galdiff.comparison.paper_values`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .comparison.paper_values import paper_values
+from .conventions import MODEL_NAMES
 from .provenance import atomic_path
 
 __all__ = [
@@ -38,19 +41,17 @@ __all__ = [
     "write_table",
 ]
 
-#: The paper's Table I (docs/paper.md), in the configuration's names (models.<model>.propagation).
-PAPER_TABLE1 = {"D0_1e28_cm2_per_s": 7.69, "delta": 0.362, "zh_kpc": 6.3, "vA_km_per_s": 33.76, "eta": -0.05}
+#: The paper's Table I (docs/paper.md), in the configuration's names (models.<model>.propagation);
+#: from galdiff/comparison/paper_values.yaml.
+PAPER_TABLE1 = paper_values("table1")
 
-#: The paper's Table III (docs/paper.md), in the names of galdiff.fitting.FitResult.summary_dict and GV.
-#: nu1- = 0.01 is as printed. c_eplus: see galdiff.fitting (scale of the secondary positrons, our reading).
-PAPER_TABLE3 = {
-    "electron": {"nu0": 2.33, "nu1": 0.01, "nu2": 2.88, "nu3": 2.45, "R1_GV": 0.950, "R2_GV": 4.19, "R3_GV": 55.7,
-                 "Rc_GV": 6.27e3, "Phi_GV": 1.1},
-    "positron": {"c_eplus": 1.00, "nu1": 3.04, "nu2": 2.08, "R1_GV": 31.2, "Rc_GV": 3.42e3, "Phi_GV": 1.1},
-}
+#: The paper's Table III (docs/paper.md), in the names of galdiff.fitting.FitResult.summary_dict and GV;
+#: from galdiff/comparison/paper_values.yaml.
+PAPER_TABLE3 = paper_values("table3")
 
-#: Column labels of the models (docs/paper.md: DR-high fitted to IceTop, DR-low to KASCADE).
-MODEL_LABELS = {"dr_high": "DR-high", "dr_low": "DR-low"}
+#: Column labels of the models (docs/paper.md: DR-high fitted to IceTop, DR-low to KASCADE): the registry's
+#: names (galdiff.conventions.MODEL_NAMES)
+MODEL_LABELS = MODEL_NAMES
 _KNEE_LABELS = {"dr_high": "IceTop", "dr_low": "KASCADE"}
 _SPECIES_LABELS = {"proton": "p", "helium": "He"}
 

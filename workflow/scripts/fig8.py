@@ -2,13 +2,12 @@
 
 from pathlib import Path
 
+from galdiff.comparison.icecube import NEUTRINO_BANDS as BANDS
 from galdiff.data.datasets import read_dataset
 from galdiff.plotting.figure7 import plot_figure8
 from galdiff.plotting.style import read_model_tables, save_figure
 from galdiff.provenance import provenance_meta
 from galdiff.script_logging import setup_logging
-
-BANDS = ("icecube_total", "icecube_pi0", "kra_gamma_5", "kra_gamma_50")
 
 
 def main(spectra_path, band_paths, energy_range_GeV, output_path, log_path, printed_path=None, model_band_path=None,

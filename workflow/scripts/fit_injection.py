@@ -15,16 +15,16 @@ from galdiff.script_logging import setup_logging
 CURVE_ENERGIES_GEV_PER_N = np.geomspace(1e-3, 1e9, 241)
 
 
-def main(fit_name, inputs, outputs, model_name, model_cfg, log_path):
+def main(fit_name, inputs, outputs, model_name, model_cfg, selection, log_path):
     log = setup_logging(log_path)
     content = read_greens_h5(inputs["greens"])
     greens = (content["ek_GeV_per_n"], content["greens"])
     tables = {Path(path).stem: read_dataset(path) for path in inputs["tables"]}
     if fit_name == "leptons":
         secondary = {lepton: read_result(inputs[f"{lepton}_secondary"]).intensity_sun for lepton in ("electron", "positron")}
-        result, model = fit_lepton_injection(model_cfg, greens, secondary, tables)
+        result, model = fit_lepton_injection(model_cfg, greens, secondary, tables, selection)
     else:
-        result, model = fit_nucleus_injection(fit_name, model_cfg, greens, tables)
+        result, model = fit_nucleus_injection(fit_name, model_cfg, greens, tables, selection)
     log.info("%s %s: chi2/ndof = %.1f/%d, valid %s", model_name, fit_name, result.chi2, result.ndof, result.valid)
     grid = model.grid_ek_GeV_per_n
     inside = (CURVE_ENERGIES_GEV_PER_N >= grid[0]) & (CURVE_ENERGIES_GEV_PER_N <= grid[-1])
@@ -39,4 +39,4 @@ def main(fit_name, inputs, outputs, model_name, model_cfg, log_path):
 if __name__ == "__main__":
     main(snakemake.wildcards.fit, {**dict(snakemake.input.items()), "tables": list(snakemake.input.tables)},
          dict(snakemake.output.items()), snakemake.wildcards.model,
-         snakemake.params.model_cfg, snakemake.log[0])
+         snakemake.params.model_cfg, snakemake.params.selection, snakemake.log[0])

@@ -11,12 +11,12 @@ from galdiff.provenance import atomic_path, provenance_meta
 from galdiff.script_logging import setup_logging
 
 
-def main(species, parameter, values, inputs, output_path, model_name, model_cfg, log_path):
+def main(species, parameter, values, inputs, output_path, model_name, model_cfg, selection, log_path):
     log = setup_logging(log_path)
     content = read_greens_h5(inputs["greens"])
     tables = {Path(path).stem: read_dataset(path) for path in inputs["tables"]}
     profile = profile_nucleus_fit(species, model_cfg, (content["ek_GeV_per_n"], content["greens"]), tables,
-                                  parameter, values)
+                                  parameter, values, selection)
     for point in profile:
         log.info("%s %s %s = %g: chi2 = %.1f %s", model_name, species, parameter, point["value"], point["chi2"],
                  {k: round(v, 1) for k, v in point["chi2_by_dataset"].items()})
@@ -31,4 +31,5 @@ def main(species, parameter, values, inputs, output_path, model_name, model_cfg,
 if __name__ == "__main__":
     main(snakemake.wildcards.fit, snakemake.wildcards.parameter, list(snakemake.params.values),
          {"greens": snakemake.input.greens, "tables": list(snakemake.input.tables)},
-         snakemake.output[0], snakemake.wildcards.model, snakemake.params.model_cfg, snakemake.log[0])
+         snakemake.output[0], snakemake.wildcards.model, snakemake.params.model_cfg,
+         snakemake.params.selection, snakemake.log[0])

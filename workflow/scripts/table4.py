@@ -16,7 +16,7 @@ def model_of(path):
     return Path(path).parent.name
 
 
-def main(inputs, settings, galaxy_cfg, outputs, log_path):
+def main(inputs, settings, galaxy_cfg, outputs, log_path, printed_of=None):
     log = setup_logging(log_path)
     models = {}
     def read_yaml(path):
@@ -31,7 +31,7 @@ def main(inputs, settings, galaxy_cfg, outputs, log_path):
     # the flux ratios' errors over the fits' band draws (rule band_table4), printed beside the ratios
     ratio_errors = json.loads(Path(inputs["band_ratios"]).read_text())["models"] if inputs.get("band_ratios") else None
     table4 = build_table4(models, {**settings, "bands": bands, "template_fits": read_dataset(inputs["template_fits"]),
-                                   "galaxy_cfg": galaxy_cfg, "ratio_errors": ratio_errors})
+                                   "galaxy_cfg": galaxy_cfg, "ratio_errors": ratio_errors}, printed_of=printed_of)
     flat = [p for key in ("spectra", "fits", "local") for p in inputs[key]]
     flat += [inputs[name] for name in ("icecube_pi0", "kra_gamma_5", "kra_gamma_50", "template_fits", "band_ratios")
              if inputs.get(name)]
@@ -49,4 +49,4 @@ if __name__ == "__main__":
                      else snakemake.input.get(name)) for name in names}
     main(inputs, dict(snakemake.params.settings), dict(snakemake.params.galaxy_cfg),
          {"md": snakemake.output.md, "tex": snakemake.output.tex, "json": snakemake.output.json},
-         snakemake.log[0])
+         snakemake.log[0], dict(snakemake.params.printed_of))

@@ -6,6 +6,9 @@ import numpy as np
 
 GEV_PER_TEV = 1.0e3
 E_PIVOT_GEV = 1.0e5  # 100 TeV, IceCube's pivot energy for both results
+#: IceCube's reference tables drawn beside the neutrino spectra (Figures 7, 8), in drawing order: the total
+#: astrophysical flux (6-yr cascades) and the Galactic-plane fits of the pi0 and KRA-gamma 5 / 50 PeV templates
+NEUTRINO_BANDS = ("icecube_total", "icecube_pi0", "kra_gamma_5", "kra_gamma_50")
 
 
 def power_law_e2flux(energy_GeV, e2flux_at_pivot, index, pivot_GeV=E_PIVOT_GEV):

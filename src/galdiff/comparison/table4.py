@@ -35,8 +35,9 @@ import numpy as np
 from astropy import units as u
 
 from ..config import schema_defaults
-from ..conventions import INTENSITY_UNIT
+from ..conventions import INTENSITY_UNIT, model_label
 from .icecube import band_consistency, isotropic_flux_e2, template_energy_range_GeV
+from .paper_values import paper_values
 from ..skymaps.region_spectra import spectrum_columns
 from ..spectra import loglog_interp
 
@@ -54,18 +55,13 @@ __all__ = [
     "render_table4_latex",
 ]
 
-#: docs/paper.md#headline-results: Galactic share of IceCube's total astrophysical flux (Model 2).
-PAPER_HEADLINE = {
-    "share_20TeV": 0.09,
-    "share_1PeV_extra2_hadronic": 0.01,
-    "share_1PeV_extra2_leptonic": 0.004,
-}
+#: docs/paper.md#headline-results: Galactic share of IceCube's total astrophysical flux (Model 2);
+#: from paper_values.yaml (:mod:`.paper_values`).
+PAPER_HEADLINE = paper_values("headline")
 
-#: docs/paper.md#table-iv-origin-of-the-extra-components as printed (the paper's entries, shown beside ours).
-PAPER_TABLE4 = {
-    "leptonic": {"p": "yes", "nu": "KRA-gamma", "gamma": "yes"},
-    "hadronic": {"p": "hadron-less", "nu": "pi0", "gamma": "yes"},
-}
+#: docs/paper.md#table-iv-origin-of-the-extra-components as printed (the paper's entries, shown beside ours);
+#: from paper_values.yaml.
+PAPER_TABLE4 = paper_values("table4")
 
 #: band table key -> (IceCube template name, label)
 TEMPLATE_LABELS = {
@@ -271,7 +267,7 @@ def gamma_check(extra_fit: dict, p_value_min: float = 0.01) -> dict:
             "ok": bool(p_value is not None and p_value >= p_value_min), "p_value_min": p_value_min}
 
 
-def build_table4(models: dict, settings: dict | None = None) -> dict:
+def build_table4(models: dict, settings: dict | None = None, printed_of: dict | None = None) -> dict:
     """Table IV from each model's computed checks.
 
     Parameters
@@ -284,6 +280,8 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
         ``ratio_errors``: ``{model: {scenario: {template: {"error": float or None, ...}}}}``, the
         flux ratios' errors over the fits' band draws (``results/bands/table4.json``, rule
         band_table4), printed as ``ratio +- error`` beside each ratio.
+    printed_of : dict, optional
+        ``{as-printed model: its refit}`` (:func:`galdiff.conventions.as_printed_of`), for the labels.
 
     Returns
     -------
@@ -306,7 +304,7 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
     for origin in ("leptonic", "hadronic"):
         p_parts, nu_parts, gamma_parts = [], [], []
         for model, checks in per_model.items():
-            label = _model_label(model)
+            label = model_label(model, printed_of, numbered=True)
             if origin == "leptonic":
                 p_parts.append(f"{label}: yes (no protons)")
             else:
@@ -345,11 +343,6 @@ def _ratio_text(ratio: float, error_entry: dict | None) -> str:
     if error is None:
         return f"{ratio:.2f}"
     return f"{ratio:.2f} +- {error:.2f}" if error >= 0.005 else f"{ratio:.2f} +- {error:.1g}"
-
-
-def _model_label(model: str) -> str:
-    return {"dr_high": "Model 1 (DR-high)", "dr_low": "Model 2 (DR-low)",
-            "dr_high_paper": "Model 1 as printed", "dr_low_paper": "Model 2 as printed"}.get(model, model)
 
 
 _COLUMNS = (("p", "p (CR protons)"), ("nu", "nu (IceCube template)"), ("gamma", "gamma (LHAASO fit)"))

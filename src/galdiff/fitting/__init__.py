@@ -85,12 +85,12 @@ Eq. 3 itself is :mod:`galdiff.spectra`. Everything public is importable from ``g
 
 from ..spectra import cell_edges_GeV_per_n, injection_cell_average, injection_per_ek_per_n
 from .data import (
-    DAMPE_LEPTON_SCALE_UNCERTAINTY,
-    SEPARATE_LEPTONS_EK_MIN_GEV,
-    VOYAGER_PROTON_SYS_FRACTION,
+    FIT_NAMES,
     FitDataset,
-    default_data_selection,
+    fit_data_selection,
+    gamma_ray_datasets,
     prepare_datasets,
+    usable_errors,
 )
 from .fit import FitResult, fit
 from .likelihood import ChiSquare, chi2_contributions
@@ -133,7 +133,10 @@ __all__ = [
     "lis_at_earth",
     "FitDataset",
     "prepare_datasets",
-    "default_data_selection",
+    "gamma_ray_datasets",
+    "usable_errors",
+    "fit_data_selection",
+    "FIT_NAMES",
     "chi2_contributions",
     "NucleusModel",
     "LeptonModel",
@@ -153,9 +156,6 @@ __all__ = [
     "fitted_injection",
     "fit_file_content",
     "merge_fit_files",
-    "DAMPE_LEPTON_SCALE_UNCERTAINTY",
-    "SEPARATE_LEPTONS_EK_MIN_GEV",
-    "VOYAGER_PROTON_SYS_FRACTION",
     "DEFAULT_EXTRA_NORM",
     "DEFAULT_EXTRA_PIVOT_GEV",
     "DEFAULT_PIVOT_GEV_PER_N",

@@ -1,7 +1,9 @@
 """The data sets of the injection fits: tidy tables to fit points, which data each species' fit uses.
 
 The selection (experiments, energy windows, added systematic errors, nuisance scales) is the
-paper's (docs/paper.md#tables-ii-and-iii-injection); the likelihood is :mod:`galdiff.fitting.likelihood`.
+configuration's ``fitting.data`` (its defaults: the paper's data, docs/paper.md#tables-ii-and-iii-injection,
+with our error model, documented key by key in ``workflow/schemas/config.schema.yaml``); the
+likelihood is :mod:`galdiff.fitting.likelihood`.
 """
 
 from __future__ import annotations
@@ -14,20 +16,26 @@ import numpy as np
 
 @dataclass
 class FitDataset:
-    """One data set reduced to what the likelihood needs (plain float64 arrays, T_n axis).
+    """One data set reduced to what the likelihood needs (plain float64 arrays, one energy axis).
+
+    The injection fits' cosmic-ray data (:func:`prepare_datasets`) and the EXTRA fit's gamma-ray
+    data in a sky region (:func:`gamma_ray_datasets`, ``region`` set) are both FitDatasets, with
+    the errors made usable by one rule (:func:`usable_errors`), and both enter the one chi-square
+    (:mod:`galdiff.fitting.likelihood`).
 
     Attributes
     ----------
     name : str
-        Data-set name (e.g. ``ams02_proton``).
+        Data-set name (e.g. ``ams02_proton``, ``lhaaso_km2a_inner``).
     experiment : str
     species : str
         ``proton``, ``helium``, ``electron``, ``positron`` or ``electron+positron``; the model
-        summed over the matching components is compared with it.
+        summed over the matching components is compared with it. ``gamma`` for gamma-ray data.
     ek_GeV_per_n : numpy.ndarray
-        Kinetic energy per nucleon (per particle for leptons) of each point, GeV/n.
+        Kinetic energy per nucleon (per particle for leptons) of each point, GeV/n; the photon
+        energy, GeV, for gamma rays.
     flux : numpy.ndarray
-        Measured intensity or upper limit [cm^-2 s^-1 sr^-1 (GeV/n)^-1].
+        Measured intensity or upper limit [cm^-2 s^-1 sr^-1 (GeV/n)^-1]; GeV^-1 for gamma rays.
     err_lo, err_hi : numpy.ndarray
         Total (stat and sys in quadrature) lower and upper errors, same units, > 0.
     is_upper_limit : numpy.ndarray of bool
@@ -40,6 +48,9 @@ class FitDataset:
     citation : str
     n_dropped : int
         Points inside the energy range dropped for having no usable error.
+    region : str or None
+        Sky region (a key of the configuration's ``regions``) of a gamma-ray data set; None for the
+        local cosmic-ray data.
     """
 
     name: str
@@ -55,6 +66,7 @@ class FitDataset:
     scale_uncertainty: float | None = None
     citation: str = ""
     n_dropped: int = 0
+    region: str | None = None
 
     def __post_init__(self):
         self.ek_GeV_per_n = np.asarray(self.ek_GeV_per_n, dtype=float)
@@ -76,63 +88,74 @@ class FitDataset:
         return int(np.count_nonzero(~self.is_upper_limit))
 
 
-#: fractional systematic error added to the Voyager 1 proton points (see :func:`default_data_selection`)
-VOYAGER_PROTON_SYS_FRACTION = 0.05
-#: width of the prior on the DAMPE e+ + e- scale relative to AMS-02 (see :func:`default_data_selection`)
-DAMPE_LEPTON_SCALE_UNCERTAINTY = 0.06
-#: lowest energy of the separate AMS-02 e- and e+ spectra in the lepton fit, GeV
-SEPARATE_LEPTONS_EK_MIN_GEV = 10.0
+#: the fits of one model (``fitting.data`` of the configuration has one entry each)
+FIT_NAMES = ("proton", "helium", "leptons")
+#: the fits that add the model's knee data set (``<knee_dataset>_<species>``)
+KNEE_FITS = ("proton", "helium")
 
 
-def default_data_selection(knee_dataset: str, separate_leptons: bool = False) -> dict:
-    """Data used by the paper's fits (docs/paper.md, Sec. 2.1 and 'The model chain', item 1), with our error model.
+def fit_data_selection(fit_data: Mapping | None, knee_dataset: str) -> dict:
+    """The data of a model's injection fits: ``fitting.data`` of the configuration plus the knee data set.
 
-    Both models use Voyager 1, AMS-02 and DAMPE for p and He; DR-high adds IceTop (Sibyll 2.1) and
-    DR-low KASCADE (QGSJET-II-02 for p, QGSJET 01 for He) at the knee. Leptons use the AMS-02 and
-    DAMPE e+ + e- spectra. No energy cuts on these. Three documented choices of ours:
-
-    * ``voyager_proton`` gets a 5 % systematic error in quadrature (``sys_fraction``): its source
-      (Stone et al. 2013 via CRDB) lists statistical errors only (1.5 % at 3.7-7 MeV), Cummings et
-      al. 2016 give 5.0 % systematics for the same CRS telescopes (our He table), and the adjacent
-      points at 6.95 and 8.96 MeV, from different telescopes, differ by 29 %, far beyond their
-      statistical errors. Without it Voyager alone gives chi2 ~ 500 for 19 points at any Eq. 3 shape.
-    * ``dampe_electron_positron`` gets a free scale with a 6 % Gaussian prior (``scale_uncertainty``):
-      DAMPE lies ~9-10 % above AMS-02 from 40 GeV to 1 TeV; for an E^-3.1 spectrum that is a
-      relative energy scale of ~3 %, and the energy-scale uncertainties of the two calorimeters
-      (~2 % each) are not in the tabulated errors. Without it DAMPE gives chi2 ~ 250 for 38 points.
-    * with ``separate_leptons`` the AMS-02 e- and e+ spectra enter only above 10 GeV: below,
-      charge-sign dependent solar modulation (2011-2018 spans the 2012-2014 polarity reversal) is
-      not a force field, and a force field cannot follow the e+ spectrum: fitted alone with every
-      positron parameter free, AMS-02 e+ gives chi2 639/67 above 0.5 GeV, 363/60 above 2 GeV, 30/52
-      above 5 GeV and 27/43 above 10 GeV (reduced grid, DR-high). The paper fitted only the sum.
+    ``fitting.data`` (``workflow/schemas/config.schema.yaml``; its defaults are the paper's
+    selection, docs/paper.md#tables-ii-and-iii-injection) names the tidy tables of each fit with
+    their options (:func:`prepare_datasets`); the proton and helium fits add the model's air-shower
+    data set at the knee, ``<knee_dataset>_<species>`` with no options (DR-high IceTop, DR-low
+    KASCADE), after the configured ones.
 
     Parameters
     ----------
+    fit_data : mapping or None
+        ``{fit_name: {dataset_name: options}}`` with fit names :data:`FIT_NAMES` (the configuration's
+        ``fitting.data``); None for the schema's defaults.
     knee_dataset : {"icetop", "kascade"}
-        The config's ``models.<model>.knee_dataset``.
-    separate_leptons : bool
-        Also fit the AMS-02 e- and e+ spectra (above :data:`SEPARATE_LEPTONS_EK_MIN_GEV`). The
-        e+ + e- sum alone leaves c_e+ and the extra-positron parameters unconstrained (they only
-        move ~8 % of the sum); the paper lists only the sum, hence the default False.
+        The configuration's ``models.<model>.knee_dataset``.
 
     Returns
     -------
     dict
-        ``{fit_name: {dataset_name: options}}`` with fit names ``proton``, ``helium``,
-        ``leptons``; options as documented in :func:`prepare_datasets`.
+        ``{fit_name: {dataset_name: options}}`` for every fit of :data:`FIT_NAMES`.
     """
     if knee_dataset not in ("icetop", "kascade"):
         raise ValueError(f"knee_dataset must be 'icetop' or 'kascade', got {knee_dataset!r}")
-    selection = {}
-    for species in ("proton", "helium"):
-        selection[species] = {f"{prefix}_{species}": {} for prefix in ("voyager", "ams02", "dampe", knee_dataset)}
-    selection["proton"]["voyager_proton"] = {"sys_fraction": VOYAGER_PROTON_SYS_FRACTION}
-    selection["leptons"] = {"ams02_electron_positron": {},
-                            "dampe_electron_positron": {"scale_uncertainty": DAMPE_LEPTON_SCALE_UNCERTAINTY}}
-    if separate_leptons:
-        selection["leptons"].update({name: {"ek_min_GeV_per_n": SEPARATE_LEPTONS_EK_MIN_GEV}
-                                     for name in ("ams02_electron", "ams02_positron")})
+    if fit_data is None:
+        from ..config import schema_defaults
+
+        fit_data = schema_defaults("fitting")["data"]
+    unknown = set(fit_data) - set(FIT_NAMES)
+    if unknown:
+        raise KeyError(f"fitting.data: unknown fit(s) {sorted(unknown)}; the fits are {list(FIT_NAMES)}")
+    selection = {name: {dataset: dict(options or {}) for dataset, options in (fit_data.get(name) or {}).items()}
+                 for name in FIT_NAMES}
+    for species in KNEE_FITS:
+        selection[species].setdefault(f"{knee_dataset}_{species}", {})
     return selection
+
+
+def usable_errors(flux, err_lo, err_hi, is_upper_limit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Total errors as the likelihood uses them, and which points have one.
+
+    An upper limit's only relevant error is the upper one (the limit itself when it has none), so
+    its lower error is set to it; a measurement with one side zero uses the other side; a point
+    with neither is not usable (its fit drops it and counts it in ``n_dropped``).
+
+    Parameters
+    ----------
+    flux, err_lo, err_hi : array_like
+        Value or limit and total (stat and sys) lower and upper errors, one unit; a missing error is 0.
+    is_upper_limit : array_like of bool
+
+    Returns
+    -------
+    err_lo, err_hi : numpy.ndarray
+    usable : numpy.ndarray of bool
+    """
+    flux = np.asarray(flux, dtype=float)
+    upper = np.asarray(is_upper_limit, dtype=bool)
+    err_hi = np.where(upper & (np.asarray(err_hi, dtype=float) <= 0), flux, err_hi)
+    err_lo = np.where(upper, err_hi, err_lo)
+    err_lo, err_hi = np.where(err_lo > 0, err_lo, err_hi), np.where(err_hi > 0, err_hi, err_lo)
+    return err_lo, err_hi, (err_lo > 0) & (err_hi > 0)
 
 
 def prepare_datasets(tables: Mapping, selection: Mapping) -> list[FitDataset]:
@@ -187,11 +210,7 @@ def prepare_datasets(tables: Mapping, selection: Mapping) -> list[FitDataset]:
         if sys_fraction > 0:
             extra = sys_fraction * np.abs(flux)
             err_lo, err_hi = np.where(upper, err_lo, np.hypot(err_lo, extra)), np.where(upper, err_hi, np.hypot(err_hi, extra))
-        # an upper limit's only relevant error is the upper one; without one, the limit itself
-        err_hi = np.where(upper & (err_hi <= 0), flux, err_hi)
-        err_lo = np.where(upper, err_hi, err_lo)
-        err_lo, err_hi = np.where(err_lo > 0, err_lo, err_hi), np.where(err_hi > 0, err_hi, err_lo)
-        usable = (err_lo > 0) & (err_hi > 0)
+        err_lo, err_hi, usable = usable_errors(flux, err_lo, err_hi, upper)
         n_dropped = int(np.count_nonzero(keep & ~usable))
         keep &= usable
         if not np.any(keep):
@@ -213,4 +232,59 @@ def prepare_datasets(tables: Mapping, selection: Mapping) -> list[FitDataset]:
             citation=str(table.meta.get("citation", "")),
             n_dropped=n_dropped,
         ))
+    return out
+
+
+def gamma_ray_datasets(tables_by_region: Mapping, energy_range_GeV=None,
+                       dataset_energy_ranges_GeV: Mapping | None = None) -> list[FitDataset]:
+    """The EXTRA fit's data: tidy gamma-ray tables by sky region as :class:`FitDataset` objects.
+
+    Tidy gamma-ray tables carry ``energy``, ``flux``, ``flux_lo_err``, ``flux_hi_err`` (stat and sys
+    in quadrature) and optionally ``is_upper_limit`` (:mod:`galdiff.data.datasets`).
+
+    Parameters
+    ----------
+    tables_by_region : mapping
+        ``{region: [astropy.table.Table, ...]}`` (the configuration's ``spectra.extra_fit.data``, read).
+    energy_range_GeV : (float, float), optional
+        Inclusive photon-energy range of the points kept; all when None.
+    dataset_energy_ranges_GeV : mapping, optional
+        ``{dataset: (min, max)}``, by ``meta["dataset"]``: replaces ``energy_range_GeV`` for the
+        tables it names (e.g. a GeV Fermi-LAT table beside the TeV-PeV LHAASO ones).
+
+    Returns
+    -------
+    list of FitDataset
+        One per (region, table) with points in its window, in the given order; ``species``
+        ``gamma``, not modulated, no nuisance scale, errors by :func:`usable_errors`.
+    """
+    from astropy import units as u
+
+    from ..conventions import INTENSITY_UNIT
+
+    out = []
+    for region, tables in tables_by_region.items():
+        for table in tables:
+            name = str(table.meta.get("dataset", ""))
+            energy = table["energy"].quantity.to_value(u.GeV)
+            keep = np.ones(energy.size, dtype=bool)
+            window = (dataset_energy_ranges_GeV or {}).get(name, energy_range_GeV)
+            if window is not None:
+                keep = (energy >= window[0]) & (energy <= window[1])
+            upper = (np.asarray(table["is_upper_limit"], dtype=bool) if "is_upper_limit" in table.colnames
+                     else np.zeros(energy.size, dtype=bool))
+            flux = table["flux"].quantity.to_value(INTENSITY_UNIT)
+            err_lo, err_hi, usable = usable_errors(
+                flux, np.nan_to_num(table["flux_lo_err"].quantity.to_value(INTENSITY_UNIT)),
+                np.nan_to_num(table["flux_hi_err"].quantity.to_value(INTENSITY_UNIT)), upper)
+            n_dropped = int(np.count_nonzero(keep & ~usable))
+            keep &= usable
+            if not np.any(keep):
+                continue
+            out.append(FitDataset(
+                name=name, experiment=str(table.meta.get("experiment", name)), species="gamma",
+                ek_GeV_per_n=energy[keep], flux=flux[keep], err_lo=err_lo[keep], err_hi=err_hi[keep],
+                is_upper_limit=upper[keep], modulated=False, citation=str(table.meta.get("citation", "")),
+                n_dropped=n_dropped, region=str(region),
+            ))
     return out

@@ -23,6 +23,7 @@ minimum (J^T J with J = d residual / d s); a scale at its bound 0 is flagged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,19 +32,18 @@ from astropy.table import Table
 from scipy import optimize, stats
 
 from ..conventions import INTENSITY_UNIT
-
 from ..spectra import loglog_interp
+from .data import FitDataset
 from .likelihood import model_side_pulls
 
-__all__ = ["FitPoints", "ExtraFitResult", "fit_points_from_tables", "fit_extra_scales", "scale_components",
-           "extra_fit_summary"]
+__all__ = ["ExtraFitResult", "fit_extra_scales", "scale_components", "extra_fit_summary", "extras_from_emissivity"]
 
 FLUX_UNIT = INTENSITY_UNIT
 
 
 @dataclass
-class FitPoints:
-    """Data points of the EXTRA fit (all regions together); fluxes in GeV^-1 cm^-2 s^-1 sr^-1."""
+class _Points:
+    """The points of all data sets of the EXTRA fit, one row each (the fit is vectorised over them)."""
 
     region: np.ndarray
     dataset: np.ndarray
@@ -53,54 +53,26 @@ class FitPoints:
     err_hi: np.ndarray
     is_upper_limit: np.ndarray
 
-    def __post_init__(self):
-        n = np.asarray(self.energy_GeV).size
-        for name in ("region", "dataset", "energy_GeV", "flux", "err_lo", "err_hi", "is_upper_limit"):
-            value = np.asarray(getattr(self, name))
-            if value.shape != (n,):
-                raise ValueError(f"FitPoints.{name} has shape {value.shape}, expected ({n},)")
-        self.err_hi = np.where(self.is_upper_limit & ~(np.asarray(self.err_hi) > 0), self.flux, self.err_hi)
-        bad = ~self.is_upper_limit & ~((np.asarray(self.err_lo) > 0) & (np.asarray(self.err_hi) > 0))
-        if np.any(bad):
-            raise ValueError(f"FitPoints: measurements without positive errors at E = {self.energy_GeV[bad]} GeV")
+    @classmethod
+    def stack(cls, datasets: Sequence[FitDataset]) -> _Points:
+        missing = [d.name for d in datasets if d.region is None]
+        if missing:
+            raise ValueError(f"EXTRA fit: data set(s) {missing} have no sky region "
+                             "(galdiff.fitting.data.gamma_ray_datasets)")
+
+        def column(attribute, dtype):
+            return (np.concatenate([getattr(d, attribute) for d in datasets]) if datasets
+                    else np.zeros(0, dtype=dtype))
+
+        return cls(
+            region=np.array([d.region for d in datasets for _ in range(d.ek_GeV_per_n.size)], dtype=str),
+            dataset=np.array([d.name for d in datasets for _ in range(d.ek_GeV_per_n.size)], dtype=str),
+            energy_GeV=column("ek_GeV_per_n", float), flux=column("flux", float), err_lo=column("err_lo", float),
+            err_hi=column("err_hi", float), is_upper_limit=column("is_upper_limit", bool),
+        )
 
     def __len__(self):
-        return int(np.asarray(self.energy_GeV).size)
-
-
-def fit_points_from_tables(tables_by_region: dict, energy_range_GeV=None,
-                           dataset_energy_ranges_GeV: dict | None = None) -> FitPoints:
-    """Collect the points of tidy gamma-ray tables, ``{region: [Table, ...]}``.
-
-    Tidy tables carry ``energy``, ``flux``, ``flux_lo_err``, ``flux_hi_err`` (stat and sys in
-    quadrature) and ``is_upper_limit`` (:mod:`galdiff.data.datasets`). ``energy_range_GeV``
-    (optional ``[min, max]``) selects points; ``dataset_energy_ranges_GeV`` (``{dataset: [min, max]}``,
-    by ``meta["dataset"]``) replaces it for the tables it names (e.g. a GeV Fermi-LAT table beside
-    the TeV-PeV LHAASO ones).
-    """
-    columns = {name: [] for name in ("region", "dataset", "energy_GeV", "flux", "err_lo", "err_hi", "is_upper_limit")}
-    for region, tables in tables_by_region.items():
-        for table in tables:
-            energy = table["energy"].quantity.to_value(u.GeV)
-            keep = np.ones(energy.size, dtype=bool)
-            window = (dataset_energy_ranges_GeV or {}).get(str(table.meta.get("dataset", "")), energy_range_GeV)
-            if window is not None:
-                keep = (energy >= window[0]) & (energy <= window[1])
-            upper = (np.asarray(table["is_upper_limit"], dtype=bool) if "is_upper_limit" in table.colnames
-                     else np.zeros(energy.size, dtype=bool))
-            columns["region"] += [region] * int(keep.sum())
-            columns["dataset"] += [str(table.meta.get("dataset", ""))] * int(keep.sum())
-            columns["energy_GeV"] += list(energy[keep])
-            columns["flux"] += list(table["flux"].quantity.to_value(FLUX_UNIT)[keep])
-            columns["err_lo"] += list(np.nan_to_num(table["flux_lo_err"].quantity.to_value(FLUX_UNIT))[keep])
-            columns["err_hi"] += list(np.nan_to_num(table["flux_hi_err"].quantity.to_value(FLUX_UNIT))[keep])
-            columns["is_upper_limit"] += list(upper[keep])
-    return FitPoints(
-        region=np.array(columns["region"], dtype=str), dataset=np.array(columns["dataset"], dtype=str),
-        energy_GeV=np.array(columns["energy_GeV"], dtype=float), flux=np.array(columns["flux"], dtype=float),
-        err_lo=np.array(columns["err_lo"], dtype=float), err_hi=np.array(columns["err_hi"], dtype=float),
-        is_upper_limit=np.array(columns["is_upper_limit"], dtype=bool),
-    )
+        return int(self.energy_GeV.size)
 
 
 @dataclass
@@ -140,7 +112,7 @@ class ExtraFitResult:
     extras: dict = field(default_factory=dict)
 
 
-def _design(points: FitPoints, base: dict, components: dict, names):
+def _design(points: _Points, base: dict, components: dict, names):
     """Base model and the extra spectra at each data point (log-log interpolation)."""
     n = len(points)
     base_at = np.empty(n)
@@ -157,17 +129,19 @@ def _design(points: FitPoints, base: dict, components: dict, names):
     return base_at, design
 
 
-def _residuals(model, points: FitPoints):
+def _residuals(model, points: _Points):
     """Signed pulls and sigma of the points: the likelihood of the injection fits (model_side_pulls)."""
     return model_side_pulls(model, points.flux, points.err_lo, points.err_hi, points.is_upper_limit)
 
 
-def fit_extra_scales(points: FitPoints, base: dict, components: dict, names=None) -> ExtraFitResult:
+def fit_extra_scales(datasets: Sequence[FitDataset], base: dict, components: dict, names=None) -> ExtraFitResult:
     """Fit the scales of the extra components to the data (module docstring).
 
     Parameters
     ----------
-    points : FitPoints
+    datasets : sequence of FitDataset
+        Gamma-ray data sets with their sky region (:func:`galdiff.fitting.data.gamma_ray_datasets`);
+        the fit takes all their points at once.
     base : dict
         ``{region: (energies_GeV, intensity)}``: everything that is not fitted (propagated
         components and fixed extras).
@@ -184,6 +158,7 @@ def fit_extra_scales(points: FitPoints, base: dict, components: dict, names=None
     names = list(components) if names is None else list(names)
     if not names:
         raise ValueError("EXTRA fit: no component to fit")
+    points = _Points.stack(list(datasets))
     base_at, design = _design(points, base, components, names)
     measured = ~points.is_upper_limit
     n_free = len(names)

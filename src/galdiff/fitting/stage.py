@@ -11,7 +11,7 @@ import numpy as np
 from .. import units as kin
 from ..config import schema_defaults
 from ..provenance import provenance_meta
-from .data import FitDataset, default_data_selection, prepare_datasets
+from .data import FitDataset, fit_data_selection, prepare_datasets
 from .fit import FitResult, _plain, fit
 from .models import EXTRA_NORM_PARAM, NORM_PARAM, LeptonModel, NucleusModel, _nucleus_params, spectra_at_earth
 
@@ -103,7 +103,8 @@ def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, 
         Tidy tables by data-set name (at least those of the selection).
     selection : mapping, optional
         ``{dataset: options}`` for this species; default the species' entry of
-        :func:`default_data_selection` of the model's knee data set.
+        :func:`~galdiff.fitting.data.fit_data_selection` with the schema's ``fitting.data`` and the
+        model's knee data set.
 
     Returns
     -------
@@ -112,7 +113,7 @@ def fit_nucleus_injection(species_name: str, model_cfg: Mapping, greens: tuple, 
     if species_name not in ("proton", "helium"):
         raise ValueError(f"nucleus fit: species must be 'proton' or 'helium', got {species_name!r}")
     if selection is None:
-        selection = default_data_selection(knee_dataset(model_cfg))[species_name]
+        selection = fit_data_selection(None, knee_dataset(model_cfg))[species_name]
     ek, green = greens
     injection = model_cfg["injection"][species_name]
     model = NucleusModel(kin.get_species(species_name), ek, green, injection)
@@ -142,7 +143,7 @@ def profile_nucleus_fit(species_name: str, model_cfg: Mapping, greens: tuple, ta
         values), ``valid``.
     """
     if selection is None:
-        selection = default_data_selection(knee_dataset(model_cfg))[species_name]
+        selection = fit_data_selection(None, knee_dataset(model_cfg))[species_name]
     ek, green = greens
     injection = injection_species(model_cfg)[species_name]
     base = NucleusModel(kin.get_species(species_name), ek, green, injection)
@@ -177,7 +178,7 @@ def _fit_in_mode(model: NucleusModel, datasets: Sequence[FitDataset], fixed: Seq
 
 
 def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_lis: Mapping, tables: Mapping,
-                         selection: Mapping | None = None, separate_leptons: bool = True) -> tuple:
+                         selection: Mapping | None = None) -> tuple:
     """Fit primary electrons and extra positrons of one model; secondaries are fixed components.
 
     Parameters
@@ -193,9 +194,8 @@ def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_l
     tables : mapping
         Tidy tables by data-set name.
     selection : mapping, optional
-        ``{dataset: options}``; default the ``leptons`` entry of :func:`default_data_selection`.
-    separate_leptons : bool
-        Passed to :func:`default_data_selection` when ``selection`` is None.
+        ``{dataset: options}``; default the ``leptons`` entry of
+        :func:`~galdiff.fitting.data.fit_data_selection` with the schema's ``fitting.data``.
 
     Returns
     -------
@@ -203,7 +203,7 @@ def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_l
     """
     injection = model_cfg["injection"]
     if selection is None:
-        selection = default_data_selection(knee_dataset(model_cfg), separate_leptons)["leptons"]
+        selection = fit_data_selection(None, knee_dataset(model_cfg))["leptons"]
     ek, green = greens_electron
     # The propagated secondaries can dip below zero at the ~1e-4 level of their peak where they
     # fall steeply (centred reacceleration flux, iterative tolerance); a flux is >= 0.
@@ -215,7 +215,7 @@ def fit_lepton_injection(model_cfg: Mapping, greens_electron: tuple, secondary_l
 
 
 def fit_model_injection(model_cfg: Mapping, greens: Mapping, secondary_lis: Mapping, tables: Mapping,
-                        selection: Mapping | None = None, separate_leptons: bool = True) -> dict:
+                        selection: Mapping | None = None) -> dict:
     """Fit protons, helium and leptons of one model with its Green's functions.
 
     The workflow runs the two steps separately (:func:`fit_nucleus_injection`, then, after the
@@ -235,17 +235,15 @@ def fit_model_injection(model_cfg: Mapping, greens: Mapping, secondary_lis: Mapp
     tables : mapping
         Tidy tables by data-set name (at least those of the selection).
     selection : mapping, optional
-        ``{fit_name: {dataset: options}}``; default :func:`default_data_selection` of the model's
-        knee data set.
-    separate_leptons : bool
-        Add the AMS-02 e- and e+ spectra to the e+ + e- sum (see :func:`default_data_selection`).
+        ``{fit_name: {dataset: options}}``; default :func:`~galdiff.fitting.data.fit_data_selection`
+        with the schema's ``fitting.data`` and the model's knee data set.
 
     Returns
     -------
     dict
         ``{'proton': (FitResult, model), 'helium': ..., 'leptons': ...}``.
     """
-    selection = selection or default_data_selection(knee_dataset(model_cfg), separate_leptons)
+    selection = selection or fit_data_selection(None, knee_dataset(model_cfg))
     out = {species: fit_nucleus_injection(species, model_cfg, greens[species], tables, selection[species])
            for species in ("proton", "helium")}
     out["leptons"] = fit_lepton_injection(model_cfg, greens["electron"], secondary_lis, tables, selection["leptons"])

@@ -408,3 +408,39 @@ def n_hii_point_cm3(radius_kpc, z_kpc, model=1, r_sun_kpc=GALPROP_R_SUN_KPC):
     else:
         raise ValueError("nHII model must be 1, 2 or 3")
     return max(density, 1e-50)
+
+
+def gas_on_grid_cm3(r_kpc, z_kpc, hi_model=2, h2_model=2, hii_model=1, x_co=X_CO_DEFAULT, cell_average=True):
+    """GALPROP analytic 2D gas on the (r, z) nodes (docs/galaxy_inputs.md#interstellar-gas), each shape (n_r, n_z).
+
+    Parameters
+    ----------
+    r_kpc, z_kpc : array_like
+        Node coordinates (kpc).
+    hi_model, h2_model, hii_model : int
+        GALPROP ``nHI_model``, ``nH2_model``, ``nHII_model``.
+    x_co : float or callable
+        X_CO (H2 molecules cm^-2 (K km/s)^-1).
+    cell_average : bool
+        Average each node over its z cell (GALPROP ``nH_av``, docs/galaxy_inputs.md#cell-averages) when the z nodes are
+        uniformly spaced; otherwise point values.
+
+    Returns
+    -------
+    dict
+        'HI', 'H2' (molecules), 'HII' in cm^-3.
+    """
+    r = np.asarray(r_kpc, dtype=float)[:, None]
+    z = np.asarray(z_kpc, dtype=float)[None, :]
+    dz = np.diff(np.asarray(z_kpc, dtype=float))
+    uniform = cell_average and dz.size > 0 and np.ptp(dz) <= 1e-9 * abs(dz[0])
+    if uniform:
+        avg = lambda f, **kw: cell_average_z(f, r, z, float(dz[0]), **kw)  # noqa: E731
+    else:
+        avg = lambda f, **kw: f(r, z, **kw)  # noqa: E731
+    shape = (r.size, z.size)
+    return {
+        "HI": np.broadcast_to(avg(n_hi_cm3, model=hi_model), shape).copy(),
+        "H2": np.broadcast_to(avg(n_h2_cm3, model=h2_model, x_co=x_co), shape).copy(),
+        "HII": np.broadcast_to(avg(n_hii_cm3, model=hii_model), shape).copy(),
+    }

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..conventions import INTENSITY_UNIT
+from ..conventions import INTENSITY_UNIT, MODEL_NAMES
 from ..skymaps.region_spectra import spectrum_columns
 from .spectra import draw_component_bands, plot_component_curves, plot_weighted_points, weighted_flux_label
-from .style import COLUMN_WIDTH_IN, MODEL_NAMES, log_log_axes
+from .style import COLUMN_WIDTH_IN, log_log_axes
 
 __all__ = ["GAMMA_COMPONENT_STYLES", "MODEL_NAMES", "plot_gamma_spectrum", "plot_figure4", "plot_figure5"]
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import matplotlib
 
+from ..conventions import model_label as conventions_model_label
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -56,17 +58,14 @@ ENERGY_LABEL_GEV = r"$E$ [GeV]"
 
 #: colour of each refit model; its as-printed twin (``models.<m>.refit_model``) is drawn in the same colour
 MODEL_COLOURS = {"dr_low": "tab:blue", "dr_high": "tab:red"}
-MODEL_NAMES = {"dr_low": "DR-low", "dr_high": "DR-high"}
 #: line weight of a refit model's curves, and of its as-printed twin's (thin dashed, same colour)
 REFIT_LW, AS_PRINTED_LW = 1.2, 0.8
 
 
 def model_label(model: str, printed_of: dict | None = None) -> str:
-    """Legend name of a model: ``DR-high refit`` or, for an as-printed model, ``DR-high as printed``."""
-    refit = (printed_of or {}).get(model)
-    if refit is not None:
-        return f"{MODEL_NAMES.get(refit, refit)} as printed"
-    return f"{MODEL_NAMES.get(model, model)}" + (" refit" if model in (printed_of or {}).values() else "")
+    """Legend name of a model: ``DR-high refit`` or, for an as-printed model, ``DR-high as printed``
+    (:func:`galdiff.conventions.model_label`, the refit marked where its twin is drawn beside it)."""
+    return conventions_model_label(model, printed_of, mark_refit=True)
 
 
 def model_line_style(model: str, printed_of: dict | None = None) -> dict:

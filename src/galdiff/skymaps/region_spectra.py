@@ -213,7 +213,8 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
         :func:`galdiff.fitting.extra.extra_fit_summary` output (``{"components": ...}`` only without a fit).
     fit_result : ExtraFitResult or None
     """
-    from ..fitting.extra import extra_fit_summary, fit_extra_scales, fit_points_from_tables, scale_components
+    from ..fitting.data import gamma_ray_datasets
+    from ..fitting.extra import extra_fit_summary, fit_extra_scales, scale_components
 
     regions = list(regions)
     nside = hp.npix2nside(next(iter(cubes.values()))[1].shape[-1])
@@ -228,7 +229,7 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
         unknown = [region for region in fit_data if region not in spectra]
         if unknown:
             raise KeyError(f"EXTRA fit data given for region(s) {unknown} that are not configured regions")
-        points = fit_points_from_tables(fit_data, fit_energy_range_GeV, fit_dataset_energy_ranges_GeV)
+        datasets = gamma_ray_datasets(fit_data, fit_energy_range_GeV, fit_dataset_energy_ranges_GeV)
         base, components = {}, {name: {} for name in fit_names}
         for region in fit_data:
             region_spectra = spectra[region]
@@ -236,7 +237,7 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
             base[region] = (energies, np.clip(base_flux, 0.0, None))
             for name in fit_names:
                 components[name][region] = (energies, region_spectra[name])
-        result = fit_extra_scales(points, base, components, fit_names)
+        result = fit_extra_scales(datasets, base, components, fit_names)
     elif not fit_data:
         fixed = {name: "no fit data configured" for name in extras_maps}
     scales = dict(zip(result.names, result.scales)) if result is not None else {}
