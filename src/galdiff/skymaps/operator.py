@@ -38,6 +38,7 @@ row = pixel * n_shells + shell.
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -729,8 +730,10 @@ def _npz_members(path, mmap: bool) -> dict:
             version = np.lib.format.read_magic(handle)
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
             shape, fortran_order, dtype = read_header(handle)
-            if fortran_order or dtype.hasobject:
-                raise ValueError(f"{path}: member {info.filename} is not a C-ordered numeric array")
+            if fortran_order or dtype.kind not in "biuf" or math.prod(shape) == 0:
+                with archive.open(info) as member:
+                    members[name] = np.lib.format.read_array(member, allow_pickle=False)
+                continue
             mapped = np.memmap(handle, dtype=dtype, mode="c", offset=handle.tell(), shape=shape)
             members[name] = np.asarray(mapped)  # a plain ndarray view (what the Numba kernels take)
     return members
