@@ -22,7 +22,7 @@ from galdiff.skymaps.model_maps import (
     setup_operators,
 )
 from galdiff.skymaps import operator as operator_module
-from galdiff.skymaps.operator import save_operator
+from galdiff.skymaps.operator import load_operator, save_operator, save_total_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,12 +113,15 @@ def test_memory_mapped_cache_files_give_the_operators_and_maps_bit_for_bit(confi
     built = setup_operators(setup)
     monkeypatch.setattr(operator_module, "_MMAP_MIN_BYTES", 0)  # map every array of these small files
     files = [save_operator(tmp_path / f"{name}.npz", op) for name, op in zip(("gas", "path"), built)]
+    totals = [save_total_matrix(tmp_path / f"{name}_total.npz", op) for name, op in zip(("gas", "path"), built)]
     geometry = map_geometry(setup["maps"], {"zh_kpc": 4.0}, setup["galaxy"]["r_sun_kpc"])
     grid = built[0].grid
     emissivity_grid = SimpleNamespace(r_kpc=grid.r_kpc, z_kpc=grid.z_kpc)
-    for op, mapped in zip(built, load_operators(*files, emissivity_grid, geometry, 2, mmap=True)):
+    open_operator = cached_operators(*files, emissivity_grid, geometry, 2, total_paths=totals)
+    for op, mapped in zip(built, (open_operator(True), open_operator(False))):
         assert _is_memory_mapped(mapped.matrix.data) and _is_memory_mapped(mapped.distance_moment)
         assert "total_matrix" in vars(mapped)  # read from the file, not summed again
+        assert _is_memory_mapped(mapped.total_matrix.data)
         for name in ("indptr", "indices", "data"):
             np.testing.assert_array_equal(getattr(mapped.total_matrix, name), getattr(op.total_matrix, name))
         np.testing.assert_array_equal(mapped.distance_moment, op.distance_moment)
@@ -134,8 +137,7 @@ def test_memory_mapped_cache_files_give_the_operators_and_maps_bit_for_bit(confi
                                   energies={"gamma_energy_GeV": energies, "neutrino_energy_GeV": energies},
                                   components=components, component_meta={n: {"convention": c} for n, c in names.items()},
                                   kappa_per_kpc=kappa)
-    cubes = dict(iter_model_map_cubes(emissivity, 2, geometry, absorption=True,
-                                      operators=cached_operators(*files, emissivity_grid, geometry, 2)))
+    cubes = dict(iter_model_map_cubes(emissivity, 2, geometry, absorption=True, operators=open_operator))
     assert set(cubes) == set(MAP_COMPONENTS)
     gas, path = built
 
@@ -159,3 +161,6 @@ def test_memory_mapped_cache_files_give_the_operators_and_maps_bit_for_bit(confi
                                   cubes["neutrino_e"][1] + cubes["neutrino_mu"][1] + cubes["neutrino_tau"][1])
     # the absorbed energies are attenuated (the kernel's optical depths reach every component)
     assert np.all(cubes["pi0"][1][4] < alone("pi0", False)[4])
+    # a shell sum that belongs to another operator is refused, naming the file
+    with pytest.raises(ValueError, match=r"gas_total\.npz: not the shell sum of .*path\.npz"):
+        load_operator(files[1], total_path=totals[0])

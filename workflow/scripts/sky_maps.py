@@ -14,7 +14,8 @@ def main(inputs, outputs, maps_cfg, galaxy_cfg, model_propagation, log_path):
     nside = int(maps_cfg["nside"])
     geometry = map_geometry(maps_cfg, model_propagation, float(galaxy_cfg["r_sun_kpc"]))
     # memory-mapped, each opened for the step that needs it: the job holds one operator's arrays at a time
-    operators = cached_operators(inputs["los_gas"], inputs["los_path"], emissivity, geometry, nside)
+    operators = cached_operators(inputs["los_gas"], inputs["los_path"], emissivity, geometry, nside,
+                                 total_paths=(inputs["los_gas_total"], inputs["los_path_total"]))
     log.info("line-of-sight operators from %s, %s", inputs["los_gas"], inputs["los_path"])
     provenance = provenance_meta(inputs={"emissivity": emissivity_path}, config=maps_cfg)
     cubes = iter_model_map_cubes(emissivity, nside, geometry, galaxy_cfg, absorption=bool(maps_cfg["absorption"]),

@@ -102,19 +102,22 @@ def load_operators(gas_path, path_path, emissivity, geometry: LineOfSightGeometr
     return open_operator(True), open_operator(False)
 
 
-def cached_operators(gas_path, path_path, emissivity, geometry: LineOfSightGeometry, nside: int, mmap: bool = True):
+def cached_operators(gas_path, path_path, emissivity, geometry: LineOfSightGeometry, nside: int, mmap: bool = True,
+                     total_paths=None):
     """``open(with_gas) -> LineOfSightOperator``: the cached gas or path operator, read afresh at each call.
 
     For :func:`model_map_cubes`, which opens each operator only for the step that needs it, so
     that a memory-mapped operator is unmapped as soon as the step is done. Every operator opened
-    is checked as in :func:`load_operators`.
+    is checked as in :func:`load_operators`. ``total_paths``: the (gas, path) shell sums of
+    :func:`galdiff.skymaps.operator.save_total_matrix`, read instead of summed.
     """
     grid = RZGrid(np.asarray(emissivity.r_kpc), np.asarray(emissivity.z_kpc))
     files = {True: gas_path, False: path_path}
+    totals = {True: None, False: None} if total_paths is None else {True: total_paths[0], False: total_paths[1]}
 
     def open_operator(with_gas: bool):
         file = files[bool(with_gas)]
-        operator = load_operator(file, mmap=mmap)
+        operator = load_operator(file, mmap=mmap, total_path=totals[bool(with_gas)])
         problems = []
         if not operator.grid.same_as(grid):
             problems.append(f"(r, z) grid {operator.grid.shape} != the emissivity's {grid.shape} (or other nodes)")

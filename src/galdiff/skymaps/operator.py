@@ -614,8 +614,6 @@ OPERATOR_FORMAT_VERSION = 1
 def save_operator(path, operator: LineOfSightOperator, provenance: dict | None = None) -> Path:
     """Store a LOS operator in a NumPy ``.npz`` file (atomic write), e.g. as a cache keyed by input hash.
 
-    With distance shells the file also holds W summed over the shells (``total_*`` members,
-    :attr:`LineOfSightOperator.total_matrix`), so that the jobs reading it do not each sum it again.
     Members are stored uncompressed, so :func:`load_operator` can memory-map them.
 
     Parameters
@@ -646,9 +644,26 @@ def save_operator(path, operator: LineOfSightOperator, provenance: dict | None =
                   header_json=np.array(json.dumps(header, default=str)))
     if operator.distance_moment is not None:
         arrays["distance_moment"] = operator.distance_moment
-    if operator.n_shells > 1:
-        total = operator.total_matrix
-        arrays.update(total_indptr=total.indptr, total_indices=total.indices, total_data=total.data)
+    with atomic_path(path) as tmp:
+        _write_npz_reproducibly(tmp, arrays)
+    return path
+
+
+def save_total_matrix(path, operator: LineOfSightOperator, provenance: dict | None = None) -> Path:
+    """Store W summed over the distance shells (:attr:`LineOfSightOperator.total_matrix`) beside its operator.
+
+    The sum is the same for every model of a line-of-sight set-up, so the workflow forms it once
+    (rule los_operators) and each job reads it (``load_operator(..., total_path=)``) instead of
+    summing the shells again. The header records the operator's shape and non-zero count, checked
+    at load time against the operator it is loaded with.
+    """
+    path = Path(path)
+    total = operator.total_matrix
+    header = {"format_version": OPERATOR_FORMAT_VERSION, "shape": list(total.shape),
+              "operator_shape": list(operator.matrix.shape), "operator_nnz": int(operator.matrix.nnz),
+              "includes_gas": operator.includes_gas, "provenance": provenance or {}}
+    arrays = dict(indptr=total.indptr, indices=total.indices, data=total.data,
+                  header_json=np.array(json.dumps(header, default=str)))
     with atomic_path(path) as tmp:
         _write_npz_reproducibly(tmp, arrays)
     return path
@@ -667,12 +682,14 @@ def _write_npz_reproducibly(path, arrays: dict):
                 np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
-def load_operator(path, mmap: bool = False) -> LineOfSightOperator:
+def load_operator(path, mmap: bool = False, total_path=None) -> LineOfSightOperator:
     """Read an operator written by :func:`save_operator`; its provenance is in ``operator.meta``.
 
     Parameters
     ----------
     path : str or Path
+    total_path : str or Path, optional
+        Its sum over the shells written by :func:`save_total_matrix` (read, not summed again).
     mmap : bool
         Memory-map the large arrays (copy-on-write) instead of reading them: nothing is read
         before it is used, the pages are the page cache's (shared by every job that maps the same
@@ -693,9 +710,20 @@ def load_operator(path, mmap: bool = False) -> LineOfSightOperator:
         distance_moment=members.get("distance_moment"),
         meta={**header["meta"], "provenance": header["provenance"]},
     )
-    if "total_data" in members:  # W summed over the shells, as total_matrix sums it
-        operator.__dict__["total_matrix"] = _csr_of(members["total_data"], members["total_indices"],
-                                                    members["total_indptr"], (operator.n_pix, operator.grid.n_cells))
+    if total_path is not None:
+        total = _npz_members(total_path, mmap)
+        total_header = json.loads(str(total["header_json"]))
+        if (total_header.get("format_version") != OPERATOR_FORMAT_VERSION
+                or total_header.get("operator_shape") != list(matrix.shape)
+                or total_header.get("operator_nnz") != int(matrix.nnz)
+                or total_header.get("includes_gas") != operator.includes_gas
+                or total_header.get("shape") != [operator.n_pix, operator.grid.n_cells]):
+            raise ValueError(f"{total_path}: not the shell sum of {path} (operator shape {list(matrix.shape)}, "
+                             f"{matrix.nnz} non-zeros, gas {operator.includes_gas}; the file records "
+                             f"{total_header.get('operator_shape')}, {total_header.get('operator_nnz')}, "
+                             f"{total_header.get('includes_gas')}): rebuild both with rule los_operators")
+        operator.__dict__["total_matrix"] = _csr_of(total["data"], total["indices"], total["indptr"],
+                                                    tuple(total_header["shape"]))
     return operator
 
 
