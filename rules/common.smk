@@ -138,14 +138,19 @@ def _los_setups():
 
 
 # Line-of-sight operators are cached by the hash of what they depend on (galdiff.los_setups):
-# models with the same geometry and gas share results/los/<key>/{gas,path}.npz.
+# models with the same geometry and gas share results/los/<key>/{gas,path}{,_total}.npz.
 LOS_SETUPS, LOS_KEYS = _los_setups()
 
 
 def los_files(wildcards):
-    """The gas-weighted and path-length operator files of a model (rule sky_maps)."""
+    """The gas-weighted and path-length operator files of a model and their shell sums (rule sky_maps)."""
     key = LOS_KEYS[wildcards.model]
-    return {"los_gas": f"results/los/{key}/gas.npz", "los_path": f"results/los/{key}/path.npz"}
+    return {
+        "los_gas": f"results/los/{key}/gas.npz",
+        "los_path": f"results/los/{key}/path.npz",
+        "los_gas_total": f"results/los/{key}/gas_total.npz",
+        "los_path_total": f"results/los/{key}/path_total.npz",
+    }
 
 
 def los_setup_of(wildcards):

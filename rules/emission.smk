@@ -6,15 +6,6 @@ MAPS = config["maps"]
 MAP_COMPONENTS = list(galdiff_map_components)  # galdiff.conventions.MAP_COMPONENTS
 
 
-def los_total_files(wildcards):
-    """The shell sums of a model's operators (rule sky_maps; rule los_operators writes them)."""
-    key = LOS_KEYS[wildcards.model]
-    return {
-        "los_gas_total": f"results/los/{key}/gas_total.npz",
-        "los_path_total": f"results/los/{key}/path_total.npz",
-    }
-
-
 rule emissivity:
     input:
         proton="results/propagation/{model}/proton.h5",
@@ -72,7 +63,6 @@ rule los_operators:
 rule sky_maps:
     input:
         unpack(los_files),
-        unpack(los_total_files),
         emissivity="results/emission/{model}/emissivity.h5",
     output:
         **{name: f"results/maps/{{model}}/{name}.fits" for name in MAP_COMPONENTS},
