@@ -161,8 +161,9 @@ def iter_model_map_cubes(emissivity, nside: int, geometry: LineOfSightGeometry, 
                          absorption: bool = True, operators=None):
     """``(name, (energies_GeV, cube))`` of every map of :func:`model_map_cubes`, one at a time.
 
-    Each cube is yielded as soon as it is complete, in ``galdiff.conventions.MAP_COMPONENTS``
-    order, so a caller that writes and drops it holds few cubes at once. The line-of-sight work
+    Each cube is yielded as soon as it is complete (the gas-weighted operator's components first),
+    so a caller that writes and drops it holds few cubes at once; every name of
+    ``galdiff.conventions.MAP_COMPONENTS`` comes once. The line-of-sight work
     is done per operator (the gas-weighted one for the emissivities per H atom, then the path one)
     and within it in two steps, each with only the arrays it needs: the unabsorbed energies and
     the neutrinos with W summed over the shells, then the absorbed energies of all gamma-ray
