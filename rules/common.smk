@@ -145,14 +145,20 @@ def _los_setups():
 
 
 # Line-of-sight operators are cached by the hash of what they depend on (galdiff.los_setups):
-# models with the same geometry and gas share results/los/<key>/{gas,path}.npz.
+# models with the same geometry and gas share results/los/<key>/{gas,path}{,_total}.npz.
 LOS_SETUPS, LOS_KEYS = _los_setups()
 
 
 def los_files(wildcards):
-    """The gas-weighted and path-length operator files of a model (rule sky_maps)."""
+    """The gas-weighted and path-length operator files of a model (rules sky_maps, band_response)."""
     key = LOS_KEYS[wildcards.model]
     return {"los_gas": f"results/los/{key}/gas.npz", "los_path": f"results/los/{key}/path.npz"}
+
+
+def los_total_files(wildcards):
+    """The shell sums of a model's operators (rule sky_maps; rule los_operators writes them)."""
+    key = LOS_KEYS[wildcards.model]
+    return {"los_gas_total": f"results/los/{key}/gas_total.npz", "los_path_total": f"results/los/{key}/path_total.npz"}
 
 
 def los_setup_of(wildcards):

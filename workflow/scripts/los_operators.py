@@ -1,4 +1,8 @@
-"""Line-of-sight operators (gas-weighted and path-length) of one set-up, shared by models (rule los_operators)."""
+"""Line-of-sight operators (gas-weighted and path-length) of one set-up, shared by models (rule los_operators).
+
+Beside each operator its sum over the distance shells (what every model's unabsorbed maps use), formed
+here once instead of in every sky_maps job.
+"""
 
 import json
 
@@ -6,7 +10,7 @@ from galdiff.los_setups import los_key
 from galdiff.provenance import provenance_meta
 from galdiff.script_logging import setup_logging
 from galdiff.skymaps.model_maps import setup_operator
-from galdiff.skymaps.operator import save_operator
+from galdiff.skymaps.operator import save_operator, save_total_matrix
 
 
 def main(key, setup, outputs, log_path):
@@ -20,6 +24,8 @@ def main(key, setup, outputs, log_path):
         operator = setup_operator(setup, with_gas)
         save_operator(outputs[name], operator, provenance=provenance)
         log.info("wrote %s (%d x %d, %d nonzeros)", outputs[name], *operator.matrix.shape, operator.matrix.nnz)
+        save_total_matrix(outputs[f"{name}_total"], operator, provenance=provenance)
+        log.info("wrote %s (%d nonzeros)", outputs[f"{name}_total"], operator.total_matrix.nnz)
         del operator
 
 

@@ -23,7 +23,7 @@ from ..conventions import FLAVOURS, GAMMA_SOURCES
 from ..galaxy import gas
 from ..propagation.grid import spatial_nodes_kpc
 from .geometry import LineOfSightGeometry, default_shell_edges_kpc
-from .operator import RZGrid, build_los_operator, hydrogen_atom_density_cm3, load_operator
+from .operator import Absorber, RZGrid, build_los_operator, hydrogen_atom_density_cm3, load_operator
 
 
 
@@ -87,8 +87,10 @@ def setup_operators(setup: dict):
     return setup_operator(setup, True), setup_operator(setup, False)
 
 
-def load_operators(gas_path, path_path, emissivity, geometry: LineOfSightGeometry, nside: int):
+def load_operators(gas_path, path_path, emissivity, geometry: LineOfSightGeometry, nside: int, mmap: bool = True):
     """Cached (gas, path) operators, checked against the model they are used for.
+
+    ``mmap``: memory-map them (:func:`galdiff.skymaps.operator.load_operator`).
 
     Raises
     ------
@@ -96,21 +98,38 @@ def load_operators(gas_path, path_path, emissivity, geometry: LineOfSightGeometr
         Naming the file, when an operator's grid, geometry or N_side is not the model's (a stale
         or foreign cache file).
     """
+    open_operator = cached_operators(gas_path, path_path, emissivity, geometry, nside, mmap)
+    return open_operator(True), open_operator(False)
+
+
+def cached_operators(gas_path, path_path, emissivity, geometry: LineOfSightGeometry, nside: int, mmap: bool = True,
+                     total_paths=None):
+    """``open(with_gas) -> LineOfSightOperator``: the cached gas or path operator, read afresh at each call.
+
+    For :func:`model_map_cubes`, which opens each operator only for the step that needs it, so
+    that a memory-mapped operator is unmapped as soon as the step is done. Every operator opened
+    is checked as in :func:`load_operators`. ``total_paths``: the (gas, path) shell sums of
+    :func:`galdiff.skymaps.operator.save_total_matrix`, read instead of summed.
+    """
     grid = RZGrid(np.asarray(emissivity.r_kpc), np.asarray(emissivity.z_kpc))
-    operators = []
-    for file, includes_gas in ((gas_path, True), (path_path, False)):
-        operator = load_operator(file)
+    files = {True: gas_path, False: path_path}
+    totals = {True: None, False: None} if total_paths is None else {True: total_paths[0], False: total_paths[1]}
+
+    def open_operator(with_gas: bool):
+        file = files[bool(with_gas)]
+        operator = load_operator(file, mmap=mmap, total_path=totals[bool(with_gas)])
         problems = []
         if not operator.grid.same_as(grid):
             problems.append(f"(r, z) grid {operator.grid.shape} != the emissivity's {grid.shape} (or other nodes)")
         if operator.geometry != geometry:
             problems.append(f"geometry {operator.geometry} != {geometry}")
-        if operator.nside != int(nside) or operator.includes_gas != includes_gas:
-            problems.append(f"nside {operator.nside}, gas {operator.includes_gas}; expected {nside}, {includes_gas}")
+        if operator.nside != int(nside) or operator.includes_gas != bool(with_gas):
+            problems.append(f"nside {operator.nside}, gas {operator.includes_gas}; expected {nside}, {bool(with_gas)}")
         if problems:
             raise ValueError(f"{file}: line-of-sight operator does not fit this model: " + "; ".join(problems))
-        operators.append(operator)
-    return tuple(operators)
+        return operator
+
+    return open_operator
 
 
 def model_map_cubes(emissivity, nside: int, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None,
@@ -126,44 +145,145 @@ def model_map_cubes(emissivity, nside: int, geometry: LineOfSightGeometry, galax
         ``propagation.galaxy`` config (gas model settings, the same as in the propagation).
     absorption : bool
         Apply gamma-gamma pair absorption (``emissivity.kappa_per_kpc``) to gamma rays.
-    operators : (LineOfSightOperator, LineOfSightOperator), optional
-        Prebuilt (gas, path) operators; built here otherwise.
+    operators : (LineOfSightOperator, LineOfSightOperator) or callable, optional
+        Prebuilt (gas, path) operators, or ``open(with_gas)`` returning them
+        (:func:`cached_operators`); built here otherwise.
 
     Returns
     -------
     dict
         ``{name: (energies_GeV, cube)}`` for the names in the module docstring.
     """
-    with_gas, path = operators or build_operators(nside, emissivity.r_kpc, emissivity.z_kpc, geometry, galaxy_cfg)
-    kappa = emissivity.kappa_per_kpc if absorption else None
+    return dict(iter_model_map_cubes(emissivity, nside, geometry, galaxy_cfg, absorption, operators))
+
+
+def iter_model_map_cubes(emissivity, nside: int, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None,
+                         absorption: bool = True, operators=None):
+    """``(name, (energies_GeV, cube))`` of every map of :func:`model_map_cubes`, one at a time.
+
+    Each cube is yielded as soon as it is complete (the gas-weighted operator's components first),
+    so a caller that writes and drops it holds few cubes at once; every name of
+    ``galdiff.conventions.MAP_COMPONENTS`` comes once. The line-of-sight work
+    is done per operator (the gas-weighted one for the emissivities per H atom, then the path one)
+    and within it in two steps, each with only the arrays it needs: the unabsorbed energies and
+    the neutrinos with W summed over the shells, then the absorbed energies of all gamma-ray
+    components at once with the shells and their distance moments (their optical depths summed
+    once). Every number is the one :meth:`LineOfSightOperator.intensity` gives component by component.
+    """
+    if operators is None:
+        operators = build_operators(nside, emissivity.r_kpc, emissivity.z_kpc, geometry, galaxy_cfg)
+    open_operator = operators if callable(operators) else (lambda with_gas: operators[0 if with_gas else 1])
     components, meta = emissivity.components, emissivity.component_meta
-
-    def line_of_sight(name, absorbed):
-        operator = with_gas if meta[name]["convention"] == "per_H" else path
-        return operator.intensity(components[name], kappa_per_kpc=kappa if absorbed else None, path_operator=path)
-
     e_gamma = emissivity.energies["gamma_energy_GeV"]
     e_nu = emissivity.energies["neutrino_energy_GeV"]
-    cubes = {}
-    total_gamma = np.zeros((e_gamma.size, path.n_pix))
-    for name in GAMMA_SOURCES:
-        cube = line_of_sight(name, absorbed=True) if name in components else np.zeros_like(total_gamma)
-        cubes[name] = (e_gamma, cube)
-        total_gamma += cube
-    cubes["gamma_total"] = (e_gamma, total_gamma)
+    absorber = None
+    if absorption and emissivity.kappa_per_kpc is not None:
+        grid = RZGrid(np.asarray(emissivity.r_kpc), np.asarray(emissivity.z_kpc))
+        absorber = Absorber.of(emissivity.kappa_per_kpc, grid, e_gamma.size)
 
-    per_flavour = {flavour: np.zeros((e_nu.size, path.n_pix)) for flavour in FLAVOURS}
-    for source, prefix in (("neutrino_diffuse", "neutrino"), ("extra1_neutrino", "extra1_neutrino"),
-                           ("extra2_neutrino", "extra2_neutrino")):
-        all_flavours = np.zeros((e_nu.size, path.n_pix))
-        for flavour in FLAVOURS:
-            name = f"{prefix}_{flavour}"
-            if name in components:
-                cube = line_of_sight(name, absorbed=False)
-                per_flavour[flavour] += cube
-                all_flavours += cube
-        cubes[source] = (e_nu, all_flavours)
+    gamma_names = [name for name in GAMMA_SOURCES if name in components]
+    neutrino_names = [f"{prefix}_{flavour}" for prefix in _NEUTRINO_PREFIXES.values() for flavour in FLAVOURS
+                      if f"{prefix}_{flavour}" in components]
+    n_pix = open_operator(False).n_pix
+    # every sum adds its terms in this order (as a loop over the components would), whatever order they come in
+    sums = {"gamma_total": _OrderedSum(GAMMA_SOURCES, (e_gamma.size, n_pix))}
+    for source, prefix in _NEUTRINO_PREFIXES.items():
+        sums[source] = _OrderedSum([n for n in neutrino_names if n.startswith(prefix + "_")], (e_nu.size, n_pix))
     for flavour in FLAVOURS:
-        cubes[f"neutrino_{flavour}"] = (e_nu, per_flavour[flavour])
-    cubes["neutrino_total"] = (e_nu, sum(per_flavour.values()))
+        sums[f"neutrino_{flavour}"] = _OrderedSum(
+            [f"{prefix}_{flavour}" for prefix in _NEUTRINO_PREFIXES.values() if f"{prefix}_{flavour}" in components],
+            (e_nu.size, n_pix))
+    energies = {**{name: e_gamma for name in ("gamma_total", *GAMMA_SOURCES)},
+                **{name: e_nu for name in sums if name != "gamma_total"}}
+    flavour_maps = {}
+
+    def finished_sums():
+        for name in [n for n, total in sums.items() if total.complete]:
+            value = sums.pop(name).value
+            if name.startswith("neutrino_") and name.removeprefix("neutrino_") in FLAVOURS:
+                flavour_maps[name] = value
+            yield name, (energies[name], value)
+
+    def feed(name, cube):
+        for total in sums.values():
+            total.add(name, cube)
+
+    yield from finished_sums()  # sums without terms (e.g. no extra2 neutrinos): zero maps
+    for name in GAMMA_SOURCES:
+        if name not in components:
+            cube = np.zeros((e_gamma.size, n_pix))
+            feed(name, cube)
+            yield name, (e_gamma, cube)
+    for with_gas in (True, False):
+        group = [n for n in gamma_names + neutrino_names if (meta[n]["convention"] == "per_H") == with_gas]
+        cubes = _operator_cubes(open_operator, with_gas, [n for n in group if n in gamma_names],
+                                [n for n in group if n in neutrino_names], components, absorber)
+        for name in group:
+            cube = cubes.pop(name)
+            feed(name, cube)
+            if name in gamma_names:
+                yield name, (e_gamma, cube)
+            del cube
+            yield from finished_sums()
+    if sums:
+        raise RuntimeError(f"map sums left incomplete: {sorted(sums)}")
+    yield "neutrino_total", (e_nu, sum(flavour_maps[f"neutrino_{flavour}"] for flavour in FLAVOURS))
+
+
+class _OrderedSum:
+    """A map summed from named terms in a fixed order, starting from zeros (terms may arrive in any order)."""
+
+    def __init__(self, terms, shape):
+        self.terms = list(terms)
+        self.value = np.zeros(shape)
+        self.waiting = {}
+
+    @property
+    def complete(self) -> bool:
+        return not self.terms
+
+    def add(self, name, cube):
+        if name not in self.terms:
+            return
+        self.waiting[name] = cube
+        while self.terms and self.terms[0] in self.waiting:
+            self.value += self.waiting.pop(self.terms.pop(0))
+
+
+#: the neutrino map of each source and the prefix of its per-flavour emissivities
+_NEUTRINO_PREFIXES = {"neutrino_diffuse": "neutrino", "extra1_neutrino": "extra1_neutrino",
+                      "extra2_neutrino": "extra2_neutrino"}
+
+
+def _operator_cubes(open_operator, with_gas: bool, gamma_names: list, neutrino_names: list, components: dict,
+                    absorber) -> dict:
+    """``{name: cube (n_E, n_pix)}`` of the components that one operator (gas or path) maps.
+
+    Two steps, each opening only what it needs (:func:`iter_model_map_cubes`).
+    """
+    operator = open_operator(with_gas)
+    grid = operator.grid
+    cells = {name: grid.flatten_field(components[name], name) for name in gamma_names + neutrino_names}
+    absorbed = absorber.absorbed if absorber is not None else np.zeros(0, dtype=bool)
+    cubes = {}
+    for name in neutrino_names:
+        cubes[name] = np.ascontiguousarray(operator.summed_intensity(cells.pop(name)).T)
+    for name in gamma_names:
+        n_e = cells[name].shape[1]
+        if absorber is None:
+            cubes[name] = np.ascontiguousarray(operator.summed_intensity(cells[name]).T)
+            continue
+        if absorbed.size != n_e:
+            raise ValueError(f"{name} has {n_e} energies; the absorption coefficient has {absorbed.size}")
+        cubes[name] = np.empty((n_e, operator.n_pix))
+        if np.any(~absorbed):
+            cubes[name][~absorbed] = operator.summed_intensity(cells[name][:, ~absorbed]).T
+    if absorber is None or not gamma_names or not np.any(absorbed):
+        return cubes
+    del operator  # the summed W is not needed any more: unmapped here when memory-mapped
+    operator = open_operator(with_gas)
+    path = open_operator(False) if (with_gas and not absorber.uniform) else None
+    attenuated = operator.absorbed_intensities([cells[name] for name in gamma_names], absorber, path_operator=path)
+    for name, values in zip(gamma_names, attenuated):
+        cubes[name][absorbed] = values.T
     return cubes

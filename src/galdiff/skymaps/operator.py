@@ -38,6 +38,7 @@ row = pixel * n_shells + shell.
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -341,22 +342,27 @@ def _shell_attenuation(tau_near, d_tau, mean_fraction):
 
 @njit(cache=True, parallel=True)
 def _absorbed_shell_kernel(indptr, indices, data, moment_kpc, emissivity, n_shells, shell_edges_kpc,
-                           t_indptr, t_indices, t_data_kpc, kappa_cells_per_kpc,
+                           t_indptr, t_indices, t_data, t_data_per_kpc, kappa_cells_per_kpc,
                            shell_path_kpc, kappa_uniform_per_kpc, use_grid_kappa):
-    """I[p, e] = sum_shells A_shell(p, e) (W_shell @ emissivity)[p, e] (module docstring).
+    """I[p, j] = sum_shells A_shell(p, e(j)) (W_shell @ emissivity)[p, j] (module docstring).
 
-    The optical depth across shell k of pixel p is either T_k[p] @ kappa_cells (gas-free path
-    operator T in kpc, ``use_grid_kappa``) or shell_path_kpc[p, k] * kappa_uniform. The mean
+    ``emissivity`` holds one or more components side by side, each with the n_E absorbed energies of
+    the absorption coefficient (column j = component * n_E + e): the optical depths, the same for
+    every component, are summed once per shell. The optical depth across shell k of pixel p is either
+    (T_k[p] / ``t_data_per_kpc``) @ kappa_cells (gas-free path operator T, weights in units of
+    ``t_data_per_kpc`` per kpc, ``use_grid_kappa``) or shell_path_kpc[p, k] * kappa_uniform. The mean
     distance of the shell's emission is (M_k @ emissivity) / (W_k @ emissivity) with the distance
     moment M (``moment_kpc``, same sparsity as W, weight x kpc).
     """
     n_pix = (indptr.shape[0] - 1) // n_shells
-    n_e = emissivity.shape[1]
-    out = np.zeros((n_pix, n_e))
+    n_cols = emissivity.shape[1]
+    n_e = kappa_cells_per_kpc.shape[1] if use_grid_kappa else kappa_uniform_per_kpc.shape[0]
+    n_comp = n_cols // n_e
+    out = np.zeros((n_pix, n_cols))
     for p in prange(n_pix):
         tau_near = np.zeros(n_e)
-        emitted = np.empty(n_e)
-        emitted_s = np.empty(n_e)
+        emitted = np.empty(n_cols)
+        emitted_s = np.empty(n_cols)
         d_tau = np.empty(n_e)
         for s in range(n_shells):
             row = p * n_shells + s
@@ -370,26 +376,70 @@ def _absorbed_shell_kernel(indptr, indices, data, moment_kpc, emissivity, n_shel
                 w = data[k]
                 m = moment_kpc[k]
                 c = indices[k]
-                for e in range(n_e):
-                    emitted[e] += w * emissivity[c, e]
-                    emitted_s[e] += m * emissivity[c, e]
+                for j in range(n_cols):
+                    emitted[j] += w * emissivity[c, j]
+                    emitted_s[j] += m * emissivity[c, j]
             if use_grid_kappa:
                 d_tau[:] = 0.0
                 for k in range(t_indptr[row], t_indptr[row + 1]):
-                    w = t_data_kpc[k]
+                    w = t_data[k] / t_data_per_kpc
                     c = t_indices[k]
                     for e in range(n_e):
                         d_tau[e] += w * kappa_cells_per_kpc[c, e]
             else:
                 for e in range(n_e):
                     d_tau[e] = path_kpc * kappa_uniform_per_kpc[e]
+            for comp in range(n_comp):
+                for e in range(n_e):
+                    j = comp * n_e + e
+                    if emitted[j] > 0.0:
+                        fraction = (emitted_s[j] / emitted[j] - s_near) / path_kpc
+                        fraction = min(max(fraction, 0.0), 1.0)
+                        out[p, j] += _shell_attenuation(tau_near[e], d_tau[e], fraction) * emitted[j]
             for e in range(n_e):
-                if emitted[e] > 0.0:
-                    fraction = (emitted_s[e] / emitted[e] - s_near) / path_kpc
-                    fraction = min(max(fraction, 0.0), 1.0)
-                    out[p, e] += _shell_attenuation(tau_near[e], d_tau[e], fraction) * emitted[e]
                 tau_near[e] += d_tau[e]
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class Absorber:
+    """A pair-absorption coefficient checked against an emissivity grid, and the energies it attenuates.
+
+    Attributes
+    ----------
+    kappa : ndarray
+        1/lambda in kpc^-1 as given: shape (n_E,) (uniform) or (n_r, n_z, n_E).
+    kappa_cells : ndarray or None, shape (n_cells, n_E)
+        The gridded coefficient flattened like an emissivity (None when uniform).
+    absorbed : ndarray of bool, shape (n_E,)
+        Energies whose largest kappa exceeds the threshold (the others are not attenuated).
+    """
+
+    kappa: np.ndarray
+    kappa_cells: np.ndarray | None
+    absorbed: np.ndarray
+
+    @property
+    def uniform(self) -> bool:
+        return self.kappa_cells is None
+
+    @classmethod
+    def of(cls, kappa_per_kpc, grid: RZGrid, n_e: int, kappa_threshold_per_kpc: float = 1e-7) -> "Absorber":
+        """Check ``kappa_per_kpc`` (see :meth:`LineOfSightOperator.intensity`) for ``n_e`` energies on ``grid``."""
+        kappa = np.asarray(kappa_per_kpc, dtype=float)
+        kappa_cells = None
+        if kappa.ndim == 1:
+            if kappa.shape != (n_e,):
+                raise ValueError(f"uniform kappa_per_kpc must have shape (n_E,) = ({n_e},), got {kappa.shape}")
+            kappa_max = kappa
+        else:
+            kappa_cells = grid.flatten_field(kappa, "kappa_per_kpc")
+            if kappa_cells.shape[1] != n_e:
+                raise ValueError(f"kappa_per_kpc has {kappa_cells.shape[1]} energies; emissivity has {n_e}")
+            kappa_max = kappa_cells.max(axis=0)
+        if np.any(kappa < 0.0) or not np.all(np.isfinite(kappa)):
+            raise ValueError("kappa_per_kpc must be finite and >= 0 (kpc^-1)")
+        return cls(kappa, kappa_cells, kappa_max > kappa_threshold_per_kpc)
 
 
 @dataclass(eq=False)
@@ -490,53 +540,55 @@ class LineOfSightOperator:
         emissivity_cells = self.grid.flatten_field(emissivity_per_sr, "emissivity_per_sr")
         n_e = emissivity_cells.shape[1]
         if kappa_per_kpc is None:
-            total = self.total_matrix
-            out = _csr_times_dense(total.indptr, total.indices, total.data, emissivity_cells)
-            return np.ascontiguousarray(out.T)
-
-        kappa = np.asarray(kappa_per_kpc, dtype=float)
-        uniform = kappa.ndim == 1
-        if uniform:
-            if kappa.shape != (n_e,):
-                raise ValueError(f"uniform kappa_per_kpc must have shape (n_E,) = ({n_e},), got {kappa.shape}")
-            kappa_max = kappa
-        else:
-            kappa_cells_all = self.grid.flatten_field(kappa, "kappa_per_kpc")
-            if kappa_cells_all.shape[1] != n_e:
-                raise ValueError(f"kappa_per_kpc has {kappa_cells_all.shape[1]} energies; emissivity has {n_e}")
-            kappa_max = kappa_cells_all.max(axis=0)
-        if np.any(kappa < 0.0) or not np.all(np.isfinite(kappa)):
-            raise ValueError("kappa_per_kpc must be finite and >= 0 (kpc^-1)")
-        absorbed = kappa_max > kappa_threshold_per_kpc
+            return np.ascontiguousarray(self.summed_intensity(emissivity_cells).T)
+        absorber = Absorber.of(kappa_per_kpc, self.grid, n_e, kappa_threshold_per_kpc)
         out = np.empty((self.n_pix, n_e))
-        if np.any(~absorbed):
-            total = self.total_matrix
-            out[:, ~absorbed] = _csr_times_dense(
-                total.indptr, total.indices, total.data, np.ascontiguousarray(emissivity_cells[:, ~absorbed])
-            )
-        if np.any(absorbed):
-            if self.distance_moment is None:
-                raise ValueError("this operator was built without the distance moment; rebuild with with_moment=True")
-            emis_abs = np.ascontiguousarray(emissivity_cells[:, absorbed])
-            m = self.matrix
-            edges = np.asarray(self.geometry.shell_edges_kpc + (np.inf,), dtype=float)
-            if uniform:
-                empty_i = np.zeros(1, dtype=np.int64)
-                out[:, absorbed] = _absorbed_shell_kernel(
-                    m.indptr, m.indices, m.data, self.distance_moment, emis_abs, self.n_shells, edges,
-                    empty_i, empty_i, np.zeros(1), np.zeros((1, 1)),
-                    self.shell_path_kpc, np.ascontiguousarray(kappa[absorbed]), False,
-                )
-            else:
-                path = self._path_operator(path_operator)
-                t = path.matrix
-                out[:, absorbed] = _absorbed_shell_kernel(
-                    m.indptr, m.indices, m.data, self.distance_moment, emis_abs, self.n_shells, edges,
-                    t.indptr, t.indices, t.data / KPC_CM,
-                    np.ascontiguousarray(kappa_cells_all[:, absorbed]),
-                    self.shell_path_kpc, np.zeros(1), True,
-                )
+        if np.any(~absorber.absorbed):
+            out[:, ~absorber.absorbed] = self.summed_intensity(emissivity_cells[:, ~absorber.absorbed])
+        if np.any(absorber.absorbed):
+            out[:, absorber.absorbed] = self.absorbed_intensities([emissivity_cells], absorber, path_operator)[0]
         return np.ascontiguousarray(out.T)
+
+    def summed_intensity(self, emissivity_cells: np.ndarray) -> np.ndarray:
+        """Unabsorbed intensity (n_pix, n_cols) of a flattened emissivity (n_cells, n_cols): W summed over shells.
+
+        Each column is computed independently of the others (the same numbers alone or side by side).
+        """
+        total = self.total_matrix
+        return _csr_times_dense(total.indptr, total.indices, total.data, np.ascontiguousarray(emissivity_cells))
+
+    def absorbed_intensities(self, emissivity_cells: list, absorber: "Absorber",
+                             path_operator: "LineOfSightOperator | None" = None) -> list:
+        """Pair-absorbed intensities (n_pix, n_absorbed) of flattened emissivities (n_cells, n_E) each.
+
+        All emissivities share the absorber (one :class:`Absorber` of the model), so its optical
+        depths are summed once for all of them; every emissivity gives the same numbers as alone.
+        Only the energies ``absorber.absorbed`` are computed.
+        """
+        if self.distance_moment is None:
+            raise ValueError("this operator was built without the distance moment; rebuild with with_moment=True")
+        absorbed = absorber.absorbed
+        n_abs = int(np.count_nonzero(absorbed))
+        if not emissivity_cells or n_abs == 0:
+            return [np.empty((self.n_pix, n_abs)) for _ in emissivity_cells]
+        side_by_side = np.ascontiguousarray(np.hstack([cells[:, absorbed] for cells in emissivity_cells]))
+        m = self.matrix
+        edges = np.asarray(self.geometry.shell_edges_kpc + (np.inf,), dtype=float)
+        if absorber.uniform:
+            empty_i = np.zeros(1, dtype=np.int64)
+            out = _absorbed_shell_kernel(
+                m.indptr, m.indices, m.data, self.distance_moment, side_by_side, self.n_shells, edges,
+                empty_i, empty_i, np.zeros(1), 1.0, np.zeros((1, 1)),
+                self.shell_path_kpc, np.ascontiguousarray(absorber.kappa[absorbed]), False,
+            )
+        else:
+            t = self._path_operator(path_operator).matrix
+            out = _absorbed_shell_kernel(
+                m.indptr, m.indices, m.data, self.distance_moment, side_by_side, self.n_shells, edges,
+                t.indptr, t.indices, t.data, KPC_CM, np.ascontiguousarray(absorber.kappa_cells[:, absorbed]),
+                self.shell_path_kpc, np.zeros(1), True,
+            )
+        return [out[:, i * n_abs:(i + 1) * n_abs] for i in range(len(emissivity_cells))]
 
     def _path_operator(self, path_operator):
         if path_operator is None:
@@ -561,6 +613,8 @@ OPERATOR_FORMAT_VERSION = 1
 
 def save_operator(path, operator: LineOfSightOperator, provenance: dict | None = None) -> Path:
     """Store a LOS operator in a NumPy ``.npz`` file (atomic write), e.g. as a cache keyed by input hash.
+
+    Members are stored uncompressed, so :func:`load_operator` can memory-map them.
 
     Parameters
     ----------
@@ -595,6 +649,26 @@ def save_operator(path, operator: LineOfSightOperator, provenance: dict | None =
     return path
 
 
+def save_total_matrix(path, operator: LineOfSightOperator, provenance: dict | None = None) -> Path:
+    """Store W summed over the distance shells (:attr:`LineOfSightOperator.total_matrix`) beside its operator.
+
+    The sum is the same for every model of a line-of-sight set-up, so the workflow forms it once
+    (rule los_operators) and each job reads it (``load_operator(..., total_path=)``) instead of
+    summing the shells again. The header records the operator's shape and non-zero count, checked
+    at load time against the operator it is loaded with.
+    """
+    path = Path(path)
+    total = operator.total_matrix
+    header = {"format_version": OPERATOR_FORMAT_VERSION, "shape": list(total.shape),
+              "operator_shape": list(operator.matrix.shape), "operator_nnz": int(operator.matrix.nnz),
+              "includes_gas": operator.includes_gas, "provenance": provenance or {}}
+    arrays = dict(indptr=total.indptr, indices=total.indices, data=total.data,
+                  header_json=np.array(json.dumps(header, default=str)))
+    with atomic_path(path) as tmp:
+        _write_npz_reproducibly(tmp, arrays)
+    return path
+
+
 def _write_npz_reproducibly(path, arrays: dict):
     """``np.savez`` (uncompressed, loadable by ``np.load``) without the members' write times.
 
@@ -608,23 +682,89 @@ def _write_npz_reproducibly(path, arrays: dict):
                 np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
-def load_operator(path) -> LineOfSightOperator:
-    """Read an operator written by :func:`save_operator`; its provenance is in ``operator.meta``."""
-    with np.load(path, allow_pickle=False) as stored:
-        header = json.loads(str(stored["header_json"]))
-        if header.get("format_version") != OPERATOR_FORMAT_VERSION:
-            raise ValueError(f"{path}: operator format {header.get('format_version')!r}, expected {OPERATOR_FORMAT_VERSION}")
-        matrix = sp.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=tuple(header["shape"]))
-        matrix.has_sorted_indices = True
-        geometry_dict = dict(header["geometry"])
-        geometry_dict["shell_edges_kpc"] = tuple(geometry_dict["shell_edges_kpc"])
-        return LineOfSightOperator(
-            matrix=matrix, nside=int(header["nside"]), pixels=stored["pixels"],
-            grid=RZGrid(stored["r_kpc"], stored["z_kpc"]), geometry=LineOfSightGeometry(**geometry_dict),
-            includes_gas=bool(header["includes_gas"]), shell_path_kpc=stored["shell_path_kpc"],
-            distance_moment=stored["distance_moment"] if "distance_moment" in stored.files else None,
-            meta={**header["meta"], "provenance": header["provenance"]},
-        )
+def load_operator(path, mmap: bool = False, total_path=None) -> LineOfSightOperator:
+    """Read an operator written by :func:`save_operator`; its provenance is in ``operator.meta``.
+
+    Parameters
+    ----------
+    path : str or Path
+    total_path : str or Path, optional
+        Its sum over the shells written by :func:`save_total_matrix` (read, not summed again).
+    mmap : bool
+        Memory-map the large arrays (copy-on-write) instead of reading them: nothing is read
+        before it is used, the pages are the page cache's (shared by every job that maps the same
+        file, and given back to the system when memory is short), and they are unmapped when the
+        operator is dropped.
+    """
+    members = _npz_members(path, mmap)
+    header = json.loads(str(members["header_json"]))
+    if header.get("format_version") != OPERATOR_FORMAT_VERSION:
+        raise ValueError(f"{path}: operator format {header.get('format_version')!r}, expected {OPERATOR_FORMAT_VERSION}")
+    matrix = _csr_of(members["data"], members["indices"], members["indptr"], tuple(header["shape"]))
+    geometry_dict = dict(header["geometry"])
+    geometry_dict["shell_edges_kpc"] = tuple(geometry_dict["shell_edges_kpc"])
+    operator = LineOfSightOperator(
+        matrix=matrix, nside=int(header["nside"]), pixels=members["pixels"],
+        grid=RZGrid(members["r_kpc"], members["z_kpc"]), geometry=LineOfSightGeometry(**geometry_dict),
+        includes_gas=bool(header["includes_gas"]), shell_path_kpc=members["shell_path_kpc"],
+        distance_moment=members.get("distance_moment"),
+        meta={**header["meta"], "provenance": header["provenance"]},
+    )
+    if total_path is not None:
+        total = _npz_members(total_path, mmap)
+        total_header = json.loads(str(total["header_json"]))
+        if (total_header.get("format_version") != OPERATOR_FORMAT_VERSION
+                or total_header.get("operator_shape") != list(matrix.shape)
+                or total_header.get("operator_nnz") != int(matrix.nnz)
+                or total_header.get("includes_gas") != operator.includes_gas
+                or total_header.get("shape") != [operator.n_pix, operator.grid.n_cells]):
+            raise ValueError(f"{total_path}: not the shell sum of {path} (operator shape {list(matrix.shape)}, "
+                             f"{matrix.nnz} non-zeros, gas {operator.includes_gas}; the file records "
+                             f"{total_header.get('operator_shape')}, {total_header.get('operator_nnz')}, "
+                             f"{total_header.get('includes_gas')}): rebuild both with rule los_operators")
+        operator.__dict__["total_matrix"] = _csr_of(total["data"], total["indices"], total["indptr"],
+                                                    tuple(total_header["shape"]))
+    return operator
+
+
+def _csr_of(data, indices, indptr, shape) -> sp.csr_matrix:
+    """CSR matrix on the given (sorted) arrays, without copying them."""
+    matrix = sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)
+    matrix.has_sorted_indices = True
+    return matrix
+
+
+#: members smaller than this are read, not memory-mapped
+_MMAP_MIN_BYTES = 1 << 20
+
+
+def _npz_members(path, mmap: bool) -> dict:
+    """``{name: array}`` of an uncompressed ``.npz`` file; large members memory-mapped when ``mmap``."""
+    if not mmap:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    members = {}
+    with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size < _MMAP_MIN_BYTES:
+                with archive.open(info) as member:
+                    members[name] = np.lib.format.read_array(member, allow_pickle=False)
+                continue
+            # the member's bytes start after its local header (30 bytes, the name, the extra field)
+            handle.seek(info.header_offset + 26)
+            name_length, extra_length = np.frombuffer(handle.read(4), dtype="<u2")
+            handle.seek(info.header_offset + 30 + int(name_length) + int(extra_length))
+            version = np.lib.format.read_magic(handle)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(handle)
+            if fortran_order or dtype.kind not in "biuf" or math.prod(shape) == 0:
+                with archive.open(info) as member:
+                    members[name] = np.lib.format.read_array(member, allow_pickle=False)
+                continue
+            mapped = np.memmap(handle, dtype=dtype, mode="c", offset=handle.tell(), shape=shape)
+            members[name] = np.asarray(mapped)  # a plain ndarray view (what the Numba kernels take)
+    return members
 
 
 def build_los_operator(nside: int, grid: RZGrid, geometry: LineOfSightGeometry | None = None,
