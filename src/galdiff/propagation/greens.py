@@ -100,20 +100,29 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     reference = solver.ek_GeV_per_n ** -2.0
     if not windowed or not solver.has_upward_coupling:
         return coefficient * (solver.solve_adjoint_interior(adjoint_rhs(0, n_e), rtol=rtol) @ shape_unknowns)
-    first = solver._precondition(adjoint_rhs(0, n_e), transposed=True)
-    estimate = np.maximum(first.max(axis=2), -first.min(axis=2)) * reference  # max |first|, no copy
-    del first
+    # the window is estimated from the preconditioner's first sweep and coarse correction on the
+    # whole axis (the last sweep changes the support by < WINDOW_SUPPORT; benchmarks/RESULTS.md);
+    # a window that turns out to be the whole axis finishes that preconditioner application and
+    # hands it to GMRES, and solves on the solver itself (no coarse problem factorised again)
+    partial, residual = solver._precondition_first_half(adjoint_rhs(0, n_e), transposed=True)
+    estimate = np.maximum(partial.max(axis=2), -partial.min(axis=2)) * reference  # max |partial|, no copy
     support = estimate > WINDOW_SUPPORT * estimate.max(axis=1, keepdims=True)
     support[np.arange(rows.size), rows] = True
     energies = np.nonzero(support.any(axis=0))[0]
     start = max(energies.min() - WINDOW_MARGIN, 0)
     stop = min(energies.max() + WINDOW_MARGIN + 1, n_e)
+    preconditioned = None
+    if start == 0 and stop == n_e:
+        preconditioned = solver._precondition_second_half(partial, residual, transposed=True)
+    del partial, residual, estimate
     guess = None
     while True:
-        view = solver.energy_window(start, stop)
+        view = solver if (start, stop) == (0, n_e) else solver.energy_window(start, stop)
         adjoint = view.solve_adjoint_interior(adjoint_rhs(start, stop), source_spectrum_ref=reference[start:stop],
-                                              rtol=rtol, initial_guess=guess)
+                                              rtol=rtol, initial_guess=guess, preconditioned_rhs=preconditioned)
+        preconditioned = None
         solver.iterations_last_solve = view.iterations_last_solve
+        solver.last_greens_window = (start, stop)
         log.debug("Green's rows %d-%d: window [%d, %d), %d GMRES iterations%s", rows[0], rows[-1], start, stop,
                   view.iterations_last_solve, "" if guess is None else " (from the smaller window's solution)")
         del view
