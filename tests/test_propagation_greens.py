@@ -97,8 +97,9 @@ def test_adjoint_solve_from_a_given_preconditioned_rhs_is_identical(dr_solver):
 
 def test_rows_whose_window_is_the_whole_axis_skip_the_window_copy(monkeypatch):
     """Electron-like rows (losses carry every injection energy down to the lowest output
-    energies) span the whole axis: they are solved on the solver itself, with the estimate's
-    preconditioner application reused, and equal the whole-axis rows bit for bit."""
+    energies) span the whole axis: they are solved with the solver's own factors (no window
+    copy), the estimate's preconditioner application reused, and equal the whole-axis rows
+    to the GMRES tolerance (bit for bit with the residual check that the rows leave out)."""
     from galdiff.propagation import greens as greens_module
 
     grid = Grid.from_config(dict(CONFIG, bins_per_decade=3))
@@ -117,6 +118,7 @@ def test_rows_whose_window_is_the_whole_axis_skip_the_window_copy(monkeypatch):
                                       grid.beta(PROTON), [0, 1], rtol=greens_module.GREENS_RTOL)
     assert solver.last_greens_window == (0, grid.ek_GeV_per_n.size)
     np.testing.assert_array_equal(rows, full[[0, 1]])
+    assert solver.verify_gmres_residual  # the rows' copy changed its own flag only
 
 
 def test_energy_window_is_the_principal_submatrix():

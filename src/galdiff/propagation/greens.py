@@ -31,6 +31,7 @@ Axis order of G: [E_out, E_in]; of psi: (E, r, z).
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing as mp
 import os
@@ -103,7 +104,7 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     # the window is estimated from the preconditioner's first sweep and coarse correction on the
     # whole axis (the last sweep changes the support by < WINDOW_SUPPORT; benchmarks/RESULTS.md);
     # a window that turns out to be the whole axis finishes that preconditioner application and
-    # hands it to GMRES, and solves on the solver itself (no coarse problem factorised again)
+    # hands it to GMRES, and solves with the solver's own factors (no coarse problem factorised again)
     partial, residual = solver._precondition_first_half(adjoint_rhs(0, n_e), transposed=True)
     estimate = np.maximum(partial.max(axis=2), -partial.min(axis=2)) * reference  # max |partial|, no copy
     support = estimate > WINDOW_SUPPORT * estimate.max(axis=1, keepdims=True)
@@ -117,7 +118,8 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     del partial, residual, estimate
     guess = None
     while True:
-        view = solver if (start, stop) == (0, n_e) else solver.energy_window(start, stop)
+        view = copy.copy(solver) if (start, stop) == (0, n_e) else solver.energy_window(start, stop)
+        view.verify_gmres_residual = False  # GMRES's own residual estimate decides (one application saved)
         adjoint = view.solve_adjoint_interior(adjoint_rhs(start, stop), source_spectrum_ref=reference[start:stop],
                                               rtol=rtol, initial_guess=guess, preconditioned_rhs=preconditioned)
         preconditioned = None

@@ -784,6 +784,11 @@ class SteadyStateSolver:
         :attr:`layout`'s; convert with :meth:`to_unknowns` and :meth:`to_full`.
     """
 
+    #: recompute the residual of every GMRES column declared converged (see
+    #: :func:`~galdiff.propagation.krylov.batched_gmres`); the Green's rows switch it off on their
+    #: own copies, which saves one preconditioner application per batch
+    verify_gmres_residual: bool = True
+
     def __init__(self, setup: PropagationSetup, *, rtol: float = 1e-10, max_iterations: int = 400,
                  n_modes_r: int = 12, n_modes_z: int = 10, progress: bool | None = None,
                  z_symmetric: bool | None = None):
@@ -1046,7 +1051,8 @@ class SteadyStateSolver:
         start = target if initial_guess is None else (initial_guess / scale).reshape(m, -1)
         restart = int(np.clip(KRYLOV_MEMORY_BYTES // (8 * target.size), 10, 40))
         solution, iterations, residual = batched_gmres(scaled, target, x0=start, rtol=rtol, restart=restart,
-                                                       max_iterations=self.max_iterations, callback=callback)
+                                                       max_iterations=self.max_iterations, callback=callback,
+                                                       verify_residual=self.verify_gmres_residual)
         del start
         bar.close()
         self.iterations_last_solve = int(iterations.max())
