@@ -14,10 +14,14 @@ Without reacceleration the adjoint sweep is exact and each row costs one block s
 ~15 GMRES iterations below ~100 GeV and 1-2 above (see the solver's module docstring).
 Neighbouring rows are solved together in batches of :data:`BATCH_ROWS` (one GMRES per row, the
 preconditioner shared), each batch only on the energy window where its rows' T^-2-weighted
-responses exceed 1e-16 of their peaks (estimated from one preconditioner application, widened
-until the response at the window edges is < 1e-13 of the peak, GMRES then restarting from the
-smaller window's solution; :meth:`SteadyStateSolver.energy_window` is the exact principal
-submatrix, its coarse problem projected for those energies alone). Rows above a few TeV
+responses exceed 1e-16 of their peaks (estimated from the first sweep and the coarse correction
+of one preconditioner application on the whole axis, which give the same windows as the whole
+application; widened until the response at the window edges is < 1e-13 of the peak, GMRES then
+restarting from the smaller window's solution; :meth:`SteadyStateSolver.energy_window` is the
+exact principal submatrix, its coarse problem projected for those energies alone; a window that
+is the whole axis, as for the low-energy electron rows, reuses the estimate's preconditioner
+application and the solver's own coarse factor). GMRES's own residual estimate ends each batch
+(no recomputed residual: one preconditioner application fewer, the same rows). Rows above a few TeV
 then span ~20-40 bins instead of 193, rows below 100 GeV ~80. Each row is solved to relative
 accuracy :data:`GREENS_RTOL` wherever its contribution to J under a T^-2 source is above 1e-12
 of the largest; windowed and whole-axis rows agree to 1e-10 of the row maximum and G @ Q agrees
@@ -78,7 +82,7 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     """Rows ``rows`` of G from adjoint solves done together (see the module docstring).
 
     With ``windowed`` the adjoint problems are solved only on the energy range where the rows'
-    responses matter (estimated from one preconditioner application, then checked at the
+    responses matter (estimated from the first half of one preconditioner application, then checked at the
     window edges and enlarged if needed); outside it the rows are set to zero. This is exact to
     ~WINDOW_EDGE relative to each row's largest T^-2-weighted entry and makes rows above a few
     TeV, whose response spans a few bins, nearly free. Rows batched together should be
