@@ -46,3 +46,26 @@ def test_zero_rhs_and_shape_errors():
     assert np.all(x == 0) and np.all(iterations == 0)
     with pytest.raises(ValueError, match="shape"):
         batched_gmres(lambda b, c: b, np.zeros(4))
+
+
+def test_trusting_the_residual_estimate_returns_the_same_solution_with_fewer_applications():
+    rng = np.random.default_rng(5)
+    n = 40
+    matrix = np.eye(n) * 4.0 + rng.standard_normal((n, n)) * 0.3
+    rhs = rng.standard_normal((3, n))
+    calls = {"checked": 0, "trusted": 0}
+
+    def counting(name):
+        def operator(block, columns):
+            calls[name] += block.shape[0]
+            return block @ matrix.T
+        return operator
+
+    checked = batched_gmres(counting("checked"), rhs, rtol=1e-10, restart=60)
+    trusted = batched_gmres(counting("trusted"), rhs, rtol=1e-10, restart=60, verify_residual=False)
+    np.testing.assert_array_equal(trusted[0], checked[0])
+    np.testing.assert_array_equal(trusted[1], checked[1])
+    assert calls["trusted"] == calls["checked"] - rhs.shape[0]  # one residual check per column saved
+    true_residual = np.linalg.norm(rhs - trusted[0] @ matrix.T, axis=1) / np.linalg.norm(rhs, axis=1)
+    assert np.all(trusted[2] <= 1e-10) and np.all(true_residual <= 1e-9)
+    np.testing.assert_allclose(trusted[2], true_residual, rtol=1e-3, atol=1e-15)

@@ -73,6 +73,54 @@ def test_greens_in_worker_processes_is_identical(dr_solver, dr_greens):
         sun_greens_matrix(dr_solver, snr_shape(dr_solver.grid), rows=[-1])
 
 
+def test_preconditioner_halves_compose_to_the_preconditioner(dr_solver):
+    """The window estimate uses the preconditioner's first sweep + coarse correction; finishing
+    it with the last sweep must give exactly the preconditioner (it is handed to GMRES as such)."""
+    rng = np.random.default_rng(11)
+    rhs = rng.standard_normal((3, dr_solver.ek_GeV_per_n.size, dr_solver.layout.n_unknowns))
+    for transposed in (False, True):
+        whole = dr_solver._precondition(rhs.copy(), transposed)
+        x, residual = dr_solver._precondition_first_half(rhs.copy(), transposed)
+        np.testing.assert_array_equal(dr_solver._precondition_second_half(x, residual, transposed), whole)
+
+
+def test_adjoint_solve_from_a_given_preconditioned_rhs_is_identical(dr_solver):
+    rng = np.random.default_rng(12)
+    weights = rng.uniform(size=(2, dr_solver.ek_GeV_per_n.size, dr_solver.layout.n_unknowns))
+    plain = dr_solver.solve_adjoint_interior(weights)
+    given = dr_solver.solve_adjoint_interior(weights, preconditioned_rhs=dr_solver._precondition(weights, True))
+    np.testing.assert_array_equal(given, plain)
+    # and it solves A^T y = w (residual at the GMRES tolerance of the scaled problem)
+    residual = weights - dr_solver.apply_transposed(given)
+    assert np.max(np.abs(residual)) < 1e-6 * np.max(np.abs(weights))
+
+
+def test_rows_whose_window_is_the_whole_axis_skip_the_window_copy(monkeypatch):
+    """Electron-like rows (losses carry every injection energy down to the lowest output
+    energies) span the whole axis: they are solved with the solver's own factors (no window
+    copy), the estimate's preconditioner application reused, and equal the whole-axis rows
+    to the GMRES tolerance (bit for bit with the residual check that the rows leave out)."""
+    from galdiff.propagation import greens as greens_module
+
+    grid = Grid.from_config(dict(CONFIG, bins_per_decade=3))
+    diffusion, rate = dr_coefficients(grid.ek_GeV_per_n, PROTON)
+    loss = 1e-16 * grid.ek_GeV_per_n ** 2  # E^2 losses (inverse-Compton-like), GeV/s
+    solver = SteadyStateSolver(PropagationSetup(grid, PROTON, diffusion, rate, loss, None), progress=False)
+    shape = snr_shape(grid)
+    full = sun_greens_matrix(solver, shape, windowed=False, rows=[0, 1])
+
+    def no_window(*args):
+        raise AssertionError("a whole-axis window must not copy the solver")
+
+    monkeypatch.setattr(SteadyStateSolver, "energy_window", no_window)
+    weights = solver.observer_weights(8.3, 0.0)
+    rows = greens_module._greens_rows(solver, weights, greens_module._source_shape_unknowns(solver, shape),
+                                      grid.beta(PROTON), [0, 1], rtol=greens_module.GREENS_RTOL)
+    assert solver.last_greens_window == (0, grid.ek_GeV_per_n.size)
+    np.testing.assert_array_equal(rows, full[[0, 1]])
+    assert solver.verify_gmres_residual  # the rows' copy changed its own flag only
+
+
 def test_energy_window_is_the_principal_submatrix():
     grid = Grid.from_config(dict(CONFIG, r_max_kpc=4.0, dr_kpc=1.0, zh_kpc=1.0, dz_kpc=0.5, bins_per_decade=2))
     diffusion, rate = dr_coefficients(grid.ek_GeV_per_n, PROTON)

@@ -14,10 +14,14 @@ Without reacceleration the adjoint sweep is exact and each row costs one block s
 ~15 GMRES iterations below ~100 GeV and 1-2 above (see the solver's module docstring).
 Neighbouring rows are solved together in batches of :data:`BATCH_ROWS` (one GMRES per row, the
 preconditioner shared), each batch only on the energy window where its rows' T^-2-weighted
-responses exceed 1e-16 of their peaks (estimated from one preconditioner application, widened
-until the response at the window edges is < 1e-13 of the peak, GMRES then restarting from the
-smaller window's solution; :meth:`SteadyStateSolver.energy_window` is the exact principal
-submatrix, its coarse problem projected for those energies alone). Rows above a few TeV
+responses exceed 1e-16 of their peaks (estimated from the first sweep and the coarse correction
+of one preconditioner application on the whole axis, which give the same windows as the whole
+application; widened until the response at the window edges is < 1e-13 of the peak, GMRES then
+restarting from the smaller window's solution; :meth:`SteadyStateSolver.energy_window` is the
+exact principal submatrix, its coarse problem projected for those energies alone; a window that
+is the whole axis, as for the low-energy electron rows, reuses the estimate's preconditioner
+application and the solver's own coarse factor). GMRES's own residual estimate ends each batch
+(no recomputed residual: one preconditioner application fewer, the same rows). Rows above a few TeV
 then span ~20-40 bins instead of 193, rows below 100 GeV ~80. Each row is solved to relative
 accuracy :data:`GREENS_RTOL` wherever its contribution to J under a T^-2 source is above 1e-12
 of the largest; windowed and whole-axis rows agree to 1e-10 of the row maximum and G @ Q agrees
@@ -31,6 +35,7 @@ Axis order of G: [E_out, E_in]; of psi: (E, r, z).
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing as mp
 import os
@@ -77,7 +82,7 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     """Rows ``rows`` of G from adjoint solves done together (see the module docstring).
 
     With ``windowed`` the adjoint problems are solved only on the energy range where the rows'
-    responses matter (estimated from one preconditioner application, then checked at the
+    responses matter (estimated from the first half of one preconditioner application, then checked at the
     window edges and enlarged if needed); outside it the rows are set to zero. This is exact to
     ~WINDOW_EDGE relative to each row's largest T^-2-weighted entry and makes rows above a few
     TeV, whose response spans a few bins, nearly free. Rows batched together should be
@@ -100,20 +105,30 @@ def _greens_rows(solver: SteadyStateSolver, weights, shape_unknowns, beta, rows,
     reference = solver.ek_GeV_per_n ** -2.0
     if not windowed or not solver.has_upward_coupling:
         return coefficient * (solver.solve_adjoint_interior(adjoint_rhs(0, n_e), rtol=rtol) @ shape_unknowns)
-    first = solver._precondition(adjoint_rhs(0, n_e), transposed=True)
-    estimate = np.maximum(first.max(axis=2), -first.min(axis=2)) * reference  # max |first|, no copy
-    del first
+    # the window is estimated from the preconditioner's first sweep and coarse correction on the
+    # whole axis (the last sweep changes the support by < WINDOW_SUPPORT; benchmarks/RESULTS.md);
+    # a window that turns out to be the whole axis finishes that preconditioner application and
+    # hands it to GMRES, and solves with the solver's own factors (no coarse problem factorised again)
+    partial, residual = solver._precondition_first_half(adjoint_rhs(0, n_e), transposed=True)
+    estimate = np.maximum(partial.max(axis=2), -partial.min(axis=2)) * reference  # max |partial|, no copy
     support = estimate > WINDOW_SUPPORT * estimate.max(axis=1, keepdims=True)
     support[np.arange(rows.size), rows] = True
     energies = np.nonzero(support.any(axis=0))[0]
     start = max(energies.min() - WINDOW_MARGIN, 0)
     stop = min(energies.max() + WINDOW_MARGIN + 1, n_e)
+    preconditioned = None
+    if start == 0 and stop == n_e:
+        preconditioned = solver._precondition_second_half(partial, residual, transposed=True)
+    del partial, residual, estimate
     guess = None
     while True:
-        view = solver.energy_window(start, stop)
+        view = copy.copy(solver) if (start, stop) == (0, n_e) else solver.energy_window(start, stop)
+        view.verify_gmres_residual = False  # GMRES's own residual estimate decides (one application saved)
         adjoint = view.solve_adjoint_interior(adjoint_rhs(start, stop), source_spectrum_ref=reference[start:stop],
-                                              rtol=rtol, initial_guess=guess)
+                                              rtol=rtol, initial_guess=guess, preconditioned_rhs=preconditioned)
+        preconditioned = None
         solver.iterations_last_solve = view.iterations_last_solve
+        solver.last_greens_window = (start, stop)
         log.debug("Green's rows %d-%d: window [%d, %d), %d GMRES iterations%s", rows[0], rows[-1], start, stop,
                   view.iterations_last_solve, "" if guess is None else " (from the smaller window's solution)")
         del view

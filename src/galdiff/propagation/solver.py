@@ -784,6 +784,11 @@ class SteadyStateSolver:
         :attr:`layout`'s; convert with :meth:`to_unknowns` and :meth:`to_full`.
     """
 
+    #: recompute the residual of every GMRES column declared converged (see
+    #: :func:`~galdiff.propagation.krylov.batched_gmres`); the Green's rows switch it off on their
+    #: own copies, which saves one preconditioner application per batch
+    verify_gmres_residual: bool = True
+
     def __init__(self, setup: PropagationSetup, *, rtol: float = 1e-10, max_iterations: int = 400,
                  n_modes_r: int = 12, n_modes_z: int = 10, progress: bool | None = None,
                  z_symmetric: bool | None = None):
@@ -959,24 +964,44 @@ class SteadyStateSolver:
         sweep alone is the exact inverse. After it the residual is just the lower
         (reacceleration) band applied to x, which saves one application of A.
         """
-        first, last = (self._sweep_up, self._sweep_down) if transposed else (self._sweep_down, self._sweep_up)
+        x, residual = self._precondition_first_half(rhs, transposed)
+        del rhs  # freed now when the caller passed a temporary
+        return self._precondition_second_half(x, residual, transposed)
+
+    def _precondition_first_half(self, rhs: np.ndarray, transposed: bool = False):
+        """First sweep and coarse correction of :meth:`_precondition`: (x, residual of x).
+
+        x already has the preconditioned solution's support in energy (the coarse correction
+        carries the energy coupling of the smooth modes over the whole axis), which is all an
+        energy window's estimate needs (:func:`galdiff.propagation.greens._greens_rows`); the
+        residual is None when there is no upward coupling (x is then the exact inverse).
+        """
+        first = self._sweep_up if transposed else self._sweep_down
         x = first(rhs, transposed)
         # every array here is as large as the batch (m n_E n_s floats, 26 MB for a Green's batch):
         # each is dropped as soon as it is used, so that a Green's worker holds few at a time
-        del rhs  # freed now when the caller passed a temporary
+        del rhs
         if not self.has_upward_coupling:
-            return x
+            return x, None
         residual = apply_band_couplings(x, self.bands, LOWER_BAND_OFFSETS, transposed)
         if self.coarse is not None:
             correction = self.coarse.correct(residual, transposed)
             x += correction
             residual -= self._apply_batch(correction, transposed)
             del correction
+        return x, residual
+
+    def _precondition_second_half(self, x: np.ndarray, residual, transposed: bool = False) -> np.ndarray:
+        """The last sweep of :meth:`_precondition` on the output of :meth:`_precondition_first_half`."""
+        if residual is None:
+            return x
+        last = self._sweep_down if transposed else self._sweep_up
         x += last(residual, transposed)
         return x
 
     def _krylov(self, rhs: np.ndarray, adjoint: bool, energy_weights=None, floor: float = 1e-30,
-                rtol: float | None = None, initial_guess: np.ndarray | None = None) -> np.ndarray:
+                rtol: float | None = None, initial_guess: np.ndarray | None = None,
+                preconditioned_rhs: np.ndarray | None = None) -> np.ndarray:
         """Solve A x = rhs (or A^T x = rhs) with energy-scaled, left-preconditioned GMRES.
 
         rhs of shape (m, n_E, n_s): every column is solved with its own GMRES
@@ -988,14 +1013,17 @@ class SteadyStateSolver:
         relative accuracy.
         ``initial_guess`` (same shape as rhs; default: the
         preconditioned rhs) starts GMRES from a known approximation, e.g. the solution on a
-        smaller energy window.
+        smaller energy window. ``preconditioned_rhs``, when given, must be exactly
+        ``self._precondition(rhs, adjoint)`` (the caller computed it already; it is modified in
+        place and saves one preconditioner application).
         """
         rtol = self.rtol if rtol is None else float(rtol)
         m, n_e, n_s = rhs.shape
         def precondition(block):
             return self._precondition(block, adjoint)
 
-        first = precondition(rhs)
+        first = precondition(rhs) if preconditioned_rhs is None else preconditioned_rhs
+        del preconditioned_rhs
         if not self.has_upward_coupling:  # A is exactly the sweep's block-triangular matrix
             self.iterations_last_solve, self.residual_last_solve = 0, 0.0
             return first
@@ -1023,7 +1051,8 @@ class SteadyStateSolver:
         start = target if initial_guess is None else (initial_guess / scale).reshape(m, -1)
         restart = int(np.clip(KRYLOV_MEMORY_BYTES // (8 * target.size), 10, 40))
         solution, iterations, residual = batched_gmres(scaled, target, x0=start, rtol=rtol, restart=restart,
-                                                       max_iterations=self.max_iterations, callback=callback)
+                                                       max_iterations=self.max_iterations, callback=callback,
+                                                       verify_residual=self.verify_gmres_residual)
         del start
         bar.close()
         self.iterations_last_solve = int(iterations.max())
@@ -1047,7 +1076,8 @@ class SteadyStateSolver:
 
     def solve_adjoint_interior(self, weights: np.ndarray, source_spectrum_ref=None,
                                floor: float = 1e-12, rtol: float | None = None,
-                               initial_guess: np.ndarray | None = None) -> np.ndarray:
+                               initial_guess: np.ndarray | None = None,
+                               preconditioned_rhs: np.ndarray | None = None) -> np.ndarray:
         """Solve A^T y = w on the interior unknowns, shape (n_E, n_s) or a batch (m, n_E, n_s).
 
         For an observable O = w . N (e.g. the density at the Sun at one energy), O = y . q for
@@ -1068,6 +1098,10 @@ class SteadyStateSolver:
         initial_guess : ndarray, optional
             Approximate y, same shape as ``weights``, to start GMRES from (default: the
             preconditioned right-hand side); changes the iterations, not the tolerance.
+        preconditioned_rhs : ndarray, optional
+            The adjoint preconditioner applied to ``weights`` (same shape), when the caller has
+            it already (:func:`galdiff.propagation.greens.sun_greens_matrix` estimates its
+            energy windows from it): saves one preconditioner application; overwritten.
         """
         if source_spectrum_ref is None:
             source_spectrum_ref = self.ek_GeV_per_n ** -2.0
@@ -1075,7 +1109,9 @@ class SteadyStateSolver:
         solution = self._krylov(np.ascontiguousarray(_batch(weights)), adjoint=True,
                                 energy_weights=source_spectrum_ref, floor=floor, rtol=rtol,
                                 initial_guess=None if initial_guess is None else _batch(self._checked(
-                                    initial_guess, "initial_guess")))
+                                    initial_guess, "initial_guess")),
+                                preconditioned_rhs=None if preconditioned_rhs is None else _batch(self._checked(
+                                    preconditioned_rhs, "preconditioned_rhs")))
         return _unbatch(solution, weights)
 
     def solve(self, source_per_cm3_s_GeV) -> np.ndarray:
