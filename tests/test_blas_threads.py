@@ -6,7 +6,6 @@ computes the tiny proton Green's matrix in fresh processes with 1 and 2 BLAS thr
 environment (as Snakemake sets them from a rule's ``threads``) and requires identical bits.
 """
 
-import hashlib
 import os
 import subprocess
 import sys
