@@ -1,0 +1,303 @@
+"""Systematic variants of the emission targets and cross sections, and their envelope (issue 13).
+
+A variant (config ``systematics.variants.<name>``) changes one physics input that needs no new Green's
+matrix, and reruns only what it changes, from the model's own propagated cosmic rays
+(docs/systematics.md):
+
+* ``hadronic_cross_sections: kafexhiu2014``: the pi0 gamma rays from the Kafexhiu et al. 2014 p-p
+  parametrisation shipped with aafragpy instead of AAfrag (:mod:`galdiff.interactions.hadronic`);
+  neutrinos stay AAfrag (K14 parametrises gamma rays only).
+* ``x_co``: the CO-to-H2 factor of the emission targets: the gas-weighted line-of-sight operator and
+  the cell gas of the bremsstrahlung mix.
+* ``he_to_h``: the ISM He/H number ratio of the emission targets (pi0, neutrinos, bremsstrahlung, the
+  hadronic extras' parent protons).
+* ``extra_distribution``: the spatial template of every EXTRA component
+  (:data:`galdiff.galaxy.sources.RADIAL_PROFILES`, e.g. ``snr_paper`` instead of the pulsars).
+
+The propagation (energy losses on the gas, secondary e+-) always keeps the default X_CO and He/H: a
+variant of the emission targets only. Each variant's region spectra are refitted to the EXTRA data
+(the extras' norms absorb part of the change, as they do for the baseline). The envelope of a curve
+is the pointwise minimum and maximum over the baseline and its variants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = [
+    "VARIANT_KEYS",
+    "check_variants",
+    "changed_components",
+    "variant_galaxy_for_targets",
+    "variant_extra_config",
+    "variant_emissivity",
+    "envelope_table",
+    "envelope_columns",
+    "envelope_of_numbers",
+]
+
+#: the keys a variant may set (workflow/schemas/config.schema.yaml, ``systematics.variants.*``)
+VARIANT_KEYS = ("hadronic_cross_sections", "x_co", "he_to_h", "extra_distribution")
+
+# what each key changes among the emissivity's CR-driven components (EmissionGrid.compute's ``include``);
+# "extras" means the EXTRA components are rebuilt too
+_CHANGES = {
+    "hadronic_cross_sections": {"pi0"},
+    "x_co": {"bremsstrahlung"},
+    "he_to_h": {"pi0", "neutrinos", "bremsstrahlung", "extras"},
+    "extra_distribution": {"extras"},
+}
+
+
+def _settings(variant: Mapping) -> dict:
+    unknown = set(variant) - set(VARIANT_KEYS) - {"description"}
+    if unknown:
+        raise ValueError(f"systematic variant: unknown keys {sorted(unknown)}; expected some of {VARIANT_KEYS}")
+    return {key: variant[key] for key in VARIANT_KEYS if key in variant}
+
+
+def check_variants(systematics_cfg: Mapping, config: Mapping | None = None) -> dict:
+    """The variants to run (``systematics.run``, all when null), checked: ``{name: settings}``.
+
+    Raises one ValueError naming the key for a ``run`` name that is not a variant, an unknown
+    ``extra_distribution``, or a variant that changes nothing.
+    """
+    from ..galaxy.sources import RADIAL_PROFILES
+
+    variants = dict((systematics_cfg or {}).get("variants") or {})
+    run = (systematics_cfg or {}).get("run")
+    names = list(variants) if run is None else list(run)
+    missing = [name for name in names if name not in variants]
+    if missing:
+        raise ValueError(f"config key 'systematics.run': {missing} are not variants; known: {sorted(variants)}")
+    out = {}
+    for name in names:
+        settings = _settings(variants[name])
+        if not settings:
+            raise ValueError(f"config key 'systematics.variants.{name}': changes nothing; set one of {VARIANT_KEYS}")
+        distribution = settings.get("extra_distribution")
+        if distribution is not None and distribution not in RADIAL_PROFILES:
+            raise ValueError(f"config key 'systematics.variants.{name}.extra_distribution': {distribution!r} is not one "
+                             f"of {sorted(RADIAL_PROFILES)}")
+        out[name] = settings
+    return out
+
+
+def changed_components(variant: Mapping) -> set:
+    """The emissivity steps a variant reruns: a subset of {'pi0', 'neutrinos', 'bremsstrahlung', 'extras'}."""
+    out = set()
+    for key in _settings(variant):
+        out |= _CHANGES[key]
+    return out
+
+
+def variant_galaxy_for_targets(galaxy_cfg: Mapping, variant: Mapping) -> dict:
+    """The ``propagation.galaxy`` mapping of the emission targets under a variant (X_CO, He/H replaced).
+
+    Used for the emissivity and the line-of-sight operators only, never for the propagation.
+    """
+    out = dict(galaxy_cfg)
+    for key in ("x_co", "he_to_h"):
+        if key in variant:
+            out[key] = float(variant[key])
+    return out
+
+
+def variant_extra_config(extra_cfg: Mapping | None, variant: Mapping) -> dict:
+    """``models.<model>.extra`` under a variant (every extra's ``distribution`` replaced)."""
+    out = {name: dict(settings) for name, settings in (extra_cfg or {}).items()}
+    if "extra_distribution" in variant:
+        from ..galaxy.sources import radial_profile
+
+        radial_profile(str(variant["extra_distribution"]))  # one clear error for an unknown name
+        for settings in out.values():
+            settings["distribution"] = str(variant["extra_distribution"])
+    return out
+
+
+def variant_emissivity(baseline, propagated: Mapping, isrf, emission_cfg: Mapping, galaxy_cfg: Mapping,
+                       extra_cfg: Mapping | None, variant: Mapping, attrs: Mapping | None = None):
+    """Emissivities of a model under a variant: the baseline's file with the changed components recomputed.
+
+    Parameters
+    ----------
+    baseline : galdiff.emission.EmissivityResult
+        The model's baseline emissivities (:func:`galdiff.emission.read_emissivity_h5`).
+    propagated : mapping
+        ``{'proton', 'helium', 'electron', 'positron'}`` -> propagated densities (as for
+        :func:`galdiff.emission.model_emissivity`).
+    isrf : galdiff.galaxy.isrf.ISRF
+    emission_cfg, galaxy_cfg, extra_cfg : mapping
+        The baseline ``emission``, ``propagation.galaxy`` and ``models.<model>.extra`` config.
+    variant : mapping
+        ``systematics.variants.<name>``.
+    attrs : mapping, optional
+        Extra metadata (model, variant).
+
+    Returns
+    -------
+    galdiff.emission.EmissivityResult
+        Every component of the baseline; those the variant changes recomputed (IC and the pair
+        absorption never change).
+    """
+    from dataclasses import replace
+
+    from ..emission import (
+        EmissionGrid,
+        extra_components_from_config,
+        gas_on_grid_cm3,
+        species_intensity_from_density,
+    )
+    from ..units import get_species
+
+    settings = _settings(variant)
+    steps = changed_components(settings)
+    galaxy = variant_galaxy_for_targets(galaxy_cfg, settings)
+    gas = gas_on_grid_cm3(baseline.r_kpc, baseline.z_kpc, x_co=float(galaxy["x_co"])) if "x_co" in settings else None
+    proton = propagated["proton"]
+    grid = EmissionGrid(
+        proton.grid.r_kpc, proton.grid.z_kpc, proton.grid.ek_GeV_per_n, propagated["electron"].grid.ek_GeV_per_n,
+        gamma_energy_GeV=baseline.energies["gamma_energy_GeV"],
+        neutrino_energy_GeV=baseline.energies["neutrino_energy_GeV"], isrf=isrf, he_to_h=float(galaxy["he_to_h"]),
+        gas_cm3=gas, pi0_cross_sections=str(settings.get("hadronic_cross_sections", "aafrag")),
+    )
+    if not (np.allclose(grid.r_kpc, baseline.r_kpc) and np.allclose(grid.z_kpc, baseline.z_kpc)):
+        raise ValueError("variant emissivity: the propagated grid differs from the baseline emissivity's (r, z) grid")
+    intensities = {}
+    for species, result in propagated.items():
+        ek = result.grid.ek_GeV_per_n
+        intensities[species] = (ek, species_intensity_from_density(result.density, ek, get_species(species)))
+    include = tuple(step for step in ("pi0", "neutrinos", "bremsstrahlung") if step in steps)
+    extras = extra_components_from_config(variant_extra_config(extra_cfg, settings)) if "extras" in steps else ()
+    if not include:  # no CR-driven component changes: no cosmic rays needed
+        intensities = {}
+    recomputed = grid.compute(intensities, extras=extras, include=include)
+    components = dict(baseline.components)
+    meta = dict(baseline.component_meta)
+    components.update(recomputed.components)
+    meta.update(recomputed.component_meta)
+    out_attrs = {key: value for key, value in baseline.attrs.items() if key not in ("provenance", "convention")}
+    out_attrs.update({
+        "systematic_variant": dict(settings),
+        "recomputed_components": sorted(recomputed.components),
+        "he_to_h": float(galaxy["he_to_h"]),
+        **({"gas": f"GALPROP analytic 2D gas with X_CO = {float(galaxy['x_co']):.3g}"} if gas is not None else {}),
+        **({"extras": recomputed.attrs["extras"],
+            "extra_parent_proton_fits": recomputed.attrs["extra_parent_proton_fits"]} if extras else {}),
+        **({"pi0_cross_sections": settings["hadronic_cross_sections"]} if "hadronic_cross_sections" in settings else {}),
+        **dict(attrs or {}),
+    })
+    return replace(baseline, components=components, component_meta=meta,
+                   gas_cm3=recomputed.gas_cm3 if gas is not None else baseline.gas_cm3, attrs=out_attrs,
+                   timings_s=dict(recomputed.timings_s))
+
+
+def envelope_columns(table) -> list:
+    """The intensity columns of a region spectra table that get an envelope (every component but energy)."""
+    return [name for name in table.colnames if name != "energy" and table[name].ndim == 1
+            and np.issubdtype(np.asarray(table[name]).dtype, np.floating)]
+
+
+def envelope_table(baseline, variants: Mapping, meta: Mapping | None = None):
+    """Pointwise envelope of the variants' region spectra around the baseline.
+
+    Parameters
+    ----------
+    baseline : astropy.table.Table
+        The model's region spectra (``results/spectra/<model>/<region>.ecsv``).
+    variants : mapping
+        Variant name -> the same region's spectra under the variant (same energies).
+    meta : mapping, optional
+        Extra metadata (the variants' settings, their EXTRA norms).
+
+    Returns
+    -------
+    astropy.table.Table
+        ``energy``; per component ``c``: ``c`` (baseline), ``c_syst_lo`` / ``c_syst_hi`` (minimum and
+        maximum over the baseline and every variant, same units) and ``c_ratio_<variant>`` (variant /
+        baseline; NaN where the baseline is 0). Meta ``variants``, ``definition``.
+    """
+    from astropy.table import Table
+
+    energy = baseline["energy"]
+    out = Table({"energy": energy})
+    for name, table in variants.items():
+        if len(table) != len(baseline) or not np.allclose(table["energy"].quantity.value, energy.quantity.value):
+            raise ValueError(f"systematic variant {name!r}: its region spectra have other energies than the baseline")
+    for column in envelope_columns(baseline):
+        base = np.asarray(baseline[column], dtype=float)
+        stack = [base] + [np.asarray(table[column], dtype=float) for table in variants.values() if column in table.colnames]
+        stack = np.vstack(stack)
+        unit = baseline[column].unit
+        out[column] = baseline[column]
+        out[f"{column}_syst_lo"] = stack.min(axis=0) * (unit or 1)
+        out[f"{column}_syst_hi"] = stack.max(axis=0) * (unit or 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for name, table in variants.items():
+                if column in table.colnames:
+                    out[f"{column}_ratio_{name}"] = np.where(base > 0, np.asarray(table[column], dtype=float) / base, np.nan)
+    out.meta.update({
+        "model": baseline.meta.get("model"), "region": baseline.meta.get("region"),
+        "variants": list(variants),
+        "definition": "envelope of the systematic variants (docs/systematics.md): per energy the minimum (_syst_lo) and "
+                      "maximum (_syst_hi) over the baseline and every variant; _ratio_<variant> = variant / baseline; "
+                      "each variant with its own EXTRA fit",
+        **dict(meta or {}),
+    })
+    return out
+
+
+def envelope_of_numbers(baseline_value, variant_values: Mapping) -> dict:
+    """A number's systematic envelope: value, per-variant values, and the lower / upper shifts.
+
+    Returns
+    -------
+    dict
+        ``value`` (baseline), ``variants`` (name -> value), ``syst_lo``, ``syst_hi`` (min and max over
+        baseline and variants), ``syst_minus``, ``syst_plus`` (value - min, max - value, >= 0). None
+        where the baseline value is None.
+    """
+    if baseline_value is None:
+        return None
+    values = {name: (None if value is None else float(value)) for name, value in variant_values.items()}
+    finite = [float(baseline_value)] + [v for v in values.values() if v is not None and np.isfinite(v)]
+    lo, hi = min(finite), max(finite)
+    return {"value": float(baseline_value), "variants": values, "syst_lo": lo, "syst_hi": hi,
+            "syst_minus": float(baseline_value) - lo, "syst_plus": hi - float(baseline_value)}
+
+
+def headline_envelope(baseline_spectra, variant_spectra: Mapping, cascades, energies_GeV) -> dict:
+    """The headline shares (:func:`galdiff.comparison.table4.headline_numbers`) of the baseline and of each
+    variant, as :func:`envelope_of_numbers` per share."""
+    from ..comparison.table4 import headline_numbers
+
+    base = headline_numbers(baseline_spectra, cascades, energies_GeV)["ours"]
+    by_variant = {name: headline_numbers(table, cascades, energies_GeV)["ours"] for name, table in variant_spectra.items()}
+    return {key: envelope_of_numbers(value, {name: ours.get(key) for name, ours in by_variant.items()})
+            for key, value in base.items()}
+
+
+def table4_ratio_envelope(baseline_spectra, variant_spectra: Mapping, bands: Mapping, template_fits,
+                          n_sigma: float = 1.0) -> dict:
+    """Table IV's model / IceCube-template flux ratios (:func:`galdiff.comparison.table4.neutrino_check`) of the
+    baseline and each variant: ``{scenario: {template: envelope_of_numbers}}``."""
+    from ..comparison.table4 import neutrino_check
+
+    def ratios(table):
+        checked = neutrino_check(table, bands, template_fits, n_sigma)
+        return {scenario: (None if entry is None else {key: result["ratio"] for key, result in entry["templates"].items()})
+                for scenario, entry in checked.items()}
+
+    base = ratios(baseline_spectra)
+    by_variant = {name: ratios(table) for name, table in variant_spectra.items()}
+    out = {}
+    for scenario, values in base.items():
+        if values is None:
+            out[scenario] = None
+            continue
+        out[scenario] = {key: envelope_of_numbers(value, {name: (r.get(scenario) or {}).get(key)
+                                                          for name, r in by_variant.items()})
+                         for key, value in values.items()}
+    return out

@@ -1,0 +1,200 @@
+"""Systematic variants (galdiff.uncertainty.systematics, docs/systematics.md).
+
+Truths: the Kafexhiu et al. 2014 and AAfrag cross sections called directly from aafragpy (not through
+galdiff's blend), linearity of the target gas in X_CO, the p-He / p-p yield ratio of a nucleus of
+mass number 4 (between A^(2/3) = 2.5 and A = 4 per collision, the geometric and the superposition limits),
+and the min/max definition of an envelope.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.table import Table
+
+from galdiff.emission import EmissionGrid, gas_on_grid_cm3
+from galdiff.interactions.hadronic import HadronicMatrix, hadronic_cross_section_mb_per_GeV
+from galdiff.uncertainty.systematics import (
+    changed_components,
+    check_variants,
+    envelope_of_numbers,
+    envelope_table,
+    variant_emissivity,
+    variant_extra_config,
+    variant_galaxy_for_targets,
+)
+from galdiff.units import M_P_GEV
+
+pytest.importorskip("aafragpy")
+
+# proton kinetic energies well inside both descriptions: above the AAfrag switch band (E_n > 10 GeV) and
+# below the K14 variant's hand-over to AAfrag (E_n < 3e5 GeV)
+EK_GEV = np.geomspace(20.0, 2.0e5, 61)
+GAMMA_GEV = np.array([3.0, 30.0, 300.0, 3000.0])
+
+
+def _log_trapezoid(x, y):
+    return np.trapezoid(y * x, np.log(x), axis=0)
+
+
+def test_k14_variant_changes_pi0_by_the_cross_section_ratio():
+    """q_K14 / q_AAfrag of a proton power law on H equals the ratio of the directly integrated aafragpy
+    cross sections at each gamma energy (and it is a real change: several per cent somewhere)."""
+    from aafragpy import get_cross_section, get_cross_section_Kafexhiu2014
+
+    flux = EK_GEV**-2.7
+    base = HadronicMatrix(EK_GEV, GAMMA_GEV, "gam", he_to_h=0.0).emissivity_per_H(flux)
+    k14 = HadronicMatrix(EK_GEV, GAMMA_GEV, "gam", he_to_h=0.0, cross_sections="kafexhiu2014").emissivity_per_H(flux)
+    e_total = EK_GEV + M_P_GEV
+    sigma_aa = np.asarray(get_cross_section("gam", "p-p", e_total, GAMMA_GEV, outside_bounds="zeros")[0], float)
+    with np.errstate(all="ignore"):
+        sigma_k14 = np.nan_to_num(np.asarray(get_cross_section_Kafexhiu2014(e_total, GAMMA_GEV)[0], float))
+    expected = _log_trapezoid(EK_GEV[:, None], flux[:, None] * np.clip(sigma_k14, 0, None)) / _log_trapezoid(
+        EK_GEV[:, None], flux[:, None] * sigma_aa)
+    # the grid's edge rows (20 GeV and 2e5 GeV) have half weights in both: same quadrature
+    np.testing.assert_allclose(k14 / base, expected, rtol=1e-6)
+    assert np.max(np.abs(k14 / base - 1.0)) > 0.03
+    # K14 and AAfrag agree within a factor 1.5 from 3 GeV to 3 TeV (Kafexhiu et al. 2014 Fig. 9 vs QGSJET-II)
+    assert np.all((k14 / base > 0.67) & (k14 / base < 1.5))
+
+
+def test_k14_variant_keeps_aafrag_above_its_range_and_refuses_neutrinos():
+    ek = np.array([2.0e6, 1.0e7])
+    np.testing.assert_array_equal(
+        hadronic_cross_section_mb_per_GeV("gam", "p-p", ek, GAMMA_GEV, cross_sections="kafexhiu2014"),
+        hadronic_cross_section_mb_per_GeV("gam", "p-p", ek, GAMMA_GEV))
+    with pytest.raises(ValueError, match="gamma rays only"):
+        hadronic_cross_section_mb_per_GeV(("nu_mu", "anu_mu"), "p-p", ek, GAMMA_GEV, cross_sections="kafexhiu2014")
+    with pytest.raises(ValueError, match="unknown cross_sections"):
+        hadronic_cross_section_mb_per_GeV("gam", "p-p", ek, GAMMA_GEV, cross_sections="sibyll")
+
+
+def test_h2_part_of_pi0_emissivity_scales_linearly_with_x_co():
+    """n_H q with n_H = n_HI + 2 n_H2 + n_HII: the H2 part is proportional to X_CO, the rest does not move."""
+    r, z = np.array([2.0, 5.0, 8.3, 12.0]), np.array([-0.1, 0.0, 0.1])
+    q = HadronicMatrix(EK_GEV, GAMMA_GEV, "gam").emissivity_per_H(EK_GEV**-2.7)
+    volume = {}
+    for x_co in (1.0e20, 2.0e20, 3.0e20):
+        gas = gas_on_grid_cm3(r, z, x_co=x_co)
+        volume[x_co] = {part: np.multiply.outer(n, q) for part, n in
+                        (("H2", 2 * gas["H2"]), ("atomic", gas["HI"] + gas["HII"]))}
+    np.testing.assert_allclose(volume[3.0e20]["H2"], 3 * volume[1.0e20]["H2"], rtol=1e-12)
+    np.testing.assert_allclose(volume[2.0e20]["H2"], 2 * volume[1.0e20]["H2"], rtol=1e-12)
+    np.testing.assert_array_equal(volume[3.0e20]["atomic"], volume[1.0e20]["atomic"])
+    assert np.max(volume[1.0e20]["H2"]) > 0
+
+
+def test_x_co_variant_line_of_sight_gas_is_affine_in_x_co():
+    """The gas-weighted line-of-sight operator (what turns per-H emissivities into maps): W(X) = W_atomic + X w_H2."""
+    from galdiff.skymaps.model_maps import build_operator, map_geometry
+
+    r = np.arange(0.0, 20.01, 2.0)
+    z = np.arange(-2.0, 2.01, 0.5)
+    geometry = map_geometry({"step_max_kpc": 0.5, "step_z_max_kpc": 0.1, "absorption": False},
+                            {"zh_kpc": 2.0, "r_max_kpc": 20.0}, 8.3)
+
+    def weights(x_co):
+        op = build_operator(2, r, z, geometry, {"x_co": x_co}, with_gas=True)
+        return op.matrix.toarray()
+
+    w1, w2, w3 = (weights(x) for x in (1.0e20, 2.0e20, 3.0e20))
+    np.testing.assert_allclose(w3 - w2, w2 - w1, rtol=1e-9, atol=1e-12 * np.max(w1))
+    assert np.max(w2 - w1) > 0
+
+
+def _fake_propagated(ek_nuc, ek_lep, r, z):
+    """Propagated densities: power laws, with a radial gradient (the shape of the result is irrelevant here)."""
+    def species(ek, index):
+        grid = SimpleNamespace(r_kpc=r, z_kpc=z, ek_GeV_per_n=ek)
+        shape = np.exp(-((r[:, None] - 4.0) / 6.0) ** 2 - (z[None, :] / 1.0) ** 2)
+        return SimpleNamespace(grid=grid, density=1e-10 * ek[:, None, None] ** -index * shape[None])
+    return {"proton": species(ek_nuc, 2.8), "helium": species(ek_nuc, 2.7),
+            "electron": species(ek_lep, 3.1), "positron": species(ek_lep, 3.3)}
+
+
+@pytest.fixture(scope="module")
+def small_chain():
+    r, z = np.array([0.0, 4.0, 8.0, 12.0]), np.array([-0.5, 0.0, 0.5])
+    ek_nuc, ek_lep = np.geomspace(1.0, 1.0e7, 22), np.geomspace(0.5, 1.0e5, 17)
+    propagated = _fake_propagated(ek_nuc, ek_lep, r, z)
+    from galdiff.emission import species_intensity_from_density
+    from galdiff.units import get_species
+
+    intensities = {s: (p.grid.ek_GeV_per_n, species_intensity_from_density(p.density, p.grid.ek_GeV_per_n, get_species(s)))
+                   for s, p in propagated.items()}
+    gamma = np.geomspace(1.0, 1.0e6, 7)
+    grid = EmissionGrid(r, z, ek_nuc, ek_lep, gamma_energy_GeV=gamma, isrf=None)
+    baseline = grid.compute(intensities, include=("pi0", "neutrinos", "bremsstrahlung", "inverse_compton"))
+    return propagated, baseline, intensities
+
+
+def test_variant_emissivity_recomputes_only_what_it_changes(small_chain):
+    propagated, baseline, _ = small_chain
+    result = variant_emissivity(baseline, propagated, None, {}, {"he_to_h": 0.11, "x_co": 1.9e20}, {},
+                                {"hadronic_cross_sections": "kafexhiu2014"})
+    assert result.attrs["recomputed_components"] == ["pi0"]
+    for name in ("neutrino_all", "bremsstrahlung", "inverse_compton"):
+        np.testing.assert_array_equal(result.components[name], baseline.components[name])
+    assert not np.allclose(result.components["pi0"], baseline.components["pi0"], rtol=1e-2, atol=0.0)
+
+
+def test_he_to_h_variant_moves_the_nuclear_enhancement_as_expected(small_chain):
+    """eps(f) = q(f) / q_pp is linear in f: eps(f2) - eps(f1) = (f2 - f1) (q_pHe + q_HeHe) / q_pp, and per target
+    He nucleus a proton yields 2.5-4 times what it yields on a proton (A^(2/3) to A for A = 4)."""
+    propagated, baseline, intensities = small_chain
+    low = variant_emissivity(baseline, propagated, None, {}, {"he_to_h": 0.11, "x_co": 1.9e20}, {}, {"he_to_h": 0.085})
+    assert {"pi0", "neutrino_all", "bremsstrahlung"} <= set(low.attrs["recomputed_components"])
+    np.testing.assert_array_equal(low.components["inverse_compton"], baseline.components["inverse_compton"])
+    ek = propagated["proton"].grid.ek_GeV_per_n
+    gamma = baseline.energies["gamma_energy_GeV"]
+    cell = (1, 1)
+    j_p, j_he = intensities["proton"][1][:, cell[0], cell[1]], intensities["helium"][1][:, cell[0], cell[1]]
+    m0 = HadronicMatrix(ek, gamma, "gam", he_to_h=0.0)
+    m1 = HadronicMatrix(ek, gamma, "gam", he_to_h=1.0)
+    q_pp_like = m0.emissivity_per_H(j_p, j_he)          # on H targets only (p-p and He-p)
+    q_on_he = m1.emissivity_per_H(j_p, j_he) - q_pp_like  # per He target per H atom ratio of 1
+    eps = {f: (q_pp_like + f * q_on_he) / q_pp_like for f in (0.11, 0.085)}
+    ratio = low.components["pi0"][cell] / baseline.components["pi0"][cell]
+    np.testing.assert_allclose(ratio, eps[0.085] / eps[0.11], rtol=1e-10)
+    # energy-weighted yield on He vs on H between the geometric and the superposition limit
+    per_nucleus = m1.emissivity_per_H(j_p) - m0.emissivity_per_H(j_p)
+    yield_ratio = per_nucleus / m0.emissivity_per_H(j_p)
+    assert np.all((yield_ratio[1:5] > 4 ** (2 / 3)) & (yield_ratio[1:5] < 4.0))
+    assert np.all(ratio < 1) and np.all(ratio > 1 - 0.025 * 4.5)
+
+
+def test_variant_helpers_and_checks():
+    galaxy = {"x_co": 1.9e20, "he_to_h": 0.11, "r_sun_kpc": 8.3}
+    assert variant_galaxy_for_targets(galaxy, {"x_co": 2.6e20}) == {**galaxy, "x_co": 2.6e20}
+    assert variant_extra_config({"extra1": {"index": 2.4}}, {"extra_distribution": "snr_paper"}) == {
+        "extra1": {"index": 2.4, "distribution": "snr_paper"}}
+    assert changed_components({"x_co": 1e20}) == {"bremsstrahlung"}
+    assert changed_components({"extra_distribution": "snr_paper"}) == {"extras"}
+    cfg = {"variants": {"a": {"x_co": 1e20}, "b": {"he_to_h": 0.1}}, "run": ["b"]}
+    assert check_variants(cfg) == {"b": {"he_to_h": 0.1}}
+    with pytest.raises(ValueError, match="systematics.run"):
+        check_variants({**cfg, "run": ["c"]})
+    with pytest.raises(ValueError, match="extra_distribution"):
+        check_variants({"variants": {"a": {"extra_distribution": "nowhere"}}})
+    with pytest.raises(ValueError, match="changes nothing"):
+        check_variants({"variants": {"a": {"description": "nothing"}}})
+
+
+def test_envelope_is_min_and_max_over_baseline_and_variants():
+    energy = [1.0, 10.0, 100.0] * u.GeV
+    unit = u.Unit("GeV-1 cm-2 s-1 sr-1")
+    base = Table({"energy": energy, "pi0": [1.0, 2.0, 4.0] * unit}, meta={"model": "m", "region": "r"})
+    up = Table({"energy": energy, "pi0": [1.5, 1.0, 4.0] * unit})
+    down = Table({"energy": energy, "pi0": [0.5, 2.5, 4.0] * unit})
+    env = envelope_table(base, {"up": up, "down": down})
+    np.testing.assert_allclose(env["pi0_syst_lo"], [0.5, 1.0, 4.0])
+    np.testing.assert_allclose(env["pi0_syst_hi"], [1.5, 2.5, 4.0])
+    np.testing.assert_allclose(env["pi0_ratio_up"], [1.5, 0.5, 1.0])
+    assert env["pi0_syst_lo"].unit == unit and env.meta["variants"] == ["up", "down"]
+    numbers = envelope_of_numbers(0.1, {"up": 0.12, "down": 0.09, "none": None})
+    assert numbers["syst_plus"] == pytest.approx(0.02) and numbers["syst_minus"] == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="other energies"):
+        envelope_table(base, {"bad": Table({"energy": energy * 2, "pi0": [1, 2, 3] * unit})})
