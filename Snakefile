@@ -25,6 +25,7 @@ include: "rules/spectra.smk"
 # uncertainty bands (before the figures, whose inputs name the band files)
 include: "rules/bands.smk"
 # systematic variants (after the bands: the envelopes are the figures' second, lighter band)
+include: "rules/systematics_inputs.smk"
 include: "rules/systematics.smk"
 include: "rules/fit.smk"
 include: "rules/figures.smk"

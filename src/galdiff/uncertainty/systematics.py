@@ -301,3 +301,72 @@ def table4_ratio_envelope(baseline_spectra, variant_spectra: Mapping, bands: Map
                                                           for name, r in by_variant.items()})
                          for key, value in values.items()}
     return out
+
+
+def _with_stat(entry: Mapping | None, stat: Mapping | None) -> dict | None:
+    if entry is None:
+        return None
+    return {"value": entry["value"], "stat_error": None if not stat else stat.get("error"),
+            "syst_minus": entry["syst_minus"], "syst_plus": entry["syst_plus"],
+            "syst_lo": entry["syst_lo"], "syst_hi": entry["syst_hi"], "variants": dict(entry["variants"])}
+
+
+def summary_entry(numbers: Mapping, band_headline: Mapping | None = None, band_table4: Mapping | None = None) -> dict:
+    """``summary.json`` ``systematics``: the headline shares and Table IV ratios as value +- stat and the
+    variants' envelope (``syst_minus``, ``syst_plus``), with each variant's value.
+
+    Parameters
+    ----------
+    numbers : mapping
+        ``results/systematics/numbers.json``.
+    band_headline, band_table4 : mapping, optional
+        ``results/bands/headline.json`` and ``results/bands/table4.json`` (the statistical errors).
+    """
+    model = numbers["headline_model"]
+    stat_shares = (band_headline or {}).get("shares", {})
+    headline = {share: _with_stat(entry, stat_shares.get(share))
+                for share, entry in (numbers["headline"].get(model) or {}).items()}
+    table4 = {}
+    for name, scenarios in numbers["table4"].items():
+        stat_model = ((band_table4 or {}).get("models") or {}).get(name) or {}
+        table4[name] = {scenario: (None if templates is None else {
+            key: _with_stat(entry, (stat_model.get(scenario) or {}).get(key)) for key, entry in templates.items()})
+            for scenario, templates in scenarios.items()}
+    return {
+        "variants": dict(numbers["variants"]),
+        "definition": numbers["definition"] + "; stat_error: half the 68 % interval of the fit-covariance band",
+        "headline_model": model,
+        "headline_region": numbers["headline_region"],
+        "headline": headline,
+        "headline_by_model": {name: {share: _with_stat(entry, None) for share, entry in shares.items()}
+                              for name, shares in numbers["headline"].items()},
+        "table4_window": numbers["table4_window"],
+        "table4": table4,
+    }
+
+
+def _percent(value):
+    return "-" if value is None else f"{100 * value:.2g} %"
+
+
+def readme_block(summary: Mapping) -> str:
+    """The README's generated ``systematics`` block (Markdown) from ``summary.json``: the headline shares as
+    value +- stat and the envelope, and each variant's value; a line saying so when no variant ran."""
+    syst = summary.get("systematics")
+    if not syst:
+        return "No systematic variants in this run (config `systematics.variants`).\n"
+    names = list(syst["variants"])
+    header = "| share (" + str(syst["headline_model"]) + ", " + str(syst["headline_region"]) + ") | value +- stat | " \
+             "syst envelope | " + " | ".join(names) + " |"
+    lines = [header, "|" + "---|" * (3 + len(names))]
+    labels = {"share_20TeV": "20 TeV", "share_1PeV_extra2_hadronic": "1 PeV, EXTRA2 hadronic",
+              "share_1PeV_extra2_leptonic": "1 PeV, EXTRA2 leptonic"}
+    for share, entry in syst["headline"].items():
+        if entry is None:
+            continue
+        stat = "" if entry["stat_error"] is None else f" +- {_percent(entry['stat_error'])}"
+        cells = [labels.get(share, share), f"{_percent(entry['value'])}{stat}",
+                 f"-{_percent(entry['syst_minus'])} / +{_percent(entry['syst_plus'])}",
+                 *[_percent(entry["variants"].get(name)) for name in names]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
