@@ -198,3 +198,34 @@ def test_envelope_is_min_and_max_over_baseline_and_variants():
     assert numbers["syst_plus"] == pytest.approx(0.02) and numbers["syst_minus"] == pytest.approx(0.01)
     with pytest.raises(ValueError, match="other energies"):
         envelope_table(base, {"bad": Table({"energy": energy * 2, "pi0": [1, 2, 3] * unit})})
+
+
+@pytest.mark.system
+def test_workflow_envelopes_obey_the_physics_of_each_variant(reduced_results):
+    """On the reduced run (or GALDIFF_REDUCED_RESULTS): every envelope contains its baseline; IC never moves;
+    more X_CO raises pi0 by at most the X_CO ratio (the H2 share of the gas is < 1); K14 moves pi0 within
+    the factor-1.5 band of the two parametrisations."""
+    from galdiff.data.datasets import read_dataset
+
+    paths = sorted((reduced_results / "systematics").glob("*/envelope_*.ecsv"))
+    assert paths, "no envelope tables in the run"
+    x_co_default = 1.9e20
+    for path in paths:
+        table = read_dataset(path)
+        for column in ("pi0", "gamma_total", "neutrino_total"):
+            base = np.asarray(table[column])
+            assert np.all(np.asarray(table[f"{column}_syst_lo"]) <= base * (1 + 1e-12))
+            assert np.all(np.asarray(table[f"{column}_syst_hi"]) >= base * (1 - 1e-12))
+        settings = table.meta["variant_settings"]
+        for name, variant in settings.items():
+            np.testing.assert_allclose(table[f"inverse_compton_ratio_{name}"], 1.0, rtol=1e-9, equal_nan=True)
+            ratio = np.asarray(table[f"pi0_ratio_{name}"])
+            ratio = ratio[np.isfinite(ratio)]
+            if "x_co" in variant:
+                factor = variant["x_co"] / x_co_default
+                low, high = sorted((1.0, factor))
+                assert np.all((ratio >= low - 1e-9) & (ratio <= high + 1e-9)), (path, name)
+                assert np.all(np.abs(ratio - 1) > 1e-4), (path, name)  # every line of sight crosses some H2
+            if "hadronic_cross_sections" in variant:
+                assert np.all((ratio > 0.67) & (ratio < 1.5)), (path, name)
+                np.testing.assert_allclose(table[f"neutrino_diffuse_ratio_{name}"], 1.0, rtol=1e-9, equal_nan=True)

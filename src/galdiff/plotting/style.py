@@ -173,7 +173,7 @@ def systematic_band_style(model: str, printed_of: dict | None = None, color: str
 
 
 def draw_systematic_envelopes(ax, envelope_table, styles, weight_of, *, model: str = "", as_printed: bool = False,
-                              note: bool = True) -> None:
+                              note: bool = True, skip_prefixes=("extra",)) -> None:
     """Shade each component's envelope over the systematic variants (galdiff.uncertainty.systematics).
 
     Parameters
@@ -189,6 +189,10 @@ def draw_systematic_envelopes(ax, envelope_table, styles, weight_of, *, model: s
         The as-printed twin's envelope (lighter).
     note : bool
         Write which variants the light band spans in the axes' lower left corner.
+    skip_prefixes : tuple of str
+        Components not shaded: by default the EXTRA components, whose norms are refitted on each variant
+        (an extra fitted to 0 by one variant would shade down to the axis; their envelope is in the table,
+        what they absorb shows in the total's).
     """
     if envelope_table is None:
         return
@@ -196,6 +200,8 @@ def draw_systematic_envelopes(ax, envelope_table, styles, weight_of, *, model: s
     weight = weight_of(energy)
     printed_of = {model: model} if as_printed else None
     for component, (_, colour, _) in styles.items():
+        if component.startswith(tuple(skip_prefixes)):
+            continue
         lo, hi = f"{component}_syst_lo", f"{component}_syst_hi"
         if lo not in envelope_table.colnames or not np.any(np.asarray(envelope_table[component]) > 0):
             continue
@@ -207,8 +213,8 @@ def draw_systematic_envelopes(ax, envelope_table, styles, weight_of, *, model: s
                         **systematic_band_style(model, printed_of, colour))
     if note and not as_printed:
         variants = ", ".join(envelope_table.meta.get("variants", []))
-        ax.text(0.02, 0.02, f"light bands: systematic envelope ({variants})", transform=ax.transAxes,
-                fontsize=4.5, color="0.35", ha="left", va="bottom")
+        ax.text(0.02, 0.02, f"lightest bands: systematic envelope ({variants})", transform=ax.transAxes,
+                fontsize=5, color="0.3", ha="left", va="bottom")
 
 
 def read_systematics_tables(syst_path=None, printed_syst_path=None):

@@ -265,7 +265,9 @@ def envelope_of_numbers(baseline_value, variant_values: Mapping) -> dict:
     finite = [float(baseline_value)] + [v for v in values.values() if v is not None and np.isfinite(v)]
     lo, hi = min(finite), max(finite)
     return {"value": float(baseline_value), "variants": values, "syst_lo": lo, "syst_hi": hi,
-            "syst_minus": float(baseline_value) - lo, "syst_plus": hi - float(baseline_value)}
+            "syst_minus": float(baseline_value) - lo, "syst_plus": hi - float(baseline_value),
+            # variants where the number does not exist (e.g. no hadronic extra left after their EXTRA fit)
+            "undefined_in": sorted(name for name, value in values.items() if value is None)}
 
 
 def headline_envelope(baseline_spectra, variant_spectra: Mapping, cascades, energies_GeV) -> dict:
@@ -308,7 +310,8 @@ def _with_stat(entry: Mapping | None, stat: Mapping | None) -> dict | None:
         return None
     return {"value": entry["value"], "stat_error": None if not stat else stat.get("error"),
             "syst_minus": entry["syst_minus"], "syst_plus": entry["syst_plus"],
-            "syst_lo": entry["syst_lo"], "syst_hi": entry["syst_hi"], "variants": dict(entry["variants"])}
+            "syst_lo": entry["syst_lo"], "syst_hi": entry["syst_hi"], "variants": dict(entry["variants"]),
+            "undefined_in": list(entry.get("undefined_in", []))}
 
 
 def summary_entry(numbers: Mapping, band_headline: Mapping | None = None, band_table4: Mapping | None = None) -> dict:
@@ -346,7 +349,9 @@ def summary_entry(numbers: Mapping, band_headline: Mapping | None = None, band_t
 
 
 def _percent(value):
-    return "-" if value is None else f"{100 * value:.2g} %"
+    if value is None:
+        return "n/a"
+    return "0" if value == 0 else f"{100 * value:.2g} %"
 
 
 def readme_block(summary: Mapping) -> str:
@@ -369,4 +374,6 @@ def readme_block(summary: Mapping) -> str:
                  f"-{_percent(entry['syst_minus'])} / +{_percent(entry['syst_plus'])}",
                  *[_percent(entry["variants"].get(name)) for name in names]]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "n/a: the share does not exist in that variant (its EXTRA fit leaves no hadronic extra); the envelope "
+              "spans the variants where it does."]
     return "\n".join(lines) + "\n"
