@@ -218,7 +218,8 @@ def test_workflow_envelopes_obey_the_physics_of_each_variant(reduced_results):
             assert np.all(np.asarray(table[f"{column}_syst_hi"]) >= base * (1 - 1e-12))
         settings = table.meta["variant_settings"]
         for name, variant in settings.items():
-            np.testing.assert_allclose(table[f"inverse_compton_ratio_{name}"], 1.0, rtol=1e-9, equal_nan=True)
+            ic = np.asarray(table[f"inverse_compton_ratio_{name}"])
+            np.testing.assert_allclose(ic[np.isfinite(ic)], 1.0, rtol=1e-9)
             ratio = np.asarray(table[f"pi0_ratio_{name}"])
             ratio = ratio[np.isfinite(ratio)]
             if "x_co" in variant:
@@ -228,4 +229,5 @@ def test_workflow_envelopes_obey_the_physics_of_each_variant(reduced_results):
                 assert np.all(np.abs(ratio - 1) > 1e-4), (path, name)  # every line of sight crosses some H2
             if "hadronic_cross_sections" in variant:
                 assert np.all((ratio > 0.67) & (ratio < 1.5)), (path, name)
-                np.testing.assert_allclose(table[f"neutrino_diffuse_ratio_{name}"], 1.0, rtol=1e-9, equal_nan=True)
+                nu = np.asarray(table[f"neutrino_diffuse_ratio_{name}"])
+                np.testing.assert_allclose(nu[np.isfinite(nu)], 1.0, rtol=1e-9)
