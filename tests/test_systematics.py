@@ -231,3 +231,23 @@ def test_workflow_envelopes_obey_the_physics_of_each_variant(reduced_results):
                 assert np.all((ratio > 0.67) & (ratio < 1.5)), (path, name)
                 nu = np.asarray(table[f"neutrino_diffuse_ratio_{name}"])
                 np.testing.assert_allclose(nu[np.isfinite(nu)], 1.0, rtol=1e-9)
+
+
+def test_readme_block_renders_values_errors_and_missing_variants():
+    from galdiff.uncertainty.systematics import readme_block, summary_entry
+
+    assert "No systematic variants" in readme_block({})
+    numbers = {
+        "variants": {"a": {"x_co": 1e20}, "b": {"he_to_h": 0.1}}, "definition": "d", "headline_model": "m",
+        "headline_region": "all_sky", "table4_window": "all_sky",
+        "headline": {"m": {"share_20TeV": envelope_of_numbers(0.1, {"a": 0.12, "b": None})}},
+        "table4": {"m": {"hadronic": {"icecube_pi0": envelope_of_numbers(0.9, {"a": 0.8, "b": 1.0})}, "leptonic": None}},
+    }
+    bands = {"shares": {"share_20TeV": {"error": 0.005}}}
+    entry = summary_entry(numbers, bands, {"models": {"m": {"hadronic": {"icecube_pi0": {"error": 0.05}}}}})
+    assert entry["headline"]["share_20TeV"]["stat_error"] == 0.005
+    assert entry["headline"]["share_20TeV"]["undefined_in"] == ["b"]
+    assert entry["table4"]["m"]["hadronic"]["icecube_pi0"]["syst_minus"] == pytest.approx(0.1)
+    block = readme_block({"systematics": entry})
+    assert "| 20 TeV | 10 % +- 0.5 % | -0 / +2 % | 12 % | n/a |" in block
+    assert "| m, hadronic | 0.90 +- 0.05 (-0.1 / +0.1) |" in block

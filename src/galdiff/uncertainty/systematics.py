@@ -374,6 +374,22 @@ def readme_block(summary: Mapping) -> str:
                  f"-{_percent(entry['syst_minus'])} / +{_percent(entry['syst_plus'])}",
                  *[_percent(entry["variants"].get(name)) for name in names]]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "n/a: the share does not exist in that variant (its EXTRA fit leaves no hadronic extra); the envelope "
+    lines += ["", "Table IV, model / IceCube template-fit flux ratio in " + str(syst.get("table4_window")) +
+              ": value +- stat (systematic envelope -minus / +plus)", "",
+              "| model, extras | pi0 | KRA-gamma-5 | KRA-gamma-50 |", "|---|---|---|---|"]
+    for model, scenarios in syst.get("table4", {}).items():
+        for scenario, templates in scenarios.items():
+            if templates is None:
+                continue
+            cells = [f"{model}, {scenario}"]
+            for key in ("icecube_pi0", "kra_gamma_5", "kra_gamma_50"):
+                entry = templates.get(key)
+                if entry is None:
+                    cells.append("n/a")
+                    continue
+                stat = "" if entry["stat_error"] is None else f" +- {entry['stat_error']:.2g}"
+                cells.append(f"{entry['value']:.2f}{stat} (-{entry['syst_minus']:.2g} / +{entry['syst_plus']:.2g})")
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "n/a: the number does not exist in that variant (its EXTRA fit leaves no hadronic extra); the envelope "
               "spans the variants where it does."]
     return "\n".join(lines) + "\n"
