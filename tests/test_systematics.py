@@ -251,3 +251,28 @@ def test_readme_block_renders_values_errors_and_missing_variants():
     block = readme_block({"systematics": entry})
     assert "| 20 TeV | 10 % +- 0.5 % | -0 / +2 % | 12 % | n/a |" in block
     assert "| m, hadronic | 0.90 +- 0.05 (-0.1 / +0.1) |" in block
+
+
+def test_extra_snr_variant_puts_the_extras_on_the_papers_eq2():
+    """With ``extra_distribution: snr_paper`` the EXTRA emissivity at z = 0 follows Eq. 2 of the paper,
+    (r/r_sun)^1.25 exp(-3.56 (r - r_sun)/r_sun) with r_sun = 8.3 kpc, up to the template's normalisation;
+    the spectra (and every other component) stay."""
+    from galdiff.emission import extra_components_from_config
+
+    r, z = np.array([1.0, 3.0, 6.0, 8.3, 12.0]), np.array([-0.3, 0.0, 0.3])
+    ek_nuc, ek_lep = np.geomspace(1.0, 1.0e7, 22), np.geomspace(0.5, 1.0e5, 17)
+    propagated = _fake_propagated(ek_nuc, ek_lep, r, z)
+    gamma = np.geomspace(1.0, 1.0e6, 7)
+    extra_cfg = {"extra1": {"index": 2.4, "cutoff_GeV": 2.0e4, "norm_per_GeV_cm3_s_sr": 1e-35, "origin": "leptonic"}}
+    grid = EmissionGrid(r, z, ek_nuc, ek_lep, gamma_energy_GeV=gamma, isrf=None)
+    baseline = grid.compute({}, extras=extra_components_from_config(extra_cfg), include=())
+    result = variant_emissivity(baseline, propagated, None, {}, {"he_to_h": 0.11, "x_co": 1.9e20}, extra_cfg,
+                                {"extra_distribution": "snr_paper"})
+    extra = result.components["extra1"][:, 1, :]  # z = 0
+    eq2 = (r / 8.3) ** 1.25 * np.exp(-3.56 * (r - 8.3) / 8.3)
+    shape = extra / extra[3]  # relative to r = 8.3 kpc
+    np.testing.assert_allclose(shape, np.broadcast_to((eq2 / eq2[3])[:, None], shape.shape), rtol=1e-10)
+    np.testing.assert_allclose(extra / extra[:, :1], baseline.components["extra1"][:, 1, :] /
+                               baseline.components["extra1"][:, 1, :1], rtol=1e-12)  # same spectrum
+    assert result.attrs["extras"][0]["distribution"] == "snr_paper"
+    assert not np.allclose(result.components["extra1"], baseline.components["extra1"], rtol=1e-3, atol=0.0)
