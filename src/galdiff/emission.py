@@ -1119,8 +1119,7 @@ def extra_components_from_config(extra_cfg: dict | None) -> tuple:
 
 
 def model_emissivity(propagated: dict, isrf, emission_cfg: dict, extras=(), galaxy_cfg: dict | None = None,
-                     attrs: dict | None = None, pi0_cross_sections: str = "aafrag",
-                     x_co: float | None = None) -> EmissivityResult:
+                     attrs: dict | None = None) -> EmissivityResult:
     """Emissivities of one model from its propagated densities.
 
     Parameters
@@ -1136,10 +1135,6 @@ def model_emissivity(propagated: dict, isrf, emission_cfg: dict, extras=(), gala
     extras : sequence of ExtraComponent
     galaxy_cfg : dict, optional
         ``propagation.galaxy`` config (He/H).
-    pi0_cross_sections : {'aafrag', 'kafexhiu2014'}
-        Passed to :class:`EmissionGrid` (a systematic variant, docs/systematics.md).
-    x_co : float, optional
-        X_CO of the cell gas (bremsstrahlung mix) in cm^-2 (K km/s)^-1; None: the GALPROP default.
     """
     from .units import get_species
 
@@ -1151,8 +1146,6 @@ def model_emissivity(propagated: dict, isrf, emission_cfg: dict, extras=(), gala
     grid = EmissionGrid(
         proton.grid.r_kpc, proton.grid.z_kpc, proton.grid.ek_GeV_per_n, propagated["electron"].grid.ek_GeV_per_n,
         gamma_energy_GeV=gamma_energy, isrf=isrf, he_to_h=float({**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}["he_to_h"]),
-        pi0_cross_sections=pi0_cross_sections,
-        gas_cm3=None if x_co is None else gas_on_grid_cm3(proton.grid.r_kpc, proton.grid.z_kpc, x_co=float(x_co)),
     )
     intensities = {}
     for species, result in propagated.items():
