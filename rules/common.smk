@@ -266,6 +266,8 @@ def table4_inputs(wildcards):
         "fits": expand("results/spectra/{model}/extra_fit.yaml", model=REPORT_MODELS),
         "local": expand("results/propagation/{model}/local_spectra.ecsv", model=REPORT_MODELS),
         "template_fits": "results/data/icecube_gp2023_template_fits.ecsv",
+        # the flux ratios' errors over the band draws (rules/bands.smk), printed beside the ratios
+        "band_ratios": "results/bands/table4.json",
     }
     inputs.update({name: path for name, path in neutrino_bands(window).items() if name != "icecube_total"})
     return inputs
@@ -340,14 +342,20 @@ def band_local_inputs(wildcards):
 
 
 def band_response_inputs(wildcards):
-    """The p and He fits and Green's matrices, the emissivity file, the lepton grid, the cached line-of-sight
-    operators and the mask: everything the model's own chain needs."""
+    """The p, He and lepton fits and Green's matrices, the emissivity file, the lepton grid, the cached
+    line-of-sight operators, the mask and the best-fit region spectra: everything the model's own chain needs."""
     model = wildcards.model
-    inputs = {f"fit_{s}": f"results/fit/{model}/injection_{s}.yaml" for s in ("proton", "helium")}
-    inputs.update({f"greens_{s}": greens_file(model, s) for s in ("proton", "helium")})
+    inputs = {f"fit_{s}": f"results/fit/{model}/injection_{s}.yaml" for s in ("proton", "helium", "leptons")}
+    inputs.update({f"greens_{s}": greens_file(model, s) for s in ("proton", "helium", "electron")})
+    # the leptons: the ISRF (electron losses, IC) and the unscaled secondary e+ (c_e+ scales it)
+    inputs["isrf"] = raw_file(ISRF_FILE)
+    inputs.update({lepton: f"results/propagation/{model}/{lepton}.h5"
+                   for lepton in ("electron_secondary", "positron_secondary")})
     inputs.update(los_files(wildcards))
     inputs["emissivity"] = f"results/emission/{model}/emissivity.h5"
     inputs["electron"] = f"results/propagation/{model}/electron.h5"
+    # the workflow's best-fit region spectra: the bands' base and the absorption of pi0
+    inputs["spectra"] = expand("results/spectra/{model}/{region}.ecsv", model=model, region=REGIONS)
     if any(region.get("lhaaso_mask", False) for region in config["regions"].values()):
         inputs["mask"] = "results/masks/lhaaso.fits"
     return inputs

@@ -148,3 +148,29 @@ def test_table4_from_computed_checks():
     markdown = render_table4_markdown(table4)
     assert "| hadronic | nu (IceCube template) | Model 2 (DR-low): pi0" in markdown
     assert r"\begin{tabular}" in render_table4_latex(table4)
+
+
+def test_table4_prints_the_ratio_errors_of_the_band_draws():
+    """With ``ratio_errors`` (results/bands/table4.json) every model/fit ratio carries its +- error, in md and tex."""
+    energy = np.geomspace(1e2, 1e7, 51)
+    band_all = kra_band_table(kra_spectrum(), template_fits(), SkyRegion("all_sky", 0.0, 360.0, 90.0))
+    bands = {"icecube_pi0": band_all, "kra_gamma_5": band_all, "kra_gamma_50": band_all}
+    kra_best = 3 * 1e-7 / (4 * np.pi) * (energy / 1e3) ** -0.5 / energy**2
+    table = spectra_table(energy, kra_best, extra1=2 * kra_best)
+    local = Table({"Ek_GeV_per_n": energy * u.GeV, "proton_lis": 1.8 * energy**-2.7 * FLUX})
+    fit = {"chi2": 10.0, "ndof": 13, "p_value": 0.69, "components": {}}
+    inputs = {"dr_low": {"spectra": table, "extra_fit": fit, "local_spectra": local}}
+    settings = {"n_sigma": 1.0, "bands": bands, "template_fits": template_fits(), "window": "all_sky"}
+    plain = build_table4(inputs, settings)
+    ratios = {key: r["ratio"] for key, r in plain["models"]["dr_low"]["neutrino"]["leptonic"]["templates"].items()}
+    errors = {"dr_low": {"leptonic": {key: {"value": value, "error": 0.01 * (i + 1)}
+                                      for i, (key, value) in enumerate(ratios.items())}}}
+    table4 = build_table4(inputs, {**settings, "ratio_errors": errors})
+    text = table4["rows"]["leptonic"]["nu"]["ours"]
+    for i, value in enumerate(ratios.values()):
+        assert f"{value:.2f} +- {0.01 * (i + 1):.2f}" in text
+    assert "+-" not in plain["rows"]["leptonic"]["nu"]["ours"]
+    # a ratio without an error (every extra scale drawn at 0) stays bare; the hadronic row has no errors given
+    assert "+-" not in table4["rows"]["hadronic"]["nu"]["ours"]
+    assert "68 % interval" in render_table4_markdown(table4) and "68 % interval" not in render_table4_markdown(plain)
+    assert r"$\pm$" in render_table4_latex(table4) and "+-" not in render_table4_latex(table4)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import chi2
 from scipy.stats import norm as gaussian
 
 from galdiff import fitting
@@ -102,13 +103,23 @@ def test_band_of_asimov_fit_matches_the_linearised_errors():
 @pytest.mark.slow
 def test_bands_cover_the_truth_in_pseudo_experiments():
     """Coverage: around the Asimov truth, noisy pseudo-data are fitted and each fit's sampled band is
-    drawn; the true modulated flux lies inside the 68 % (95 %) band in ~68 % (~95 %) of them."""
+    drawn; the true modulated flux lies inside the 68 % (95 %) band in ~68 % (~95 %) of them. And the
+    parameter sampling: the Asimov fit's covariance (what the draws are taken from) holds the
+    pseudo-experiments' best fits inside its 68 % (95 %) ellipsoid in ~68 % (~95 %) of them."""
     green = leaky_box_green(GRID_GEV_PER_N)
     _, lis = proton_datasets(green, q0=1.0)
     truth = proton_truth(lis)
     true_model = fitting.NucleusModel(PROTON, GRID_GEV_PER_N, green, PROTON_TABLE2_DR_HIGH)
     true_flux = fitting.spectra_at_earth(true_model, truth, BAND_ENERGIES)["proton"]["flux_toa"]
     inside = {0.68: [], 0.95: []}
+    asimov_data, _ = proton_datasets(green, q0=1.0)
+    asimov_model = fitting.NucleusModel(PROTON, GRID_GEV_PER_N, green, PROTON_TABLE2_DR_HIGH)
+    asimov = fitting.fit(asimov_model, asimov_data, fixed=HELD)
+    asimov_names, asimov_best, asimov_cov, _ = internal_best_and_limits(asimov_model, _fit_entry(asimov))
+    free = np.flatnonzero(np.diag(asimov_cov) > 0)  # the held parameters have no variance
+    asimov_names = [asimov_names[i] for i in free]
+    asimov_best, asimov_cov = asimov_best[free], asimov_cov[np.ix_(free, free)]
+    offsets = []
     n_experiments = 40
     for seed in range(n_experiments):
         datasets, _ = proton_datasets(green, q0=1.0, seed=100 + seed)
@@ -120,10 +131,19 @@ def test_bands_cover_the_truth_in_pseudo_experiments():
         for cl in inside:
             lo, hi = central_interval(values, cl)
             inside[cl].append((lo <= true_flux) & (true_flux <= hi))
+        # the parameter sampling itself: the draws come from N(best, C); on Asimov data C must describe
+        # the scatter of the pseudo-experiments' best fits around the truth (Mahalanobis d^2 ~ chi2_k)
+        names, fitted, _, _ = internal_best_and_limits(model, _fit_entry(result))
+        offsets.append(fitted[[names.index(n) for n in asimov_names]] - asimov_best)
     fraction = {cl: float(np.mean(v)) for cl, v in inside.items()}
     # 40 experiments: binomial standard error 0.074 (68 %) and 0.034 (95 %), per energy
     assert 0.48 < fraction[0.68] < 0.86, fraction
     assert 0.85 < fraction[0.95] <= 1.0, fraction
+    offsets = np.asarray(offsets)
+    d2 = np.einsum("ni,ij,nj->n", offsets, np.linalg.inv(asimov_cov), offsets)
+    covered = {cl: float(np.mean(d2 <= chi2.ppf(cl, len(asimov_names)))) for cl in (0.68, 0.95)}
+    assert 0.48 < covered[0.68] < 0.86, covered
+    assert 0.85 < covered[0.95] <= 1.0, covered
 
 
 def _region_table(scale=2.0):

@@ -275,12 +275,16 @@ def test_tiny_workflow_builds_everything(project_root, tiny_config, tmp_path):
             assert finite.any() and np.all(lo[finite] <= hi[finite])
         region = QTable.read(results / "bands" / model / "region_lhaaso_inner.ecsv")
         assert band_column("gamma_total", "lo", 0.68) in region.colnames
+        # the lepton fit's band on bremsstrahlung and IC (its response, group 'leptons')
+        assert band_column("inverse_compton", "lo", 0.68) in region.colnames
         # the hadronic response (p and He fit parameters -> region spectra) against the full chain at a
         # 1-sigma perturbed parameter set: within 1 % at every energy, for a perturbation that moved them more
         check = json.loads((results / "bands" / model / "response_check.json").read_text())
         assert check["max_relative_deviation"] < 0.01, (model, check["max_relative_deviation"])
         if not model.endswith("_paper"):
             assert check["max_relative_change"] > 0.01, (model, check["max_relative_change"])
+    # Table IV prints the flux ratios with their errors over the band draws
+    assert " +- " in (results / "table4.md").read_text()
     errors = summary_after(results)["headline_errors"]["shares"]
     assert errors["share_20TeV"]["error"] > 0
     lo, hi = errors["share_20TeV"]["interval_95"]

@@ -28,10 +28,13 @@ def main(inputs, settings, galaxy_cfg, outputs, log_path):
         for path in inputs[input_name]:
             models.setdefault(model_of(path), {})[key] = reader(path)
     bands = {name: read_dataset(inputs[name]) for name in ("icecube_pi0", "kra_gamma_5", "kra_gamma_50")}
+    # the flux ratios' errors over the fits' band draws (rule band_table4), printed beside the ratios
+    ratio_errors = json.loads(Path(inputs["band_ratios"]).read_text())["models"] if inputs.get("band_ratios") else None
     table4 = build_table4(models, {**settings, "bands": bands, "template_fits": read_dataset(inputs["template_fits"]),
-                                   "galaxy_cfg": galaxy_cfg})
+                                   "galaxy_cfg": galaxy_cfg, "ratio_errors": ratio_errors})
     flat = [p for key in ("spectra", "fits", "local") for p in inputs[key]]
-    flat += [inputs[name] for name in ("icecube_pi0", "kra_gamma_5", "kra_gamma_50", "template_fits")]
+    flat += [inputs[name] for name in ("icecube_pi0", "kra_gamma_5", "kra_gamma_50", "template_fits", "band_ratios")
+             if inputs.get(name)]
     table4["provenance"] = provenance_meta(inputs={f"{model_of(p)}/{Path(p).name}": p for p in flat})
     for path, text in ((outputs["md"], render_table4_markdown(table4)), (outputs["tex"], render_table4_latex(table4)),
                        (outputs["json"], json.dumps(table4, indent=2, default=float))):
@@ -41,9 +44,9 @@ def main(inputs, settings, galaxy_cfg, outputs, log_path):
 
 
 if __name__ == "__main__":
-    names = ("spectra", "fits", "local", "template_fits", "icecube_pi0", "kra_gamma_5", "kra_gamma_50")
+    names = ("spectra", "fits", "local", "template_fits", "icecube_pi0", "kra_gamma_5", "kra_gamma_50", "band_ratios")
     inputs = {name: (list(snakemake.input[name]) if name in ("spectra", "fits", "local")
-                     else snakemake.input[name]) for name in names}
+                     else snakemake.input.get(name)) for name in names}
     main(inputs, dict(snakemake.params.settings), dict(snakemake.params.galaxy_cfg),
          {"md": snakemake.output.md, "tex": snakemake.output.tex, "json": snakemake.output.json},
          snakemake.log[0])

@@ -280,7 +280,10 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
         ``{model: {"spectra": window Table, "extra_fit": dict, "local_spectra": Table}}``.
     settings : dict, optional
         ``tables.table4`` (n_sigma, proton_fraction_max, gamma_p_value_min, window) plus
-        ``bands`` (window band tables), ``template_fits`` and ``galaxy_cfg``.
+        ``bands`` (window band tables), ``template_fits``, ``galaxy_cfg`` and, optional,
+        ``ratio_errors``: ``{model: {scenario: {template: {"error": float or None, ...}}}}``, the
+        flux ratios' errors over the fits' band draws (``results/bands/table4.json``, rule
+        band_table4), printed as ``ratio +- error`` beside each ratio.
 
     Returns
     -------
@@ -315,7 +318,9 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
             if neutrino is None:
                 nu_parts.append(f"{label}: n/a (extras leptonic in the maps)")
             else:
-                ratios = ", ".join(f"{r['label']} {r['ratio']:.2f}" for r in neutrino["templates"].values())
+                errors = ((cfg.get("ratio_errors") or {}).get(model) or {}).get(origin) or {}
+                ratios = ", ".join(f"{r['label']} {_ratio_text(r['ratio'], errors.get(key))}"
+                                   for key, r in neutrino["templates"].items())
                 nu_parts.append(f"{label}: {', '.join(neutrino['consistent']) or 'none'} (model/fit: {ratios})")
             gamma = checks["gamma"]
             if gamma["fitted"]:
@@ -328,8 +333,18 @@ def build_table4(models: dict, settings: dict | None = None) -> dict:
             "nu": {"ours": "; ".join(nu_parts), "paper": PAPER_TABLE4[origin]["nu"]},
             "gamma": {"ours": "; ".join(gamma_parts), "paper": PAPER_TABLE4[origin]["gamma"]},
         }
-    public = {key: value for key, value in cfg.items() if key not in ("bands", "template_fits")}
+    public = {key: value for key, value in cfg.items() if key not in ("bands", "template_fits", "ratio_errors")}
+    public["ratio_errors"] = bool(cfg.get("ratio_errors"))
     return {"models": per_model, "rows": rows, "settings": public}
+
+
+def _ratio_text(ratio: float, error_entry: dict | None) -> str:
+    """``0.93`` or, with an error from the band draws, ``0.93 +- 0.05`` (the error to the ratio's two
+    decimals; one significant digit below 0.005, e.g. ``0.64 +- 0.002``, where only normalisations are free)."""
+    error = (error_entry or {}).get("error")
+    if error is None:
+        return f"{ratio:.2f}"
+    return f"{ratio:.2f} +- {error:.2f}" if error >= 0.005 else f"{ratio:.2f} +- {error:.1g}"
 
 
 def _model_label(model: str) -> str:
@@ -350,7 +365,9 @@ def render_table4_markdown(table4: dict) -> str:
         f"is within {table4['settings'].get('n_sigma', 1.0):g} sigma of IceCube's fit. "
         f"Protons: hadron-less when the extras' parent protons would exceed "
         f"{table4['settings'].get('proton_fraction_max', 0.1):g} of the measured local protons between "
-        f"{_energy_text(table4['settings'].get('proton_energy_range_GeV', (10.0, 1.0e6)))}.",
+        f"{_energy_text(table4['settings'].get('proton_energy_range_GeV', (10.0, 1.0e6)))}."
+        + (" Flux ratios model/fit +- half the 68 % interval over the fits' parameter draws (the model's error; "
+           "IceCube's is in the consistency test)." if table4["settings"].get("ratio_errors") else ""),
         "",
         "| origin | column | ours | paper |",
         "|---|---|---|---|",
@@ -368,7 +385,7 @@ def _energy_text(range_GeV) -> str:
 
 def _tex(text: str) -> str:
     return (text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
-            .replace("#", r"\#").replace("pi0", r"$\pi^0$").replace("chi2", r"$\chi^2$").replace("gamma", r"$\gamma$"))
+            .replace("#", r"\#").replace("+-", r"$\pm$").replace("pi0", r"$\pi^0$").replace("chi2", r"$\chi^2$").replace("gamma", r"$\gamma$"))
 
 
 def render_table4_latex(table4: dict) -> str:

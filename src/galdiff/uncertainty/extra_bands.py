@@ -7,10 +7,11 @@ draws s from N(s_hat, C_s) (C_s from the fit's errors and correlation; draws bel
 s >= 0 are set to 0, as the fit would), forms every column exactly for each draw, and takes the same
 pointwise central intervals as the cosmic-ray bands (:mod:`galdiff.uncertainty.sampling`).
 
-What this band does not hold (issue 13, still to do): the cosmic-ray parameters' errors on pi0,
-bremsstrahlung, IC and the neutrinos, and the EXTRA fit's response to them (the fit is made on the
-best-fit cosmic-ray base; for a cosmic-ray draw it would be redone on that draw's base, which is
-how their correlation enters).
+With a response file (:mod:`galdiff.uncertainty.response`) the cosmic-ray fits' draws are added:
+the p and He fits on pi0 and the neutrinos, the lepton fit on bremsstrahlung and IC (each fit drawn
+independently, through its linear response). Not held (issue 13, still to do): the EXTRA fit's
+response to the cosmic-ray draws (the fit is made on the best-fit cosmic-ray base; for a draw it
+would be redone on that draw's base, which is how their correlation enters).
 """
 
 from __future__ import annotations
@@ -87,22 +88,45 @@ def _drawn_columns(table, derivatives: Mapping, names, best, draws) -> dict:
     return out
 
 
-def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int) -> dict:
-    """``{column: (n_draws, n_E)}``: the p and He fits' draws pushed through the region's response.
+#: seed offset of each fit's draws in the region bands (helium and proton as before the leptons came)
+FIT_SEED_OFFSETS = {"helium": 1, "proton": 2, "leptons": 3}
 
-    Each nucleus fit is drawn from its own covariance (the fits are independent; seeds ``seed + 1``,
-    ``seed + 2``), and the linear response (:mod:`galdiff.uncertainty.response`) turns every draw's
-    offset from the best fit into an offset of each hadronic column.
+
+#: totals: a fit's offsets beyond its validity energy are left out of them (the component's own band is open)
+TOTAL_COLUMNS = ("gamma_total", "neutrino_total")
+
+
+def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int, energies_GeV=None) -> dict:
+    """``{column: (n_draws, n_E)}``: the cosmic-ray fits' draws pushed through the region's response.
+
+    Each fit (p, He and, where the response has it, the leptons) is drawn from its own covariance
+    (the fits are independent; seeds ``seed +`` :data:`FIT_SEED_OFFSETS`), and the linear response
+    (:mod:`galdiff.uncertainty.response`) turns every draw's offset from the best fit into an offset
+    of each column it moves (pi0 and neutrinos; bremsstrahlung and IC; their share of gamma_total).
+    Above a fit's ``valid_below_GeV`` (:func:`galdiff.uncertainty.response.linear_validity_energy`,
+    given ``energies_GeV``) the linearisation does not hold: its own columns are NaN there (no band
+    drawn) and the totals leave its part out.
     """
     out: dict = {}
-    for index, (species, entry) in enumerate(sorted((response or {}).get("species", {}).items())):
+    for fit, entry in sorted((response or {}).get("species", {}).items()):
         columns = entry["response"].get(region)
         if not columns or not len(entry["names"]):
             continue
-        draws = draw_parameters(entry["best"], entry["covariance"], n_samples, seed + 1 + index)
-        delta = draws - np.asarray(entry["best"])[None, :]
+        if "coefficients" in entry:  # exact draws on the response's injection basis (band_response)
+            delta = np.asarray(entry["coefficients"], dtype=float)
+            if delta.shape[0] != n_samples:
+                raise ValueError(f"response of fit {fit!r}: {delta.shape[0]} band draws, bands.n_samples is {n_samples}")
+        else:
+            draws = draw_parameters(entry["best"], entry["covariance"], n_samples, seed + FIT_SEED_OFFSETS[fit])
+            delta = draws - np.asarray(entry["best"])[None, :]
+        beyond = None
+        if energies_GeV is not None and np.isfinite(entry.get("valid_below_GeV", np.inf)):
+            beyond = np.asarray(energies_GeV, dtype=float) > float(entry["valid_below_GeV"])
         for column, r in columns.items():
-            out[column] = out.get(column, 0.0) + delta @ r
+            offset = delta @ r
+            if beyond is not None and beyond.any():
+                offset[:, beyond] = 0.0 if column in TOTAL_COLUMNS else np.nan
+            out[column] = out.get(column, 0.0) + offset
     return out
 
 
@@ -115,7 +139,8 @@ def drawn_region_columns(table, unscaled: Mapping, fit_summary: Mapping, *, n_sa
     derivatives = extra_derivatives(unscaled, names, flavour_fractions)
     drawn = _drawn_columns(table, derivatives, names, best, draws)
     if response is not None:
-        for column, offset in hadronic_offsets(response, region or table.meta.get("region"), n_samples, seed).items():
+        for column, offset in hadronic_offsets(response, region or table.meta.get("region"), n_samples, seed,
+                                               energies_GeV=np.asarray(table["energy"], dtype=float)).items():
             if column not in table.colnames:
                 continue
             base = drawn.get(column, np.repeat(np.asarray(table[column], dtype=float)[None, :], n_samples, axis=0))
@@ -167,9 +192,13 @@ def region_band_table(table, unscaled: Mapping, fit_summary: Mapping, *, n_sampl
                      "n_samples": int(n_samples), "seed": int(seed), "levels": [float(cl) for cl in levels],
                      "extra_scales": dict(zip(names, best.tolist())),
                      "error_sources": ["EXTRA normalisations (extra_fit covariance)"]
-                     + (["p and He injection fits (HESSE covariance) through the linear hadronic response"]
-                        if response is not None else []),
-                     "not_included": "the lepton fit's errors (bremsstrahlung, IC); the EXTRA fit's refit on each "
+                     + ([f"{', '.join(sorted(response['species']))} injection fits (HESSE covariance) through the "
+                         "linear response"] if response is not None else []),
+                     "valid_below_GeV": {fit: (float(entry["valid_below_GeV"])
+                                               if np.isfinite(entry.get("valid_below_GeV", np.inf)) else None)
+                                         for fit, entry in ((response or {}).get("species") or {}).items()},
+                     "not_included": "above a fit's valid_below_GeV its band (the linearisation in its parameters "
+                                     "fails there) and its part of the totals' band; the EXTRA fit's refit on each "
                                      "cosmic-ray draw (the two are drawn independently)"})
     return out
 
@@ -218,8 +247,8 @@ def headline_band(table, unscaled: Mapping, fit_summary: Mapping, cascades, ener
         out[key] = entry
     return {"shares": out, "n_samples": int(n_samples), "seed": int(seed),
             "error_sources": ["EXTRA normalisations (extra_fit covariance)"]
-            + (["p and He injection fits (HESSE covariance) through the linear hadronic response"]
-               if response is not None else []),
+            + ([f"{', '.join(sorted(response['species']))} injection fits (HESSE covariance) through the "
+                "linear response"] if response is not None else []),
             "not_included": "the EXTRA fit's refit on each cosmic-ray draw (drawn independently)"}
 
 
