@@ -2,8 +2,11 @@
 #   systematics_emissivity: the model's baseline emissivities with the components a variant changes recomputed
 #   from the model's own propagated cosmic rays (no new Green's matrix; the propagation keeps its defaults)
 #   -> results/systematics/<variant>/emission/<model>/emissivity.h5
-#   systematics_sky_maps, systematics_region_spectra: the ordinary scripts on the variant's emissivities (an X_CO
-#   variant has its own line-of-sight operators), the EXTRA norms refitted -> results/systematics/<variant>/...
+#   region_los_weights: per line-of-sight set-up the region-averaged line-of-sight weights V_r (gas and path; with
+#   pair absorption per energy) -> results/los/<key>/region_weights.h5 (shared by every model and variant of the key)
+#   systematics_region_spectra: the variant's region spectra as V_r . q of its emissivities (an X_CO variant has
+#   its own line-of-sight set-up), the EXTRA norms refitted -> results/systematics/<variant>/spectra/<model>/
+#   (no sky map per variant)
 #   systematics_envelope: per model and region, min/max over baseline and variants -> results/systematics/<model>/
 #   envelope_<region>.ecsv (the lighter band of Figures 4, 5, 7, 8)
 #   systematics_numbers: headline shares and Table IV ratios per variant -> results/systematics/numbers.json
@@ -41,31 +44,28 @@ rule systematics_emissivity:
         "../workflow/scripts/systematics_emissivity.py"
 
 
-rule systematics_sky_maps:
+rule region_los_weights:
     input:
-        unpack(syst_los_files),
-        emissivity="results/systematics/{variant}/emission/{model}/emissivity.h5",
+        unpack(region_los_weight_inputs),
     output:
-        **{name: f"results/systematics/{{variant}}/maps/{{model}}/{name}.fits" for name in MAP_COMPONENTS},
+        "results/los/{key}/region_weights.h5",
     log:
-        "logs/systematics/{variant}/maps_{model}.log",
+        "logs/los/region_weights_{key}.log",
     benchmark:
-        "logs/benchmarks/systematics_sky_maps/{variant}_{model}.tsv"
+        "logs/benchmarks/region_los_weights/{key}.tsv"
     wildcard_constraints:
-        model="|".join(MODELS),
-        variant="|".join(SYST_VARIANTS) or "no_variant_configured",
+        key="[0-9a-f]{16}",
     conda:
         CONDA_ENV
-    threads: 2
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=4000,
+        runtime=15,
     params:
-        maps_cfg=MAPS,
-        galaxy_cfg=lambda wc: variant_galaxy_for_targets(PROP["galaxy"], SYST_VARIANTS[wc.variant]),
-        model_propagation=lambda wc: config["models"][wc.model]["propagation"],
+        regions=config["regions"],
+        nside=MAPS["nside"],
+        fine_nside=MASK_CFG["fine_nside"],
     script:
-        "../workflow/scripts/sky_maps.py"
+        "../workflow/scripts/region_los_weights.py"
 
 
 rule systematics_region_spectra:
@@ -85,7 +85,7 @@ rule systematics_region_spectra:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=4000,
+        mem_mb=2000,
         runtime=15,
     params:
         regions=config["regions"],
@@ -93,9 +93,9 @@ rule systematics_region_spectra:
         energy_range_GeV=EXTRA_FIT.get("energy_range_GeV"),
         dataset_energy_ranges_GeV=extra_fit_dataset_ranges(),
         extra_cfg=lambda wc: config["models"][wc.model]["extra"],
-        fine_nside=MASK_CFG["fine_nside"],
+        absorption=MAPS["absorption"],
     script:
-        "../workflow/scripts/region_spectra.py"
+        "../workflow/scripts/systematics_region_spectra.py"
 
 
 rule systematics_envelope:

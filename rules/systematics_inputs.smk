@@ -21,22 +21,33 @@ for _variant in SYST_VARIANTS:
         LOS_SETUPS[SYST_LOS_KEYS[(_variant, _model)]] = _setup
 
 
-def syst_los_files(wildcards):
-    key = SYST_LOS_KEYS[(wildcards.variant, wildcards.model)]
-    return {"los_gas": f"results/los/{key}/gas.npz", "los_path": f"results/los/{key}/path.npz"}
+# the emissivity file whose pair-absorption coefficients the region weights of a set-up use: those depend on the
+# (r, z) grid, the gamma-ray energies and the ISRF only, so any model of the set-up's grid serves (checked where used)
+SYST_KAPPA_MODEL = {}
+for (_variant, _model), _key in SYST_LOS_KEYS.items():
+    SYST_KAPPA_MODEL.setdefault(LOS_KEYS[_model], _model)
+    SYST_KAPPA_MODEL.setdefault(_key, _model)
+
+
+def region_los_weight_inputs(wildcards):
+    """The operator files of a line-of-sight set-up, an emissivity file of its grid (pair absorption) and, if a
+    region uses it, the mask (rule region_los_weights)."""
+    inputs = {"los_gas": f"results/los/{wildcards.key}/gas.npz", "los_path": f"results/los/{wildcards.key}/path.npz"}
+    if MAPS["absorption"]:
+        inputs["emissivity"] = f"results/emission/{SYST_KAPPA_MODEL[wildcards.key]}/emissivity.h5"
+    if any(region["lhaaso_mask"] for region in config["regions"].values()):
+        inputs["mask"] = "results/masks/lhaaso.fits"
+    return inputs
 
 
 def syst_spectra_inputs(wildcards):
-    """As spectra_inputs (rules/common.smk), on the variant's maps and emissivities."""
-    inputs = spectra_inputs(wildcards)
-    inputs["maps"] = expand(
-        "results/systematics/{variant}/maps/{model}/{component}.fits",
-        variant=wildcards.variant,
-        model=wildcards.model,
-        component=SPECTRUM_COMPONENTS,
-    )
-    inputs["emissivity"] = f"results/systematics/{wildcards.variant}/emission/{wildcards.model}/emissivity.h5"
-    return inputs
+    """The variant's emissivities, the region weights of its line-of-sight set-up and the EXTRA fit data."""
+    model = wildcards.model
+    return {
+        "emissivity": f"results/systematics/{wildcards.variant}/emission/{model}/emissivity.h5",
+        "weights": f"results/los/{SYST_LOS_KEYS[(wildcards.variant, model)]}/region_weights.h5",
+        "data": extra_fit_tables(wildcards),
+    }
 
 
 def region_systematics(model, region):

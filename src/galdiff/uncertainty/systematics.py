@@ -36,6 +36,10 @@ __all__ = [
     "envelope_table",
     "envelope_columns",
     "envelope_of_numbers",
+    "region_los_weights_of_operators",
+    "write_region_los_weights_h5",
+    "read_region_los_weights_h5",
+    "region_averages_of_emissivity",
 ]
 
 #: the keys a variant may set (workflow/schemas/config.schema.yaml, ``systematics.variants.*``)
@@ -192,6 +196,216 @@ def variant_emissivity(baseline, propagated: Mapping, isrf, emission_cfg: Mappin
     return replace(baseline, components=components, component_meta=meta,
                    gas_cm3=recomputed.gas_cm3 if gas is not None else baseline.gas_cm3, attrs=out_attrs,
                    timings_s=dict(recomputed.timings_s))
+
+
+def region_los_weights_of_operators(los_gas, los_path, regions, nside: int, mask=None,
+                                    fine_nside: int | None = None, kappa_per_kpc=None) -> dict:
+    """Region-averaged line-of-sight weights of one line-of-sight set-up, for every region.
+
+    V_r = sum_p w_p W[p, cell] / sum_p w_p (:func:`galdiff.uncertainty.response.region_los_weights`)
+    of the gas-weighted (cm^-2 per H atom) and the path-length (cm) operators, with the pixel
+    weights w_p of :func:`galdiff.skymaps.region_spectra.region_weights` (mask included): for an
+    emissivity field q without absorption, V_r . q is the region average of the map of q, so a
+    variant's region spectra need no sky map. With ``kappa_per_kpc`` also the weights with pair
+    absorption, per energy (:meth:`galdiff.skymaps.operator.LineOfSightOperator.absorbed_region_weights`),
+    at the energies the maps absorb (largest kappa above the maps' threshold); the unabsorbed
+    weights at the others, as the maps do.
+
+    Parameters
+    ----------
+    los_gas, los_path : path
+        The cached operator files (``results/los/<key>/{gas,path}.npz``).
+    regions : sequence of SkyRegion
+    nside : int
+        ``maps.nside`` (checked against the operators).
+    mask : galdiff.skymaps.masks.SourceMask, optional
+    fine_nside : int, optional
+    kappa_per_kpc : ndarray (n_r, n_z, n_E), optional
+        The pair-absorption coefficients of the emissivity files [kpc^-1] (they depend on the grid,
+        the gamma-ray energies and the ISRF only, so every model of the set-up shares them); None: no
+        absorption.
+
+    Returns
+    -------
+    dict
+        ``r_kpc``, ``z_kpc`` (the operators' grid), ``kappa_per_kpc`` (or None), ``regions``, per region
+        also ``gas_absorbed``, ``path_absorbed`` (n_E, n_r, n_z) with ``kappa_per_kpc``; ``regions`` ``{name: {"gas": (n_r, n_z), "path": (n_r, n_z),
+        "masked_fraction": float, "unmasked_solid_angle_sr": float, "pixel_weights": (n_pix,)}}`` (the
+        pixel weights average the baseline's maps, :func:`gamma_absorption_ratios`).
+    """
+    from ..skymaps.operator import load_operator
+    from ..skymaps.region_spectra import region_weights, unmasked_solid_angle_sr
+    from .response import region_los_weights
+
+    weights = region_weights(list(regions), int(nside), mask=mask, fine_nside=fine_nside)
+    names = list(weights)
+    rows = np.stack([weights[name][0] for name in names])
+    out = {"regions": {name: {"masked_fraction": float(masked), "unmasked_solid_angle_sr": unmasked_solid_angle_sr(w),
+                              "pixel_weights": np.asarray(w, dtype=float)}
+                       for name, (w, masked) in weights.items()}}
+    path_operator = load_operator(los_path)
+    gas_operator = load_operator(los_gas)
+    for kind, operator, includes_gas, file in (("gas", gas_operator, True, los_gas),
+                                               ("path", path_operator, False, los_path)):
+        if operator.nside != int(nside) or operator.includes_gas != includes_gas:
+            raise ValueError(f"{file}: line-of-sight operator has nside {operator.nside}, gas {operator.includes_gas}; "
+                             f"expected {int(nside)}, {includes_gas}")
+    out["r_kpc"], out["z_kpc"] = np.asarray(path_operator.grid.r_kpc), np.asarray(path_operator.grid.z_kpc)
+    out["kappa_per_kpc"] = None if kappa_per_kpc is None else np.asarray(kappa_per_kpc, dtype=float)
+    if kappa_per_kpc is not None:
+        kappa = out["kappa_per_kpc"]
+        absorbed = kappa.reshape(-1, kappa.shape[-1]).max(axis=0) > ABSORPTION_THRESHOLD_PER_KPC
+    for kind, operator in (("gas", gas_operator), ("path", path_operator)):
+        for name, v in region_los_weights(operator, weights).items():
+            out["regions"][name][kind] = v
+        if kappa_per_kpc is None:
+            continue
+        per_energy = np.broadcast_to(np.stack([out["regions"][name][kind] for name in names])[:, None],
+                                     (len(names), kappa.shape[-1]) + out["regions"][names[0]][kind].shape).copy()
+        if absorbed.any():
+            per_energy[:, absorbed] = operator.absorbed_region_weights(rows, kappa[..., absorbed], path_operator)
+        for j, name in enumerate(names):
+            out["regions"][name][f"{kind}_absorbed"] = per_energy[j]
+    return out
+
+
+#: energies whose largest pair-absorption coefficient is below this are not absorbed
+#: (:meth:`galdiff.skymaps.operator.LineOfSightOperator.intensity`'s default threshold)
+ABSORPTION_THRESHOLD_PER_KPC = 1e-7
+
+
+def write_region_los_weights_h5(path, los_weights: Mapping, meta: Mapping | None = None) -> None:
+    """Write :func:`region_los_weights_of_operators` (``results/los/<key>/region_weights.h5``, galdiff.io records)."""
+    import json
+
+    from ..io import writing_h5
+
+    with writing_h5(path) as handle:
+        handle.attrs["meta_json"] = json.dumps(dict(meta or {}), sort_keys=True)
+        handle.attrs["regions_json"] = json.dumps(list(los_weights["regions"]))
+        handle["r_kpc"], handle["z_kpc"] = los_weights["r_kpc"], los_weights["z_kpc"]
+        if los_weights.get("kappa_per_kpc") is not None:
+            handle["kappa_per_kpc"] = los_weights["kappa_per_kpc"]
+        for name, entry in los_weights["regions"].items():
+            group = handle.create_group(f"regions/{name}")
+            group["gas_cm2"], group["path_cm"] = entry["gas"], entry["path"]
+            group["pixel_weights"] = entry["pixel_weights"]
+            for kind in ("gas", "path"):
+                if f"{kind}_absorbed" in entry:
+                    group[f"{kind}_absorbed"] = entry[f"{kind}_absorbed"]
+            group.attrs["masked_fraction"] = entry["masked_fraction"]
+            group.attrs["unmasked_solid_angle_sr"] = entry["unmasked_solid_angle_sr"]
+
+
+def read_region_los_weights_h5(path) -> dict:
+    """The mapping :func:`write_region_los_weights_h5` wrote (regions in their configured order)."""
+    import json
+
+    from ..io import reading_h5
+
+    with reading_h5(path) as handle:
+        out = {"r_kpc": handle["r_kpc"][()], "z_kpc": handle["z_kpc"][()], "regions": {},
+               "kappa_per_kpc": handle["kappa_per_kpc"][()] if "kappa_per_kpc" in handle else None}
+        for name in json.loads(handle.attrs["regions_json"]):
+            group = handle["regions"][name]
+            out["regions"][name] = {"gas": group["gas_cm2"][()], "path": group["path_cm"][()],
+                                    "pixel_weights": group["pixel_weights"][()],
+                                    "masked_fraction": float(group.attrs["masked_fraction"]),
+                                    "unmasked_solid_angle_sr": float(group.attrs["unmasked_solid_angle_sr"]),
+                                    **{f"{kind}_absorbed": group[f"{kind}_absorbed"][()] for kind in ("gas", "path")
+                                       if f"{kind}_absorbed" in group}}
+    return out
+
+
+def _check_grid(los_weights: Mapping, emissivity, what: str) -> None:
+    r, z = np.asarray(los_weights["r_kpc"]), np.asarray(los_weights["z_kpc"])
+    if r.shape != np.shape(emissivity.r_kpc) or z.shape != np.shape(emissivity.z_kpc) or not (
+            np.allclose(r, emissivity.r_kpc) and np.allclose(z, emissivity.z_kpc)):
+        raise ValueError(f"{what}: the region-averaged line-of-sight weights are on another (r, z) grid "
+                         f"({r.size} x {z.size}) than the emissivities ({np.size(emissivity.r_kpc)} x "
+                         f"{np.size(emissivity.z_kpc)})")
+
+
+def _region_average(los_weights: Mapping, emissivity, name: str, absorbed: bool = False) -> dict:
+    """``{region: (n_E,)}``: V_r . q of one emissivity component (gas or path weights by its convention;
+    ``absorbed``: the per-energy weights with pair absorption)."""
+    kind = "gas" if emissivity.component_meta[name]["convention"] == "per_H" else "path"
+    field = np.asarray(emissivity.components[name], dtype=float)  # (n_r, n_z, n_E)
+    if absorbed:
+        return {region: np.einsum("erz,rze->e", entry[f"{kind}_absorbed"], field)
+                for region, entry in los_weights["regions"].items()}
+    return {region: np.tensordot(entry[kind], field, axes=([0, 1], [0, 1]))
+            for region, entry in los_weights["regions"].items()}
+
+
+def region_averages_of_emissivity(emissivity, los_weights: Mapping, absorption: bool = True):
+    """Region spectra of every map component straight from the emissivities: no sky map.
+
+    The region average of a map is V_r . q with the region-averaged line-of-sight weights V_r
+    (:func:`region_los_weights_of_operators`); the components and sums are formed as
+    :func:`galdiff.skymaps.model_maps.model_map_cubes` forms the maps (gamma-ray sources into
+    ``gamma_total``; the neutrinos per source over flavours, per flavour and in total).
+
+    Parameters
+    ----------
+    emissivity : galdiff.emission.EmissivityResult
+    los_weights : mapping
+        :func:`read_region_los_weights_h5` of the emissivity's line-of-sight set-up.
+    absorption : bool
+        Pair absorption of the gamma rays (``maps.absorption``): the weights' per-energy absorbed
+        form, whose ``kappa_per_kpc`` must be the emissivity's.
+
+    Returns
+    -------
+    energies_GeV : ndarray
+    spectra : dict
+        ``{region: {component: (n_E,)}}`` in GeV^-1 cm^-2 s^-1 sr^-1, for :data:`galdiff.conventions.MAP_COMPONENTS`.
+    """
+    from ..conventions import FLAVOURS, GAMMA_SOURCES
+
+    _check_grid(los_weights, emissivity, "variant")
+    if absorption:
+        kappa = los_weights.get("kappa_per_kpc")
+        if kappa is None:
+            raise ValueError("pair absorption asked for, but the region weights were made without kappa_per_kpc")
+        if np.shape(kappa) != np.shape(emissivity.kappa_per_kpc) or not np.allclose(
+                kappa, emissivity.kappa_per_kpc, rtol=1e-12, atol=0.0):
+            raise ValueError("the region weights' pair-absorption coefficients are not the emissivity's "
+                             "(another grid, gamma-ray energy axis or ISRF)")
+    e_gamma = np.asarray(emissivity.energies["gamma_energy_GeV"], dtype=float)
+    e_nu = np.asarray(emissivity.energies["neutrino_energy_GeV"], dtype=float)
+    if e_gamma.shape != e_nu.shape or not np.allclose(e_gamma, e_nu, rtol=1e-10):
+        raise ValueError("the region spectra need one energy grid for gamma rays and neutrinos")
+    regions = list(los_weights["regions"])
+    zero = np.zeros(e_gamma.size)
+    spectra = {region: {} for region in regions}
+    components = emissivity.components
+    for region in regions:
+        spectra[region]["gamma_total"] = zero.copy()
+    for name in GAMMA_SOURCES:
+        averages = _region_average(los_weights, emissivity, name, absorption) if name in components else None
+        for region in regions:
+            value = zero.copy() if averages is None else averages[region]
+            spectra[region][name] = value
+            spectra[region]["gamma_total"] = spectra[region]["gamma_total"] + value
+    for region in regions:
+        for flavour in FLAVOURS:
+            spectra[region][f"neutrino_{flavour}"] = zero.copy()
+    for source, prefix in (("neutrino_diffuse", "neutrino"), ("extra1_neutrino", "extra1_neutrino"),
+                           ("extra2_neutrino", "extra2_neutrino")):
+        for region in regions:
+            spectra[region][source] = zero.copy()
+        for flavour in FLAVOURS:
+            name = f"{prefix}_{flavour}"
+            if name not in components:
+                continue
+            averages = _region_average(los_weights, emissivity, name)
+            for region in regions:
+                spectra[region][f"neutrino_{flavour}"] = spectra[region][f"neutrino_{flavour}"] + averages[region]
+                spectra[region][source] = spectra[region][source] + averages[region]
+    for region in regions:
+        spectra[region]["neutrino_total"] = sum(spectra[region][f"neutrino_{f}"] for f in FLAVOURS)
+    return e_gamma, spectra
 
 
 def envelope_columns(table) -> list:
