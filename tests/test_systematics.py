@@ -276,3 +276,45 @@ def test_extra_snr_variant_puts_the_extras_on_the_papers_eq2():
                                baseline.components["extra1"][:, 1, :1], rtol=1e-12)  # same spectrum
     assert result.attrs["extras"][0]["distribution"] == "snr_paper"
     assert not np.allclose(result.components["extra1"], baseline.components["extra1"], rtol=1e-3, atol=0.0)
+
+
+def test_region_weights_reproduce_the_region_averages_of_the_maps(tmp_path):
+    """V_r . q equals the region average of the map of q: exactly without absorption and, with pair
+    absorption, for emission in one cell (where both take the attenuation at the same distance), and to
+    second order in the optical depth across a shell for extended emission."""
+    from galdiff.skymaps.model_maps import build_operators, map_geometry
+    from galdiff.skymaps.operator import save_operator
+    from galdiff.skymaps.region_spectra import average_cubes, region_weights
+    from galdiff.skymaps.regions import SkyRegion
+    from galdiff.uncertainty.systematics import region_los_weights_of_operators
+
+    r, z = np.arange(0.0, 20.01, 2.0), np.arange(-2.0, 2.01, 0.5)
+    geometry = map_geometry({"step_max_kpc": 0.5, "step_z_max_kpc": 0.1, "absorption": True},
+                            {"zh_kpc": 2.0, "r_max_kpc": 20.0}, 8.3)
+    gas, path = build_operators(2, r, z, geometry, {"x_co": 2.0e20})
+    files = [save_operator(tmp_path / name, op) for name, op in (("gas.npz", gas), ("path.npz", path))]
+    regions = [SkyRegion.from_config("inner", {"l_min_deg": -60.0, "l_max_deg": 60.0, "b_max_deg": 10.0}),
+               SkyRegion.from_config("sky", {"l_min_deg": 0.0, "l_max_deg": 360.0, "b_max_deg": 90.0})]
+    # kappa [kpc^-1]: none, the CMB's peak (uniform), a peak in the inner Galaxy
+    inner = np.exp(-(r[:, None] / 6.0) ** 2 - (z[None, :] / 1.0) ** 2)
+    kappa = np.stack([np.zeros_like(inner), np.full_like(inner, 1.0 / 7.07), 0.1 + 0.2 * inner], axis=-1)
+    weights = region_los_weights_of_operators(*files, regions, 2, fine_nside=16, kappa_per_kpc=kappa)
+    pixel = {region.name: w for region, (w, _) in zip(regions, region_weights(regions, 2, fine_nside=16).values())}
+
+    def through_maps(operator, q, absorbed):
+        cube = operator.intensity(q, kappa_per_kpc=kappa if absorbed else None, path_operator=path)
+        return average_cubes({"c": (np.arange(3.0), cube)}, pixel)[1]
+
+    single = np.zeros((r.size, z.size, 3))
+    single[3, 4] = 1.0  # r = 6 kpc, z = 0: a ring seen through many shells
+    smooth = np.repeat(np.exp(-((r[:, None] - 4.0) / 5.0) ** 2 - (z[None, :] / 0.6) ** 2)[..., None], 3, axis=-1)
+    for kind, operator in (("gas", gas), ("path", path)):
+        for q, rtol in ((single, 1e-10), (smooth, 2e-3)):
+            maps_absorbed, maps_plain = through_maps(operator, q, True), through_maps(operator, q, False)
+            for name, entry in weights["regions"].items():
+                plain = np.tensordot(entry[kind], q, axes=([0, 1], [0, 1]))
+                np.testing.assert_allclose(plain, maps_plain[name]["c"], rtol=1e-12)
+                absorbed = np.einsum("erz,rze->e", entry[f"{kind}_absorbed"], q)
+                np.testing.assert_allclose(absorbed, maps_absorbed[name]["c"], rtol=rtol)
+                assert absorbed[0] == pytest.approx(plain[0], rel=1e-12)  # kappa = 0: not absorbed
+                assert absorbed[2] < 0.95 * plain[2]  # the check is not empty: absorption of > 5 %
