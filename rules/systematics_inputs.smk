@@ -46,6 +46,10 @@ def syst_spectra_inputs(wildcards):
     return {
         "emissivity": f"results/systematics/{wildcards.variant}/emission/{model}/emissivity.h5",
         "weights": f"results/los/{SYST_LOS_KEYS[(wildcards.variant, model)]}/region_weights.h5",
+        # the baseline's region spectra (from its maps) and emissivities: a variant adds only its change to them
+        "baseline_emissivity": f"results/emission/{model}/emissivity.h5",
+        "baseline_weights": f"results/los/{LOS_KEYS[model]}/region_weights.h5",
+        "baseline_spectra": expand("results/spectra/{model}/{region}.ecsv", model=model, region=REGIONS),
         "data": extra_fit_tables(wildcards),
     }
 

@@ -338,7 +338,8 @@ def _region_average(los_weights: Mapping, emissivity, name: str, absorbed: bool 
             for region, entry in los_weights["regions"].items()}
 
 
-def region_averages_of_emissivity(emissivity, los_weights: Mapping, absorption: bool = True):
+def region_averages_of_emissivity(emissivity, los_weights: Mapping, absorption: bool = True,
+                                  baseline: tuple | None = None):
     """Region spectra of every map component straight from the emissivities: no sky map.
 
     The region average of a map is V_r . q with the region-averaged line-of-sight weights V_r
@@ -354,6 +355,13 @@ def region_averages_of_emissivity(emissivity, los_weights: Mapping, absorption: 
     absorption : bool
         Pair absorption of the gamma rays (``maps.absorption``): the weights' per-energy absorbed
         form, whose ``kappa_per_kpc`` must be the emissivity's.
+    baseline : (EmissivityResult, mapping, mapping), optional
+        The baseline's emissivities, its maps' absorbed region averages ``{region: {component:
+        (n_E,)}}`` (unscaled EXTRA norms; components left out are not used) and the region weights of
+        its line-of-sight set-up. A gamma-ray source is then the baseline's average plus
+        V_r(E) . q - V_r,baseline(E) . q_baseline: exactly the baseline's where the variant changes
+        neither the component nor the set-up, and the weights' small absorption approximation
+        applies to the change only.
 
     Returns
     -------
@@ -384,6 +392,15 @@ def region_averages_of_emissivity(emissivity, los_weights: Mapping, absorption: 
         spectra[region]["gamma_total"] = zero.copy()
     for name in GAMMA_SOURCES:
         averages = _region_average(los_weights, emissivity, name, absorption) if name in components else None
+        if averages is not None and baseline is not None and name in baseline[0].components and all(
+                name in baseline[1].get(region, {}) for region in regions):
+            before = _region_average(baseline[2], baseline[0], name, absorption)
+            if np.array_equal(emissivity.components[name], baseline[0].components[name]) and all(
+                    np.array_equal(averages[region], before[region]) for region in regions):
+                averages = {region: np.asarray(baseline[1][region][name], dtype=float) for region in regions}
+            else:
+                averages = {region: np.asarray(baseline[1][region][name], dtype=float) + averages[region]
+                            - before[region] for region in regions}
         for region in regions:
             value = zero.copy() if averages is None else averages[region]
             spectra[region][name] = value
