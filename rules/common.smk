@@ -349,8 +349,9 @@ def band_response_inputs(wildcards):
     inputs.update({f"greens_{s}": greens_file(model, s) for s in ("proton", "helium", "electron")})
     # the leptons: the ISRF (electron losses, IC) and the unscaled secondary e+ (c_e+ scales it)
     inputs["isrf"] = raw_file(ISRF_FILE)
-    inputs.update({lepton: f"results/propagation/{model}/{lepton}.h5"
-                   for lepton in ("electron_secondary", "positron_secondary")})
+    inputs.update(
+        {lepton: f"results/propagation/{model}/{lepton}.h5" for lepton in ("electron_secondary", "positron_secondary")}
+    )
     inputs.update(los_files(wildcards))
     inputs["emissivity"] = f"results/emission/{model}/emissivity.h5"
     inputs["electron"] = f"results/propagation/{model}/electron.h5"
