@@ -24,6 +24,9 @@ include: "rules/emission.smk"
 include: "rules/spectra.smk"
 # uncertainty bands (before the figures, whose inputs name the band files)
 include: "rules/bands.smk"
+# systematic variants (after the bands: the envelopes are the figures' second, lighter band)
+include: "rules/systematics_inputs.smk"
+include: "rules/systematics.smk"
 include: "rules/fit.smk"
 include: "rules/figures.smk"
 include: "rules/products.smk"
@@ -65,5 +68,7 @@ rule all:
         )
         if FIT
         else [],
+        # systematic variants (config `systematics`): envelopes per model and region, headline and Table IV numbers
+        SYST_OUTPUTS,
         # parameter scans (config `scans`): one table and one figure each
         expand("results/scans/{scan}.{ext}", scan=SCAN_POINTS, ext=["ecsv", "pdf"]),

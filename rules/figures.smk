@@ -64,6 +64,7 @@ rule fig4:
     input:
         unpack(lambda wc: printed_spectra(FIG4["panels"][wc.panel]["model"], FIG4["panels"][wc.panel]["region"])),
         unpack(lambda wc: region_bands(FIG4["panels"][wc.panel]["model"], FIG4["panels"][wc.panel]["region"])),
+        unpack(lambda wc: region_systematics(FIG4["panels"][wc.panel]["model"], FIG4["panels"][wc.panel]["region"])),
         spectra=lambda wc: "results/spectra/{model}/{region}.ecsv".format(**FIG4["panels"][wc.panel]),
         data=lambda wc: expand("results/data/{dataset}.ecsv", dataset=FIG4["panels"][wc.panel]["datasets"]),
     output:
@@ -98,6 +99,7 @@ rule fig5:
     input:
         **printed_spectra(FIG5["model"], FIG5["region"]),
         **region_bands(FIG5["model"], FIG5["region"]),
+        **region_systematics(FIG5["model"], FIG5["region"]),
         spectra=f"results/spectra/{FIG5['model']}/{FIG5['region']}.ecsv",
         data=expand("results/data/{dataset}.ecsv", dataset=FIG5["datasets"]),
     output:
@@ -129,6 +131,7 @@ rule fig7:
         unpack(lambda wc: neutrino_bands(FIG7["panels"][wc.panel])),
         unpack(lambda wc: printed_spectra(FIG7["model"], FIG7["panels"][wc.panel])),
         unpack(lambda wc: region_bands(FIG7["model"], FIG7["panels"][wc.panel])),
+        unpack(lambda wc: region_systematics(FIG7["model"], FIG7["panels"][wc.panel])),
         spectra=lambda wc: f"results/spectra/{FIG7['model']}/{FIG7['panels'][wc.panel]}.ecsv",
     output:
         report(
@@ -161,6 +164,7 @@ rule fig8:
         **neutrino_bands(FIG8["region"]),
         **printed_spectra(FIG8["model"], FIG8["region"]),
         **region_bands(FIG8["model"], FIG8["region"]),
+        **region_systematics(FIG8["model"], FIG8["region"]),
         spectra=f"results/spectra/{FIG8['model']}/{FIG8['region']}.ecsv",
     output:
         report(

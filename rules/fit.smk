@@ -184,6 +184,8 @@ rule summary:
         band_headline="results/bands/headline.json",
         band_table4="results/bands/table4.json",
         local_bands=expand("results/bands/{model}/local_{fit}.ecsv", model=REPORT_MODELS, fit=FIT_NAMES),
+        # systematic variants (rules/systematics.smk): their envelope of the same numbers
+        systematics="results/systematics/numbers.json" if SYST_VARIANTS else [],
     output:
         report("results/summary.json", caption="../workflow/report/summary.rst", category="Headline numbers"),
     log:

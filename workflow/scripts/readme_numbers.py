@@ -18,6 +18,7 @@ sys.path.insert(0, str(PROJECT_ROOT / "src"))
 
 from galdiff.provenance import atomic_path
 from galdiff.reporting import readme_blocks, replace_generated_blocks
+from galdiff.uncertainty.systematics import readme_block as systematics_block
 
 
 def render(blocks):
@@ -28,8 +29,11 @@ def render(blocks):
     return "\n".join(parts)
 
 
-def main(summary_path, config, output_path=None, readme_path=None):
-    blocks = readme_blocks(json.loads(Path(summary_path).read_text()), config)
+def main(summary_path, config, output_path=None, readme_path=None, only=None):
+    summary = json.loads(Path(summary_path).read_text())
+    blocks = {**readme_blocks(summary, config), "systematics": systematics_block(summary)}
+    if only:  # e.g. the systematics block from another run than the others
+        blocks = {name: blocks[name] for name in only}
     if output_path:
         with atomic_path(output_path) as tmp:
             tmp.write_text(render(blocks))
@@ -65,7 +69,8 @@ elif __name__ == "__main__":
     parser.add_argument("--output", help="write the blocks to this Markdown file")
     parser.add_argument("--configfile", nargs="*", default=[str(PROJECT_ROOT / "config.yaml")],
                         help="configuration of that run (config.yaml, then any --configfile merged on top)")
+    parser.add_argument("--only", nargs="*", help="rewrite only these blocks (fits, spectra, systematics)")
     args = parser.parse_args()
-    result = main(args.summary, _merged_config(args.configfile), args.output, args.readme)
+    result = main(args.summary, _merged_config(args.configfile), args.output, args.readme, args.only)
     if not (args.readme or args.output):
         print(render(result))

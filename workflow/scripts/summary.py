@@ -10,7 +10,8 @@ from galdiff.script_logging import setup_logging
 
 
 def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headline_path=None, table4_path=None,
-         gev_anchor_path=None, band_headline_path=None, local_band_paths=(), band_table4_path=None):
+         gev_anchor_path=None, band_headline_path=None, local_band_paths=(), band_table4_path=None,
+         systematics_path=None):
     log = setup_logging(log_path)
     inputs = {Path(p).parent.name: p for p in fit_paths}
     inputs.update({f"{Path(p).parent.name}/extra_fit": p for p in extra_paths})
@@ -50,6 +51,14 @@ def main(fit_paths, output_path, log_path, extra_paths=(), mask_path=None, headl
         ratios = json.loads(Path(band_table4_path).read_text())
         summary["table4_errors"] = {"definition": ratios["definition"], "models": ratios["models"]}
         inputs["band_table4"] = band_table4_path
+    if systematics_path:  # the envelope of the systematic variants beside the statistical errors (rules/systematics.smk)
+        from galdiff.uncertainty.systematics import summary_entry
+
+        summary["systematics"] = summary_entry(
+            json.loads(Path(systematics_path).read_text()),
+            json.loads(Path(band_headline_path).read_text()) if band_headline_path else None,
+            json.loads(Path(band_table4_path).read_text()) if band_table4_path else None)
+        inputs["systematics"] = systematics_path
     if local_band_paths:  # relative 68 % half-widths of the modulated local spectra (rules/bands.smk)
         from galdiff.data.datasets import read_dataset
         from galdiff.uncertainty.bands import relative_half_widths
@@ -72,4 +81,5 @@ if __name__ == "__main__":
     main(list(snakemake.input.fits), snakemake.output[0], snakemake.log[0], list(snakemake.input.extra),
          snakemake.input.mask, snakemake.input.headline, snakemake.input.table4,
          snakemake.input.get("gev_anchor") or None, snakemake.input.get("band_headline") or None,
-         list(snakemake.input.get("local_bands", [])), snakemake.input.get("band_table4") or None)
+         list(snakemake.input.get("local_bands", [])), snakemake.input.get("band_table4") or None,
+         snakemake.input.get("systematics") or None)

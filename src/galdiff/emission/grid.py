@@ -131,6 +131,9 @@ class EmissionGrid:
         Tolerance of the low-rank photon field (default 1e-4).
     hadronic_switch_GeV : tuple of float
         (low, high) AAfrag blend band in total energy per nucleon.
+    pi0_cross_sections : {'aafrag', 'kafexhiu2014'}
+        Cross sections of the pi0 gamma rays (:data:`galdiff.interactions.hadronic.CROSS_SECTION_MODELS`;
+        neutrinos always AAfrag). 'kafexhiu2014' is a systematic variant (docs/systematics.md).
 
     Notes
     -----
@@ -142,7 +145,8 @@ class EmissionGrid:
                  neutrino_energy_GeV=None, isrf=None, isrf_components=("optical", "infrared"), cmb="analytic",
                  target_energy_eV=None, he_to_h=gas_models.HE_TO_H, gas_cm3=None,
                  mixing: MixingAngles = NUFIT52_NO_WITH_SK, ic_oversample=4, chunk_cells=64,
-                 hadronic_switch_GeV=(4.0, 10.0), ic_method="exact", ic_rank_tolerance=1e-4):
+                 hadronic_switch_GeV=(4.0, 10.0), ic_method="exact", ic_rank_tolerance=1e-4,
+                 pi0_cross_sections="aafrag"):
         self.r_kpc = _check_axis("r_kpc", r_kpc)
         self.z_kpc = _check_axis("z_kpc", z_kpc)
         self.nucleus_ek_GeV_per_n = _check_axis("nucleus_ek_GeV_per_n", nucleus_ek_GeV_per_n)
@@ -165,6 +169,7 @@ class EmissionGrid:
         self.ic_method = ic_method
         self.ic_rank_tolerance = float(ic_rank_tolerance)
         self.hadronic_switch_GeV = tuple(float(x) for x in hadronic_switch_GeV)
+        self.pi0_cross_sections = str(pi0_cross_sections)
         self.shape = (self.r_kpc.size, self.z_kpc.size)
         self.n_cells = self.shape[0] * self.shape[1]
         self.gas_source = "user-supplied arrays" if gas_cm3 is not None else (
@@ -191,15 +196,16 @@ class EmissionGrid:
             self.timings_s[f"build_{key}"] = time.perf_counter() - start
         return self._cache[key]
 
-    def _hadronic(self, key, energies, codes):
+    def _hadronic(self, key, energies, codes, cross_sections="aafrag"):
         low, high = self.hadronic_switch_GeV
         return self._timed(key, lambda: HadronicMatrix(self.nucleus_ek_GeV_per_n, energies, codes, he_to_h=self.he_to_h,
-                                                        switch_low_GeV=low, switch_high_GeV=high))
+                                                        switch_low_GeV=low, switch_high_GeV=high,
+                                                        cross_sections=cross_sections))
 
     @property
     def pi0_matrix(self) -> HadronicMatrix:
         """:class:`HadronicMatrix` for gamma rays on (nucleus grid, gamma grid)."""
-        return self._hadronic("pi0", self.gamma_energy_GeV, "gam")
+        return self._hadronic("pi0", self.gamma_energy_GeV, "gam", self.pi0_cross_sections)
 
     def neutrino_matrix(self, flavour) -> HadronicMatrix:
         """:class:`HadronicMatrix` for source flavour 'e' or 'mu' (nu + anti-nu)."""
@@ -529,6 +535,8 @@ class EmissionGrid:
             "cmb": str(self.cmb),
             "mixing_angles_deg": asdict(self.mixing),
             "hadronic_switch_GeV": list(self.hadronic_switch_GeV),
+            # recorded only where it is not the default, so the baseline files keep their bytes
+            **({"pi0_cross_sections": self.pi0_cross_sections} if self.pi0_cross_sections != "aafrag" else {}),
             "ic_oversample": self.ic_oversample,
             "ic_method": self.ic_method,
             "ic_rank_tolerance": self.ic_rank_tolerance,

@@ -21,6 +21,11 @@ yield ratio per projectile nucleus, computed at the upper edge of the band; docs
 the band the two descriptions are blended linearly in ln E_n, so there is no jump at the switch.
 (The K14 parametrisation itself, in aafragpy and naima alike, drops by ~35 % in energy-weighted
 yield between T_p = 3.6 and 4.1 GeV; integrated over a CR spectrum this leaves q(E) smooth.)
+A systematic variant (``cross_sections="kafexhiu2014"``, gamma rays only; docs/systematics.md) replaces
+AAfrag in p-p by the Kafexhiu et al. 2014 parametrisation shipped with aafragpy (GEANT parameters)
+over the whole range where aafragpy defines it (proton kinetic energy up to 1 PeV), blended into AAfrag
+over 0.3-1 PeV per nucleon above it; the nuclear channels are K14 p-p times the same constant channel
+factors as the low-energy completion.
 aafragpy's Kamae 2006 positron renormalisation has a typo that removes most e+ below
 T_p = 5.52 GeV; it is corrected here (:func:`kamae2006_positron_correction_mb_per_GeV`).
 
@@ -48,6 +53,7 @@ __all__ = [
     "kamae2006_positron_correction_mb_per_GeV",
     "channel_factor",
     "hadronic_cross_section_mb_per_GeV",
+    "CROSS_SECTION_MODELS",
     "HadronicMatrix",
 ]
 
@@ -62,6 +68,13 @@ M_N_HE_GEV = M_HE4_GEV / HE_MASS_NUMBER
 K14_THRESHOLD_T_GEV = 0.2797
 # aafragpy 2.0.4 table ranges in projectile total energy (docs/emission.md#aafrag-tables)
 AAFRAG_MIN_TOTAL_GEV = {"p-p": 4.0, "p-He": 4.0, "He-p": 5.0, "He-He": 5.0}
+#: high-energy cross-section models: AAfrag (the default) or the Kafexhiu et al. 2014 variant (gamma rays only)
+CROSS_SECTION_MODELS = ("aafrag", "kafexhiu2014")
+# aafragpy's K14 returns zero above T_p = 1e6 GeV (its validity limit); the K14 variant hands over to AAfrag
+# over this band in total energy per nucleon (GeV), so it stays K14 wherever K14 is defined
+K14_VARIANT_SWITCH_GEV = (3.0e5, 1.0e6)
+# energy per nucleon (GeV) of the constant nuclear channel factors of the low-energy description (the default band top)
+CHANNEL_FACTOR_ENERGY_GEV = 10.0
 
 
 def _as_codes(secondary):
@@ -242,7 +255,7 @@ def _aafrag_weight(total_energy_per_nucleon_GeV, switch_low_GeV, switch_high_GeV
 
 
 def hadronic_cross_section_mb_per_GeV(secondary, channel, ek_GeV_per_n, secondary_energy_GeV,
-                                      switch_low_GeV=4.0, switch_high_GeV=10.0):
+                                      switch_low_GeV=4.0, switch_high_GeV=10.0, cross_sections="aafrag"):
     """Production cross section on the T_n grid: AAfrag above the switch band, p-p parametrisation below.
 
     Parameters
@@ -256,6 +269,10 @@ def hadronic_cross_section_mb_per_GeV(secondary, channel, ek_GeV_per_n, secondar
         Band in total energy per nucleon E_n = T_n + m_n (GeV) over which the low-energy
         description (below) is blended into AAfrag (above); docs/emission.md#low-energy-completion
         recommends 4-10 GeV. Needs switch_low >= 4 GeV (AAfrag p-p table start).
+    cross_sections : {'aafrag', 'kafexhiu2014'}
+        'kafexhiu2014' (gamma rays only, a systematic variant): the low-energy description (K14 p-p,
+        nuclear channels by the constant factors of :func:`channel_factor` at 10 GeV/n) up to
+        :data:`K14_VARIANT_SWITCH_GEV`, AAfrag above; ``switch_low_GeV``, ``switch_high_GeV`` are then unused.
 
     Returns
     -------
@@ -264,6 +281,14 @@ def hadronic_cross_section_mb_per_GeV(secondary, channel, ek_GeV_per_n, secondar
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}; expected one of {CHANNELS}")
+    if cross_sections not in CROSS_SECTION_MODELS:
+        raise ValueError(f"unknown cross_sections {cross_sections!r}; expected one of {CROSS_SECTION_MODELS}")
+    factor_energy_GeV = switch_high_GeV
+    if cross_sections == "kafexhiu2014":
+        if _as_codes(secondary) != ("gam",):
+            raise ValueError("cross_sections='kafexhiu2014' parametrises gamma rays only (secondary 'gam')")
+        switch_low_GeV, switch_high_GeV = K14_VARIANT_SWITCH_GEV
+        factor_energy_GeV = CHANNEL_FACTOR_ENERGY_GEV
     if switch_low_GeV < AAFRAG_MIN_TOTAL_GEV["p-p"]:
         raise ValueError("switch_low_GeV must be >= 4 GeV (start of the AAfrag p-p table)")
     codes = _as_codes(secondary)
@@ -278,7 +303,7 @@ def hadronic_cross_section_mb_per_GeV(secondary, channel, ek_GeV_per_n, secondar
         out[high] += weight[high, None] * aafrag_cross_section_mb_per_GeV(codes, channel, e_tot, e_sec)
     low = weight < 1.0
     if np.any(low):
-        factor = 1.0 if channel == "p-p" else channel_factor(codes, channel, switch_high_GeV)
+        factor = 1.0 if channel == "p-p" else channel_factor(codes, channel, factor_energy_GeV)
         # same kinetic energy per nucleon (same Lorentz factor) for the nucleon-nucleon collision
         out[low] += (1.0 - weight[low, None]) * factor * low_energy_pp_cross_section_mb_per_GeV(
             codes, ek[low] + M_P_GEV, e_sec
@@ -314,6 +339,8 @@ class HadronicMatrix:
         ISM He/H number ratio f_He (default 0.11; docs/emission.md#hadronic-emissivity).
     switch_low_GeV, switch_high_GeV : float
         Blend band in total energy per nucleon (see :func:`hadronic_cross_section_mb_per_GeV`).
+    cross_sections : {'aafrag', 'kafexhiu2014'}
+        High-energy cross sections (:data:`CROSS_SECTION_MODELS`; 'kafexhiu2014' for gamma rays only).
 
     Attributes
     ----------
@@ -327,8 +354,9 @@ class HadronicMatrix:
     """
 
     def __init__(self, ek_GeV_per_n, secondary_energy_GeV, secondary="gam", he_to_h=DEFAULT_HE_TO_H,
-                 switch_low_GeV=4.0, switch_high_GeV=10.0):
+                 switch_low_GeV=4.0, switch_high_GeV=10.0, cross_sections="aafrag"):
         start = time.perf_counter()
+        self.cross_sections = str(cross_sections)
         self.ek_GeV_per_n = np.asarray(ek_GeV_per_n, dtype=float)
         self.secondary_energy_GeV = np.asarray(secondary_energy_GeV, dtype=float)
         self.secondary = _as_codes(secondary)
@@ -337,7 +365,8 @@ class HadronicMatrix:
             raise ValueError("ek_GeV_per_n must be strictly increasing")
         self.cross_sections_mb_per_GeV = {
             ch: hadronic_cross_section_mb_per_GeV(
-                self.secondary, ch, self.ek_GeV_per_n, self.secondary_energy_GeV, switch_low_GeV, switch_high_GeV
+                self.secondary, ch, self.ek_GeV_per_n, self.secondary_energy_GeV, switch_low_GeV, switch_high_GeV,
+                cross_sections=self.cross_sections,
             )
             for ch in CHANNELS
         }
@@ -391,7 +420,7 @@ class HadronicMatrix:
         """Write the matrices and grids to an ``.npz`` file (for the workflow's cache)."""
         np.savez_compressed(
             Path(path), ek_GeV_per_n=self.ek_GeV_per_n, secondary_energy_GeV=self.secondary_energy_GeV,
-            secondary=np.array(self.secondary), he_to_h=self.he_to_h,
+            secondary=np.array(self.secondary), he_to_h=self.he_to_h, cross_sections=self.cross_sections,
             matrix_p=self.matrix_p, matrix_he=self.matrix_he,
         )
 
@@ -404,6 +433,7 @@ class HadronicMatrix:
         obj.secondary_energy_GeV = data["secondary_energy_GeV"]
         obj.secondary = tuple(str(s) for s in data["secondary"])
         obj.he_to_h = float(data["he_to_h"])
+        obj.cross_sections = str(data["cross_sections"]) if "cross_sections" in data else "aafrag"
         obj.matrix_p = data["matrix_p"]
         obj.matrix_he = data["matrix_he"]
         obj.cross_sections_mb_per_GeV = {}

@@ -161,3 +161,67 @@ def read_model_tables(spectra_path, printed_path=None, band_path=None, printed_b
     inputs = {f"{Path(p).parent.name}/{Path(p).name}": p
               for p in (spectra_path, printed_path, band_path, printed_band_path) if p}
     return read_dataset(spectra_path), tables, inputs
+
+
+def systematic_band_style(model: str, printed_of: dict | None = None, color: str | None = None) -> dict:
+    """Fill style of the envelope of the systematic variants: the statistical band's colour, lighter
+    (:data:`SYSTEMATIC_BAND_ALPHA`), hatched-free and under the curves; an as-printed twin's lighter still."""
+    style = band_style(model, printed_of, 0, color)
+    alpha = SYSTEMATIC_BAND_ALPHA * (BAND_AS_PRINTED_FACTOR if (printed_of or {}).get(model) is not None else 1.0)
+    return {**style, "alpha": alpha, "zorder": 0.5}
+
+
+def draw_systematic_envelopes(ax, envelope_table, styles, weight_of, *, model: str = "", as_printed: bool = False,
+                              note: bool = True, skip_prefixes=("extra",)) -> None:
+    """Shade each component's envelope over the systematic variants (galdiff.uncertainty.systematics).
+
+    Parameters
+    ----------
+    envelope_table : astropy.table.Table or None
+        ``results/systematics/<model>/envelope_<region>.ecsv`` (``energy``, ``<c>_syst_lo``, ``<c>_syst_hi``);
+        None draws nothing.
+    styles : mapping
+        component -> (label, colour, line style), as for the figure's curves.
+    weight_of : callable
+        Energy [GeV] -> factor on the intensities.
+    as_printed : bool
+        The as-printed twin's envelope (lighter).
+    note : bool
+        Write which variants the light band spans in the axes' lower left corner.
+    skip_prefixes : tuple of str
+        Components not shaded: by default the EXTRA components, whose norms are refitted on each variant
+        (an extra fitted to 0 by one variant would shade down to the axis; their envelope is in the table,
+        what they absorb shows in the total's).
+    """
+    if envelope_table is None:
+        return
+    energy = envelope_table["energy"].quantity.to_value("GeV")
+    weight = weight_of(energy)
+    printed_of = {model: model} if as_printed else None
+    for component, (_, colour, _) in styles.items():
+        if component.startswith(tuple(skip_prefixes)):
+            continue
+        lo, hi = f"{component}_syst_lo", f"{component}_syst_hi"
+        if lo not in envelope_table.colnames or not np.any(np.asarray(envelope_table[component]) > 0):
+            continue
+        lower, upper = (weight * np.asarray(envelope_table[name], dtype=float) for name in (lo, hi))
+        good = np.isfinite(lower) & np.isfinite(upper) & (upper > 0)
+        if not np.any(upper[good] > lower[good]):
+            continue
+        ax.fill_between(energy, np.where(good, lower, np.nan), np.where(good, upper, np.nan), where=good,
+                        **systematic_band_style(model, printed_of, colour))
+    if note and not as_printed:
+        variants = ", ".join(envelope_table.meta.get("variants", []))
+        ax.text(0.02, 0.02, f"lightest bands: systematic envelope ({variants})", transform=ax.transAxes,
+                fontsize=5, color="0.3", ha="left", va="bottom")
+
+
+def read_systematics_tables(syst_path=None, printed_syst_path=None):
+    """The envelope tables of a figure's model and its as-printed twin (None where a path is not given),
+    and their provenance entries."""
+    from ..data.datasets import read_dataset
+
+    tables = {key: read_dataset(path) if path else None
+              for key, path in (("syst", syst_path), ("printed_syst", printed_syst_path))}
+    inputs = {f"{Path(p).parent.name}/{Path(p).name}": p for p in (syst_path, printed_syst_path) if p}
+    return tables, inputs

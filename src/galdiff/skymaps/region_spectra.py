@@ -40,6 +40,9 @@ __all__ = [
     "average_cubes",
     "region_spectrum_table",
     "spectrum_columns",
+    "unmasked_solid_angle_sr",
+    "model_region_spectra",
+    "fitted_region_spectra",
 ]
 
 #: every map component has a column (galdiff.conventions.MAP_COMPONENTS)
@@ -213,13 +216,46 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
         :func:`galdiff.fitting.extra.extra_fit_summary` output (``{"components": ...}`` only without a fit).
     fit_result : ExtraFitResult or None
     """
-    from ..fitting.data import gamma_ray_datasets
-    from ..fitting.extra import extra_fit_summary, fit_extra_scales, scale_components
-
     regions = list(regions)
     nside = hp.npix2nside(next(iter(cubes.values()))[1].shape[-1])
     weights = region_weights(regions, nside, mask=mask, fine_nside=fine_nside)
     energies, spectra = average_cubes(cubes, weights)
+    areas = {name: (masked, unmasked_solid_angle_sr(region_w)) for name, (region_w, masked) in weights.items()}
+    return fitted_region_spectra(energies, spectra, regions, areas, model=model, fit_data=fit_data,
+                                 fit_energy_range_GeV=fit_energy_range_GeV, extras_maps=extras_maps,
+                                 fit_names=fit_names, flavour_fractions=flavour_fractions, meta=meta,
+                                 fit_dataset_energy_ranges_GeV=fit_dataset_energy_ranges_GeV)
+
+
+def fitted_region_spectra(energies_GeV, spectra: dict, regions, areas: dict, *, model: str,
+                          fit_data: dict | None = None, fit_energy_range_GeV=None, extras_maps: dict | None = None,
+                          fit_names=None, flavour_fractions: dict | None = None, meta: dict | None = None,
+                          fit_dataset_energy_ranges_GeV: dict | None = None):
+    """The spectra stage after the region average: the EXTRA fit and the tables (:func:`model_region_spectra`).
+
+    Parameters
+    ----------
+    energies_GeV : array_like
+    spectra : dict
+        ``{region: {component: (n_E,)}}`` region-averaged intensities with the maps' EXTRA norms
+        [GeV^-1 cm^-2 s^-1 sr^-1] (:func:`average_cubes`, or region-averaged line-of-sight weights
+        applied to the emissivities, :mod:`galdiff.uncertainty.systematics`).
+    regions : list of SkyRegion
+    areas : dict
+        ``{region: (masked fraction, unmasked solid angle [sr])}``, in the order of the tables.
+    model, fit_data, fit_energy_range_GeV, extras_maps, fit_names, flavour_fractions, meta, fit_dataset_energy_ranges_GeV
+        As for :func:`model_region_spectra`.
+
+    Returns
+    -------
+    tables, fit_summary, fit_result
+        As :func:`model_region_spectra`.
+    """
+    from ..fitting.data import gamma_ray_datasets
+    from ..fitting.extra import extra_fit_summary, fit_extra_scales, scale_components
+
+    energies = np.asarray(energies_GeV, dtype=float)
+    regions = list(regions)
     extras_maps = dict(extras_maps or {})
     if fit_names is None:
         fit_names = [name for name, entry in extras_maps.items() if entry.get("norm_per_GeV_cm3_s_sr", 0) > 0]
@@ -246,7 +282,7 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
     summary["model"] = model
     region_map = {region.name: region for region in regions}
     tables = {}
-    for name, (region_w, masked) in weights.items():
+    for name, (masked, solid_angle_sr) in areas.items():
         scaled = scale_components(spectra[name], scales, flavour_fractions)
         extra_meta = {"extra_fit": {key: {"scale": value["scale"], "norm_per_GeV_cm3_s_sr": value["norm_per_GeV_cm3_s_sr"],
                                           "norm_maps_per_GeV_cm3_s_sr": value["norm_maps_per_GeV_cm3_s_sr"],
@@ -254,5 +290,5 @@ def model_region_spectra(cubes: dict, regions, *, model: str, mask=None, fine_ns
                                     for key, value in summary["components"].items()}}
         tables[name] = region_spectrum_table(
             energies, scaled, region_map[name], model=model, masked_fraction=masked,
-            unmasked_solid_angle_sr=unmasked_solid_angle_sr(region_w), meta={**(meta or {}), **extra_meta})
+            unmasked_solid_angle_sr=solid_angle_sr, meta={**(meta or {}), **extra_meta})
     return tables, summary, result
