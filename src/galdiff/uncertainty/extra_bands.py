@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..conventions import EXTRA_COMPONENTS
 from ..fitting.extra import scale_components
 from .sampling import central_interval, draw_parameters
 
@@ -28,7 +29,7 @@ __all__ = ["extra_scale_covariance", "extra_derivatives", "extra_scale_draws", "
            "headline_band", "unscaled_from_band_table", "EXTRA_MAP_COMPONENTS"]
 
 #: the map cubes whose unscaled region averages the EXTRA derivatives are made from
-EXTRA_MAP_COMPONENTS = ("extra1", "extra2", "extra1_neutrino", "extra2_neutrino")
+EXTRA_MAP_COMPONENTS = EXTRA_COMPONENTS  # the registry's extras (galdiff.conventions), not a second list
 
 #: the columns an EXTRA scale moves
 EXTRA_DEPENDENT = ("extra1", "extra2", "gamma_total", "extra1_neutrino", "extra2_neutrino", "neutrino_total",
