@@ -2,13 +2,11 @@
 
 from pathlib import Path
 
-import yaml
-
-from galdiff.data.datasets import read_dataset, write_dataset
+from galdiff.data.datasets import read_dataset
 from galdiff.fitting.extra import extras_from_emissivity
 from galdiff.skymaps.masks import read_mask_fits
-from galdiff.provenance import atomic_path, provenance_meta
-from galdiff.skymaps.region_spectra import model_region_spectra
+from galdiff.provenance import provenance_meta
+from galdiff.skymaps.region_spectra import model_region_spectra, write_region_spectra_outputs
 from galdiff.skymaps.regions import SkyRegion
 from galdiff.script_logging import setup_logging
 from galdiff.skymaps.cube import read_healpix_cube
@@ -35,20 +33,7 @@ def main(map_paths, emissivity_path, mask_path, data_paths, regions_cfg, fit_dat
         cubes, regions, model=model, mask=read_mask_fits(mask_path) if mask_path else None, fine_nside=fine_nside,
         fit_data=fit_tables, fit_energy_range_GeV=energy_range_GeV, extras_maps=extras_maps, fit_names=fit_names,
         flavour_fractions=fractions, meta=meta, fit_dataset_energy_ranges_GeV=dataset_energy_ranges_GeV)
-    for region, path in zip(regions_cfg, outputs["spectra"]):
-        write_dataset(tables[region], path)
-        log.info("wrote %s (masked fraction %.3f)", path, tables[region].meta["masked_fraction"])
-    summary["provenance"] = meta
-    with atomic_path(outputs["fit"]) as tmp:
-        tmp.write_text(yaml.safe_dump(summary, sort_keys=False))
-    if result is not None:
-        result.points.meta.update({"model": model, **meta})
-        log.info("EXTRA fit: %s, chi2/ndof = %.2f/%d", dict(zip(result.names, result.scales)), result.chi2, result.ndof)
-    points = result.points if result is not None else None
-    if points is None:
-        from astropy.table import Table
-        points = Table(meta={"model": model, "note": "no EXTRA fit (no fit data or nothing to fit)"})
-    write_dataset(points, outputs["points"])
+    write_region_spectra_outputs(list(regions_cfg), tables, summary, result, meta, model, outputs, log)
 
 
 if __name__ == "__main__":

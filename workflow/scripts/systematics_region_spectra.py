@@ -3,14 +3,12 @@
 
 from pathlib import Path
 
-import yaml
-
-from galdiff.data.datasets import read_dataset, write_dataset
+from galdiff.data.datasets import read_dataset
 from galdiff.emission import read_emissivity_h5
 from galdiff.fitting.extra import extras_from_emissivity
-from galdiff.provenance import atomic_path, provenance_meta
+from galdiff.provenance import provenance_meta
 from galdiff.script_logging import setup_logging
-from galdiff.skymaps.region_spectra import fitted_region_spectra
+from galdiff.skymaps.region_spectra import fitted_region_spectra, write_region_spectra_outputs
 from galdiff.skymaps.regions import SkyRegion
 from galdiff.uncertainty.systematics import read_region_los_weights_h5, region_averages_of_emissivity
 
@@ -57,20 +55,7 @@ def main(inputs, regions_cfg, fit_data, energy_range_GeV, extra_cfg, model, outp
         energies, spectra, regions, areas, model=model, fit_data=fit_tables, fit_energy_range_GeV=energy_range_GeV,
         extras_maps=extras_maps, fit_names=fit_names, flavour_fractions=fractions, meta=meta,
         fit_dataset_energy_ranges_GeV=dataset_energy_ranges_GeV)
-    for region, path in zip(regions_cfg, outputs["spectra"]):
-        write_dataset(tables[region], path)
-        log.info("wrote %s (masked fraction %.3f)", path, tables[region].meta["masked_fraction"])
-    summary["provenance"] = meta
-    with atomic_path(outputs["fit"]) as tmp:
-        tmp.write_text(yaml.safe_dump(summary, sort_keys=False))
-    if result is not None:
-        result.points.meta.update({"model": model, **meta})
-        log.info("EXTRA fit: %s, chi2/ndof = %.2f/%d", dict(zip(result.names, result.scales)), result.chi2, result.ndof)
-        points = result.points
-    else:
-        from astropy.table import Table
-        points = Table(meta={"model": model, "note": "no EXTRA fit (no fit data or nothing to fit)"})
-    write_dataset(points, outputs["points"])
+    write_region_spectra_outputs(list(regions_cfg), tables, summary, result, meta, model, outputs, log)
 
 
 if __name__ == "__main__":

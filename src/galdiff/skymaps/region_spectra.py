@@ -32,6 +32,7 @@ from ..conventions import GAMMA_COMPONENTS, INTENSITY_UNIT, MAP_COMPONENTS, NEUT
 from .regions import SkyRegion, fine_nside_for, region_pixel_weights, weighted_region_average
 
 __all__ = [
+    "write_region_spectra_outputs",
     "GAMMA_COMPONENTS",
     "NEUTRINO_COMPONENTS",
     "SPECTRUM_COMPONENTS",
@@ -292,3 +293,29 @@ def fitted_region_spectra(energies_GeV, spectra: dict, regions, areas: dict, *, 
             energies, scaled, region_map[name], model=model, masked_fraction=masked,
             unmasked_solid_angle_sr=solid_angle_sr, meta={**(meta or {}), **extra_meta})
     return tables, summary, result
+
+
+def write_region_spectra_outputs(region_names, tables: dict, summary: dict, result, meta: dict, model: str,
+                                  outputs: dict, log) -> None:
+    """Write what a region-spectra job produces: one ECSV per region (``outputs["spectra"]``, in the order of
+    ``region_names``), the EXTRA fit summary (YAML, ``outputs["fit"]``) and the fitted points (ECSV,
+    ``outputs["points"]``; an empty table with a note when nothing was fitted)."""
+    import yaml
+    from astropy.table import Table
+
+    from ..data.datasets import write_dataset
+    from ..provenance import atomic_path
+
+    for region, path in zip(region_names, outputs["spectra"]):
+        write_dataset(tables[region], path)
+        log.info("wrote %s (masked fraction %.3f)", path, tables[region].meta["masked_fraction"])
+    summary["provenance"] = meta
+    with atomic_path(outputs["fit"]) as tmp:
+        tmp.write_text(yaml.safe_dump(summary, sort_keys=False))
+    if result is not None:
+        result.points.meta.update({"model": model, **meta})
+        log.info("EXTRA fit: %s, chi2/ndof = %.2f/%d", dict(zip(result.names, result.scales)), result.chi2, result.ndof)
+        points = result.points
+    else:
+        points = Table(meta={"model": model, "note": "no EXTRA fit (no fit data or nothing to fit)"})
+    write_dataset(points, outputs["points"])
