@@ -6,7 +6,8 @@
 #   weights, no maps) and each draw's coefficients, with its check against the full chain
 #   -> results/bands/<model>/response_hadronic.h5, response_check.json.
 #   band_regions: per model, the region spectra's band from the cosmic-ray draws (through the response,
-#   with fits only) and the EXTRA norms' covariance -> results/bands/<model>/region_<region>.ecsv (Figures 4, 5, 7, 8).
+#   with fits only) and the EXTRA norms' covariance, the EXTRA fit redone on each cosmic-ray draw
+#   -> results/bands/<model>/region_<region>.ecsv (Figures 4, 5, 7, 8), extra_refit.ecsv (the draws' scale shifts).
 #   band_headline: the headline shares with errors -> results/bands/headline.json (summary.json).
 # (their input functions and BANDS: rules/common.smk)
 
@@ -70,7 +71,8 @@ rule band_regions:
     input:
         unpack(band_regions_inputs),
     output:
-        expand("results/bands/{{model}}/region_{region}.ecsv", region=REGIONS),
+        regions=expand("results/bands/{{model}}/region_{region}.ecsv", region=REGIONS),
+        refit="results/bands/{model}/extra_refit.ecsv",
     log:
         "logs/bands/{model}/regions.log",
     benchmark:

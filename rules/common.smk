@@ -385,6 +385,7 @@ def band_regions_inputs(wildcards):
         "spectra": expand("results/spectra/{model}/{region}.ecsv", model=model, region=REGIONS),
         "emissivity": f"results/emission/{model}/emissivity.h5",
         "fit": f"results/spectra/{model}/extra_fit.yaml",
+        "points": f"results/spectra/{model}/extra_fit_points.ecsv",
     }
     if FIT:  # the cosmic-ray part needs the injection fits (propagation.greens: true)
         inputs["response"] = f"results/bands/{model}/response_hadronic.h5"
@@ -414,6 +415,7 @@ def band_headline_inputs(wildcards):
         )
         if FIT:
             inputs[f"{prefix}response"] = f"results/bands/{model}/response_hadronic.h5"
+            inputs[f"{prefix}refit"] = f"results/bands/{model}/extra_refit.ecsv"
     return inputs
 
 
@@ -432,4 +434,5 @@ def band_table4_inputs(wildcards):
         )
         if FIT:
             inputs[f"{model}/response"] = f"results/bands/{model}/response_hadronic.h5"
+            inputs[f"{model}/refit"] = f"results/bands/{model}/extra_refit.ecsv"
     return inputs

@@ -212,3 +212,91 @@ def test_hadronic_offsets_take_the_draws_coefficients_when_given():
     np.testing.assert_allclose(offsets["inverse_compton"], coefficients @ rows, rtol=1e-14, atol=0.0)
     with pytest.raises(ValueError, match="n_samples"):
         hadronic_offsets(response, "toy_region", 40, seed=1)
+
+
+def _toy_extra_fit(base_shift_of_energy=None):
+    """Two extras fitted to toy gamma-ray points with symmetric errors (the workflow's fit_extra_scales):
+    the points, the fit summary, the region table and the extras' unscaled spectra on a grid that
+    contains every point's energy (so no interpolation enters the comparison)."""
+    from astropy import units as u
+    from astropy.table import Table
+
+    from galdiff.fitting.data import FitDataset
+    from galdiff.fitting.extra import extra_fit_summary, fit_extra_scales
+
+    grid = np.geomspace(1e4, 1e6, 9)
+    unscaled = {"extra1": 1e-12 * (grid / 1e4) ** -2.4 * np.exp(-grid / 2e5),
+                "extra2": 2e-13 * (grid / 1e4) ** -2.3 * np.exp(-grid / 2e6)}
+    base = 3e-12 * (grid / 1e4) ** -2.7
+    truth = base + 1.3 * unscaled["extra1"] + 0.7 * unscaled["extra2"]
+    flux = truth * (1.0 + 0.05 * np.sin(np.arange(grid.size)))  # the data stay; a shift moves the model's base
+    if base_shift_of_energy is not None:
+        base = base + base_shift_of_energy(grid)
+    error = 0.1 * flux
+    data = FitDataset(name="toy", experiment="toy", species="gamma", ek_GeV_per_n=grid, flux=flux, err_lo=error,
+                      err_hi=error, is_upper_limit=np.zeros(grid.size, bool), modulated=False, scale_group=None,
+                      scale_uncertainty=None, citation="", region="toy_region")
+    components = {name: {"toy_region": (grid, spectrum)} for name, spectrum in unscaled.items()}
+    result = fit_extra_scales([data], {"toy_region": (grid, base)}, components)
+    norms = {name: {"norm_per_GeV_cm3_s_sr": 1.0} for name in unscaled}
+    table = Table({"energy": grid * u.GeV})
+    table["gamma_total"] = (base + sum(s * unscaled[n] for n, s in zip(result.names, result.scales))) * u.Unit(
+        "GeV-1 cm-2 s-1 sr-1")
+    return data, result, extra_fit_summary(result, norms), table, unscaled
+
+
+def _response_moving_the_total(table, rows, coefficients):
+    """A band_response-like mapping whose draws move the region's gamma_total by coefficients @ rows."""
+    return {"species": {"proton": {"names": ["nu0"], "best": np.zeros(1), "covariance": np.eye(1),
+                                   "coefficients": coefficients, "response": {"toy_region": {"gamma_total": rows}}}}}
+
+
+def test_extra_refit_absorbs_a_base_shift_shaped_like_an_extra():
+    """A cosmic-ray draw that adds alpha x (extra1's spectrum) to the base is absorbed exactly by the
+    refit: extra1's scale moves by -alpha, extra2's not at all, and the model at the points is unchanged."""
+    from galdiff.uncertainty.extra_bands import extra_refit_shifts
+
+    _, result, summary, table, unscaled = _toy_extra_fit()
+    alpha = np.array([[0.2], [-0.5], [0.05]])
+    response = _response_moving_the_total(table, unscaled["extra1"][None, :], alpha)
+    shifts = extra_refit_shifts(summary, result.points, {"toy_region": table}, {"toy_region": unscaled}, response,
+                                n_samples=3, seed=0)
+    # to the summary's precision: its correlation is written with 6 digits
+    np.testing.assert_allclose(shifts[:, 0], -alpha[:, 0], rtol=1e-5)
+    np.testing.assert_allclose(shifts[:, 1], 0.0, atol=1e-5 * np.abs(alpha).max())
+
+
+def test_extra_refit_shifts_equal_the_fit_redone_on_the_shifted_base():
+    """Against the workflow's own EXTRA fit (fit_extra_scales) redone on each draw's base: with symmetric
+    errors the fit's normal equations are linear in the base, so the shifts agree to the optimiser's
+    tolerance; a draw of shape unlike either extra (a softer power law) is only partly absorbed."""
+    from galdiff.uncertainty.extra_bands import extra_refit_shifts
+
+    _, result, summary, table, unscaled = _toy_extra_fit()
+    grid = np.asarray(table["energy"], dtype=float)
+    shape = 4e-13 * (grid / 1e4) ** -3.0
+    coefficients = np.array([[1.0], [-0.6]])
+    response = _response_moving_the_total(table, shape[None, :], coefficients)
+    shifts = extra_refit_shifts(summary, result.points, {"toy_region": table}, {"toy_region": unscaled}, response,
+                                n_samples=2, seed=0)
+    for i, c in enumerate(coefficients[:, 0]):
+        _, redone, _, _, _ = _toy_extra_fit(lambda e, c=c: c * 4e-13 * (e / 1e4) ** -3.0)
+        np.testing.assert_allclose(shifts[i], redone.scales - result.scales, rtol=1e-5, atol=1e-8)
+    assert np.all(np.abs(shifts) > 1e-3)
+
+
+def test_refit_shifts_move_the_extra_draws_and_keep_the_bound():
+    """The shifts are added to the scales' own draws before the bound s >= 0 is applied; a shape that does
+    not match the draws is one clear error."""
+    from galdiff.uncertainty.extra_bands import extra_scale_draws
+
+    summary = {"parameters": ["extra1"], "components": {"extra1": {"scale": 1.0, "scale_error": 0.1}},
+               "correlation": [[1.0]]}
+    _, _, plain = extra_scale_draws(summary, 1000, seed=4)
+    shifts = np.full((1000, 1), 0.5)
+    shifts[:10] = -5.0
+    _, _, moved = extra_scale_draws(summary, 1000, seed=4, scale_shifts=shifts)
+    np.testing.assert_allclose(moved[10:], plain[10:] + 0.5, rtol=1e-15)
+    assert np.all(moved[:10] == 0.0)
+    with pytest.raises(ValueError, match="refit shifts"):
+        extra_scale_draws(summary, 1000, seed=4, scale_shifts=np.zeros((999, 1)))

@@ -8,7 +8,7 @@ import yaml
 from galdiff.data.datasets import read_dataset
 from galdiff.fitting.extra import extras_from_emissivity
 from galdiff.provenance import atomic_path, provenance_meta
-from galdiff.uncertainty.extra_bands import headline_band, unscaled_from_band_table
+from galdiff.uncertainty.extra_bands import headline_band, read_refit_shifts, unscaled_from_band_table
 from galdiff.uncertainty.response import read_response_h5
 from galdiff.script_logging import setup_logging
 
@@ -17,11 +17,13 @@ def numbers_of(prefix, inputs, cascades, energies_GeV, bands):
     with open(inputs[f"{prefix}fit"]) as handle:
         fit_summary = yaml.safe_load(handle)
     _, fractions = extras_from_emissivity(inputs[f"{prefix}emissivity"])
+    fitted = f"{prefix}response" in inputs  # the cosmic-ray draws exist where the injection fits do
     return headline_band(read_dataset(inputs[f"{prefix}spectra"]),
                          unscaled_from_band_table(read_dataset(inputs[f"{prefix}band"])), fit_summary, cascades,
                          energies_GeV, n_samples=int(bands["n_samples"]), seed=int(bands["seed"]),
                          levels=[float(cl) for cl in bands["levels"]], flavour_fractions=fractions,
-                         response=read_response_h5(inputs[f"{prefix}response"]) if f"{prefix}response" in inputs else None)
+                         response=read_response_h5(inputs[f"{prefix}response"]) if fitted else None,
+                         scale_shifts=read_refit_shifts(inputs[f"{prefix}refit"], fit_summary) if fitted else None)
 
 
 def main(inputs, energies_GeV, bands, output, log_path):

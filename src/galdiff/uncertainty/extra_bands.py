@@ -9,9 +9,10 @@ pointwise central intervals as the cosmic-ray bands (:mod:`galdiff.uncertainty.s
 
 With a response file (:mod:`galdiff.uncertainty.response`) the cosmic-ray fits' draws are added:
 the p and He fits on pi0 and the neutrinos, the lepton fit on bremsstrahlung and IC (each fit drawn
-independently, through its linear response). Not held (issue 13, still to do): the EXTRA fit's
-response to the cosmic-ray draws (the fit is made on the best-fit cosmic-ray base; for a draw it
-would be redone on that draw's base, which is how their correlation enters).
+independently, through its linear response). The EXTRA fit is made on the best-fit cosmic-ray base; on a
+cosmic-ray draw it would be redone on that draw's base, and that is how the two correlate:
+:func:`extra_refit_shifts` gives each draw's refitted scales (the fit's normal equations, linear in the
+base: exact while no point changes the side of its error bar), added to the scales' own draws.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ import numpy as np
 
 from ..conventions import EXTRA_COMPONENTS
 from ..fitting.extra import scale_components
+from ..fitting.likelihood import model_side_pulls
+from ..spectra import loglog_interp
 from .sampling import central_interval, draw_parameters
 
-__all__ = ["extra_scale_covariance", "extra_derivatives", "extra_scale_draws", "region_band_table",
+__all__ = ["extra_scale_covariance", "extra_derivatives", "extra_scale_draws", "extra_refit_shifts", "region_band_table",
            "hadronic_offsets", "drawn_region_columns", "table4_ratio_band",
-           "headline_band", "unscaled_from_band_table", "EXTRA_MAP_COMPONENTS"]
+           "headline_band", "unscaled_from_band_table", "error_sources", "read_refit_shifts", "write_refit_shifts",
+           "EXTRA_MAP_COMPONENTS"]
 
 #: the map cubes whose unscaled region averages the EXTRA derivatives are made from
 EXTRA_MAP_COMPONENTS = EXTRA_COMPONENTS  # the registry's extras (galdiff.conventions), not a second list
@@ -67,12 +71,83 @@ def extra_derivatives(unscaled: Mapping, names: Sequence[str], flavour_fractions
     return out
 
 
-def extra_scale_draws(fit_summary: Mapping, n_samples: int, seed: int) -> tuple[list, np.ndarray, np.ndarray]:
-    """Draws of the fitted EXTRA scales (clipped at the fit's bound 0): names, best, draws (n, k)."""
+def extra_scale_draws(fit_summary: Mapping, n_samples: int, seed: int,
+                      scale_shifts=None) -> tuple[list, np.ndarray, np.ndarray]:
+    """Draws of the fitted EXTRA scales (clipped at the fit's bound 0): names, best, draws (n, k).
+
+    ``scale_shifts`` (n, k), optional: each draw's shift of the best scales when the fit is redone on
+    the cosmic-ray draw of the same index (:func:`extra_refit_shifts`), added before the clipping.
+    """
     names, best, covariance = extra_scale_covariance(fit_summary)
     if not names:
         return names, best, np.zeros((n_samples, 0))
-    return names, best, draw_parameters(best, covariance, n_samples, seed, limits=[(0.0, None)] * len(names))
+    draws = draw_parameters(best, covariance, n_samples, seed)
+    if scale_shifts is not None:
+        shifts = np.asarray(scale_shifts, dtype=float)
+        if shifts.shape != draws.shape:
+            raise ValueError(f"EXTRA refit shifts: shape {shifts.shape}, expected {draws.shape} "
+                             f"(bands.n_samples x fitted extras {names})")
+        draws = draws + shifts
+    return names, best, np.clip(draws, 0.0, None)
+
+
+def extra_refit_shifts(fit_summary: Mapping, points, region_tables: Mapping, unscaled: Mapping,
+                       response: Mapping | None, *, n_samples: int, seed: int) -> np.ndarray:
+    """Shifts (n_samples, k) of the fitted EXTRA scales when the fit is redone on each cosmic-ray draw.
+
+    The EXTRA fit minimises sum_i ((d_i - b_i - X_i s) / sigma_i)^2 with the base b (everything it does
+    not fit) and the extras' spectra X at the data points. A cosmic-ray draw moves the base by db; the
+    refitted scales move by ds = -C A^T (db / sigma), with A = X / sigma over the points that pull
+    (measurements, and upper limits the model exceeds) and C = (A^T A)^-1 the fit's covariance: the
+    normal equations are linear in the base, so this is the refit itself while every point keeps the
+    side of its asymmetric error bar (the fit's bound s >= 0 is applied to the drawn scales afterwards).
+
+    Parameters
+    ----------
+    fit_summary : mapping
+        ``results/spectra/<model>/extra_fit.yaml``.
+    points : astropy.table.Table
+        ``extra_fit_points.ecsv``: region, energy [GeV], flux and errors, is_upper_limit, model_fit.
+    region_tables : mapping
+        ``{region: table}`` of the fitted region spectra (``energy``, ``gamma_total``), for every region
+        the fit uses.
+    unscaled : mapping
+        ``{region: {extra: (n_E,)}}``: the extras' region spectra at scale 1.
+    response : mapping or None
+        :func:`galdiff.uncertainty.response.read_response_h5`; None: no cosmic-ray draws, zero shifts.
+    n_samples, seed : int
+        Those of the bands (the cosmic-ray draws of :func:`hadronic_offsets`).
+    """
+    names, _, covariance = extra_scale_covariance(fit_summary)
+    shifts = np.zeros((int(n_samples), len(names)))
+    if not names or response is None or len(points) == 0:
+        return shifts
+    energy = np.asarray(points["energy"], dtype=float)
+    model = np.asarray(points["model_fit"], dtype=float)
+    upper = np.asarray(points["is_upper_limit"], dtype=bool)
+    _, sigma = model_side_pulls(model, points["flux"], points["flux_lo_err"], points["flux_hi_err"], upper)
+    sigma = np.asarray(sigma, dtype=float)
+    active = ~upper | (model > np.asarray(points["flux"], dtype=float))
+    design = np.zeros((energy.size, len(names)))
+    base_shift = np.zeros((int(n_samples), energy.size))
+    regions = np.asarray(points["region"]).astype(str)
+    for region in np.unique(regions):
+        rows = regions == region
+        table = region_tables[region]
+        grid = np.asarray(table["energy"], dtype=float)
+        for k, name in enumerate(names):
+            design[rows, k] = loglog_interp(energy[rows], grid, unscaled[region][name], out_of_range="raise")
+        offsets = hadronic_offsets(response, region, n_samples, seed, energies_GeV=grid).get("gamma_total")
+        if offsets is None:
+            continue
+        # the draw's relative change of the total, linear in log E between grid energies, times the
+        # fitted model at the point: the base's shift there
+        relative = offsets / np.asarray(table["gamma_total"], dtype=float)[None, :]
+        log_grid, log_points = np.log(grid), np.log(energy[rows])
+        base_shift[:, rows] = np.stack([np.interp(log_points, log_grid, row) for row in relative]) * model[rows][None, :]
+    a = design[active] / sigma[active, None]
+    shifts[:] = -(base_shift[:, active] / sigma[None, active]) @ a @ covariance
+    return shifts
 
 
 def _drawn_columns(table, derivatives: Mapping, names, best, draws) -> dict:
@@ -133,10 +208,11 @@ def hadronic_offsets(response: Mapping, region: str, n_samples: int, seed: int, 
 
 def drawn_region_columns(table, unscaled: Mapping, fit_summary: Mapping, *, n_samples: int, seed: int,
                          flavour_fractions: Mapping | None = None, response: Mapping | None = None,
-                         region: str | None = None) -> dict:
+                         region: str | None = None, scale_shifts=None) -> dict:
     """``{column: (n_draws, n_E)}`` of a fitted region table under the EXTRA draws and (with ``response``)
-    the cosmic-ray draws of the p and He fits; the two sets are drawn independently."""
-    names, best, draws = extra_scale_draws(fit_summary, n_samples, seed)
+    the cosmic-ray draws of the p, He and lepton fits; with ``scale_shifts`` (:func:`extra_refit_shifts`)
+    the EXTRA scales of draw i are refitted on cosmic-ray draw i, which correlates the two."""
+    names, best, draws = extra_scale_draws(fit_summary, n_samples, seed, scale_shifts)
     derivatives = extra_derivatives(unscaled, names, flavour_fractions)
     drawn = _drawn_columns(table, derivatives, names, best, draws)
     if response is not None:
@@ -149,9 +225,25 @@ def drawn_region_columns(table, unscaled: Mapping, fit_summary: Mapping, *, n_sa
     return drawn
 
 
+def error_sources(response: Mapping | None, scale_shifts=None) -> list:
+    """What a band's draws vary (recorded in the band files and summary.json)."""
+    sources = ["EXTRA normalisations (extra_fit covariance)"]
+    if response is not None:
+        sources.append(f"{', '.join(sorted(response['species']))} injection fits (HESSE covariance) through the "
+                       "linear response")
+    if scale_shifts is not None:
+        sources.append("the EXTRA fit redone on each cosmic-ray draw (extra_refit_shifts), which correlates the two")
+    return sources
+
+
+#: what the bands leave out (recorded beside error_sources)
+NOT_INCLUDED = ("above a fit's valid_below_GeV its band (the linearisation in its parameters fails there) and its "
+                "part of the totals' band; without refit shifts, the EXTRA fit's refit on each cosmic-ray draw")
+
+
 def region_band_table(table, unscaled: Mapping, fit_summary: Mapping, *, n_samples: int, seed: int,
                       levels: Sequence[float], flavour_fractions: Mapping | None = None,
-                      response: Mapping | None = None, region: str | None = None):
+                      response: Mapping | None = None, region: str | None = None, scale_shifts=None):
     """Band table of one region: per EXTRA-dependent column the fitted value, median and intervals.
 
     Parameters
@@ -176,7 +268,8 @@ def region_band_table(table, unscaled: Mapping, fit_summary: Mapping, *, n_sampl
 
     names, best, _ = extra_scale_draws(fit_summary, n_samples, seed)
     drawn = drawn_region_columns(table, unscaled, fit_summary, n_samples=n_samples, seed=seed,
-                                 flavour_fractions=flavour_fractions, response=response, region=region)
+                                 flavour_fractions=flavour_fractions, response=response, region=region,
+                                 scale_shifts=scale_shifts)
     unit = u.Unit("GeV-1 cm-2 s-1 sr-1")
     out = Table()
     out["energy"] = table["energy"]
@@ -192,21 +285,17 @@ def region_band_table(table, unscaled: Mapping, fit_summary: Mapping, *, n_sampl
     out.meta.update({"model": table.meta.get("model"), "region": table.meta.get("region"),
                      "n_samples": int(n_samples), "seed": int(seed), "levels": [float(cl) for cl in levels],
                      "extra_scales": dict(zip(names, best.tolist())),
-                     "error_sources": ["EXTRA normalisations (extra_fit covariance)"]
-                     + ([f"{', '.join(sorted(response['species']))} injection fits (HESSE covariance) through the "
-                         "linear response"] if response is not None else []),
+                     "error_sources": error_sources(response, scale_shifts),
                      "valid_below_GeV": {fit: (float(entry["valid_below_GeV"])
                                                if np.isfinite(entry.get("valid_below_GeV", np.inf)) else None)
                                          for fit, entry in ((response or {}).get("species") or {}).items()},
-                     "not_included": "above a fit's valid_below_GeV its band (the linearisation in its parameters "
-                                     "fails there) and its part of the totals' band; the EXTRA fit's refit on each "
-                                     "cosmic-ray draw (the two are drawn independently)"})
+                     "not_included": NOT_INCLUDED})
     return out
 
 
 def headline_band(table, unscaled: Mapping, fit_summary: Mapping, cascades, energies_GeV, *, n_samples: int,
                   seed: int, levels: Sequence[float], flavour_fractions: Mapping | None = None,
-                  response: Mapping | None = None) -> dict:
+                  response: Mapping | None = None, scale_shifts=None) -> dict:
     """Headline shares (:func:`galdiff.comparison.table4.headline_numbers`) with their EXTRA-normalisation errors.
 
     Returns
@@ -219,7 +308,7 @@ def headline_band(table, unscaled: Mapping, fit_summary: Mapping, cascades, ener
 
     best_numbers = headline_numbers(table, cascades, energies_GeV)["ours"]
     drawn = drawn_region_columns(table, unscaled, fit_summary, n_samples=n_samples, seed=seed,
-                                 flavour_fractions=flavour_fractions, response=response)
+                                 flavour_fractions=flavour_fractions, response=response, scale_shifts=scale_shifts)
     samples = {key: [] for key in best_numbers}
     work = table.copy(copy_data=True)
     for i in range(n_samples):
@@ -247,10 +336,7 @@ def headline_band(table, unscaled: Mapping, fit_summary: Mapping, cascades, ener
         entry["error"] = float(0.5 * (hi68 - lo68))
         out[key] = entry
     return {"shares": out, "n_samples": int(n_samples), "seed": int(seed),
-            "error_sources": ["EXTRA normalisations (extra_fit covariance)"]
-            + ([f"{', '.join(sorted(response['species']))} injection fits (HESSE covariance) through the "
-                "linear response"] if response is not None else []),
-            "not_included": "the EXTRA fit's refit on each cosmic-ray draw (drawn independently)"}
+            "error_sources": error_sources(response, scale_shifts), "not_included": NOT_INCLUDED}
 
 
 def unscaled_from_band_table(band_table) -> dict:
@@ -261,7 +347,8 @@ def unscaled_from_band_table(band_table) -> dict:
 
 def table4_ratio_band(table, unscaled: Mapping, fit_summary: Mapping, bands: Mapping, template_fits, *,
                       n_samples: int, seed: int, levels: Sequence[float], n_sigma: float = 1.0,
-                      flavour_fractions: Mapping | None = None, response: Mapping | None = None) -> dict:
+                      flavour_fractions: Mapping | None = None, response: Mapping | None = None,
+                      scale_shifts=None) -> dict:
     """Table IV's neutrino flux ratios (model / IceCube template fit, :func:`galdiff.comparison.table4.neutrino_check`)
     over the same draws as the bands: ``{scenario: {template: {value, median, error, interval_<CL>}}}``.
 
@@ -272,7 +359,7 @@ def table4_ratio_band(table, unscaled: Mapping, fit_summary: Mapping, bands: Map
 
     best = neutrino_check(table, bands, template_fits, n_sigma)
     drawn = drawn_region_columns(table, unscaled, fit_summary, n_samples=n_samples, seed=seed,
-                                 flavour_fractions=flavour_fractions, response=response)
+                                 flavour_fractions=flavour_fractions, response=response, scale_shifts=scale_shifts)
     samples: dict = {}
     work = table.copy(copy_data=True)
     for i in range(n_samples):
@@ -303,3 +390,31 @@ def table4_ratio_band(table, unscaled: Mapping, fit_summary: Mapping, bands: Map
             item["error"] = float(0.5 * (hi - lo))
             out[scenario][key] = item
     return out
+
+
+def write_refit_shifts(path, names: Sequence[str], shifts, meta: Mapping | None = None) -> None:
+    """The EXTRA refit shifts of the band draws (:func:`extra_refit_shifts`) as an ECSV table, a column per extra."""
+    from astropy.table import Table
+
+    from ..data.datasets import write_dataset
+
+    table = Table()
+    table["draw"] = np.arange(np.asarray(shifts).shape[0])
+    for k, name in enumerate(names):
+        table[name] = np.asarray(shifts, dtype=float)[:, k]
+    table.meta.update({"definition": "shift of each fitted EXTRA scale when the EXTRA fit is redone on the cosmic-ray "
+                                     "band draw of the same index (galdiff.uncertainty.extra_bands.extra_refit_shifts)",
+                       **(meta or {})})
+    write_dataset(table, path)
+
+
+def read_refit_shifts(path, fit_summary: Mapping) -> np.ndarray:
+    """(n_draws, k) shifts in the fit's parameter order, from :func:`write_refit_shifts`'s file."""
+    from ..data.datasets import read_dataset
+
+    table = read_dataset(path)
+    names = list(fit_summary.get("parameters") or [])
+    missing = [n for n in names if n not in table.colnames]
+    if missing:
+        raise ValueError(f"{path}: no refit shifts for the fitted extras {missing} (columns {table.colnames})")
+    return np.column_stack([np.asarray(table[n], dtype=float) for n in names]) if names else np.zeros((len(table), 0))
