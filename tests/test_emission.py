@@ -406,3 +406,39 @@ def test_intensity_from_density():
     j_e = species_intensity_from_density(density, ek, "electron")
     assert j_e[-1, 0, 0] == pytest.approx(2.99792458e10 / (4 * np.pi), rel=1e-9)
     assert j_e[0, 0, 0] > j_p[0, 0, 0]  # a 10 MeV electron is relativistic, a proton is not
+
+
+def test_model_emissivity_targets_the_configured_gas():
+    """The emissivity rule's target gas follows propagation.galaxy, as the propagation's does: doubling X_CO
+    doubles n_H2 on the emission grid (HI, HII unchanged), and the bremsstrahlung per H atom is the mix
+    (1 - f) q_neutral + f q_ionised with the ionised fraction f = n_HII / n_H of that gas."""
+    from types import SimpleNamespace
+
+    from galdiff.emission import model_emissivity
+
+    r, z = np.array([0.0, 4.0, 8.0, 12.0]), np.array([-0.2, 0.0, 0.2])
+    ek_nuc, ek_lep = np.geomspace(1.0, 1.0e6, 19), np.geomspace(0.5, 1.0e4, 15)
+
+    def species(ek, index):
+        grid = SimpleNamespace(r_kpc=r, z_kpc=z, ek_GeV_per_n=ek)
+        return SimpleNamespace(grid=grid, density=1e-10 * np.broadcast_to(ek[:, None, None] ** -index, (ek.size, 4, 3)))
+
+    propagated = {"proton": species(ek_nuc, 2.8), "helium": species(ek_nuc, 2.7),
+                  "electron": species(ek_lep, 3.1), "positron": species(ek_lep, 3.3)}
+    emission_cfg = {"gamma_energy_GeV": {"min": 1.0, "max": 1.0e3, "per_decade": 1}}
+    results = {x_co: model_emissivity(propagated, None, emission_cfg, galaxy_cfg={"x_co": x_co})
+               for x_co in (1.9e20, 3.8e20)}
+    low, high = results[1.9e20], results[3.8e20]
+    np.testing.assert_allclose(high.gas_cm3["H2"], 2.0 * low.gas_cm3["H2"], rtol=1e-12)
+    for phase in ("HI", "HII"):
+        np.testing.assert_array_equal(high.gas_cm3[phase], low.gas_cm3[phase])
+    assert "X_CO 3.8e20" in high.attrs["gas"]
+    fractions = []
+    for res in (low, high):
+        gas = res.gas_cm3
+        f_ion = (gas["HII"] / (gas["HI"] + 2.0 * gas["H2"] + gas["HII"]))[..., None]
+        c = res.components
+        np.testing.assert_allclose(c["bremsstrahlung"], (1.0 - f_ion) * c["bremsstrahlung_neutral"]
+                                   + f_ion * c["bremsstrahlung_ionised"], rtol=1e-12)
+        fractions.append(f_ion)
+    assert np.all(fractions[1] <= fractions[0]) and np.max(fractions[0] - fractions[1]) > 1e-3

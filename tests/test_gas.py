@@ -156,3 +156,40 @@ def test_target_hydrogen_counts_two_atoms_per_molecule():
     np.testing.assert_allclose(gas.neutral_hydrogen_cm3(n_hi, n_h2), expected - n_hii, rtol=1e-15)
     env = GalaxyEnvironment(n_hi, n_h2, n_hii, np.ones(2), None, None)
     np.testing.assert_allclose(env.n_h_total_cm3, expected, rtol=1e-15)
+
+
+def test_gas_model_of_a_configuration_is_the_gas_of_every_stage():
+    """One propagation.galaxy, one gas: GasModel reads X_CO, the gas R_sun and He/H; its grid is the z-cell
+    average of its point values (GALPROP nH_av), the propagation's environment holds the same arrays, and
+    n_H2 is proportional to X_CO (n_H2 = eps_CO X_CO / kpc) while HI and HII do not depend on it."""
+    from galdiff.propagation.grid import Grid
+    from galdiff.propagation.model import galaxy_environment
+
+    cfg = {"x_co": 3.8e20, "gas_r_sun_kpc": 8.3, "he_to_h": 0.09, "b0_microG": 5.0}
+    model = gas.GasModel.from_config(cfg)
+    assert (model.x_co, model.r_sun_kpc, model.he_to_h) == (3.8e20, 8.3, 0.09)
+    assert gas.GasModel.from_config(None) == gas.GasModel()  # the schema's defaults are GALPROP's
+
+    r, z = 2.0 * np.arange(11), -1.0 + 0.2 * np.arange(11)
+    on_grid = model.on_grid_cm3(r, z)
+    dz = z[1] - z[0]
+    expected_h2 = gas.cell_average_z(gas.n_h2_cm3, r[:, None], z[None, :], dz, x_co=3.8e20, r_sun_kpc=8.3)
+    np.testing.assert_allclose(on_grid["H2"], expected_h2, rtol=1e-14)
+    default = gas.GasModel(r_sun_kpc=8.3).on_grid_cm3(r, z)
+    np.testing.assert_allclose(on_grid["H2"], 2.0 * default["H2"], rtol=1e-12)
+    for phase in ("HI", "HII"):
+        np.testing.assert_array_equal(on_grid[phase], default[phase])
+
+    grid = Grid(r_kpc=r, z_kpc=z, ek_GeV_per_n=np.geomspace(1.0, 10.0, 3))
+    env = galaxy_environment(grid, cfg)
+    for phase, array in (("HI", env.n_hi_cm3), ("H2", env.n_h2_cm3), ("HII", env.n_hii_cm3)):
+        np.testing.assert_array_equal(array, on_grid[phase])
+    assert env.he_to_h == 0.09
+
+    points_r, points_z = np.array([0.5, 8.3, 14.0]), np.array([0.0, 0.05, -0.3])
+    np.testing.assert_allclose(model.hydrogen_atoms_cm3(points_r, points_z),
+                               gas.n_hi_cm3(points_r, points_z, r_sun_kpc=8.3)
+                               + 2.0 * gas.n_h2_cm3(points_r, points_z, x_co=3.8e20, r_sun_kpc=8.3)
+                               + gas.n_hii_cm3(points_r, points_z, r_sun_kpc=8.3), rtol=1e-15)
+    assert model.description() == ("GALPROP analytic nHI model 2, nH2 model 2 (X_CO 3.8e20), nHII model 1, "
+                                   "R_sun 8.3 kpc, z-cell averaged")

@@ -44,10 +44,12 @@ def per_volume(messenger):
 
 @pytest.fixture()
 def uniform_gas(monkeypatch):
-    """The GALPROP gas functions the builder calls, replaced by constants."""
-    monkeypatch.setattr(model_maps.gas, "n_hi_cm3", lambda r, z, **kw: np.full(np.broadcast(r, z).shape, N_HI))
-    monkeypatch.setattr(model_maps.gas, "n_h2_cm3", lambda r, z, **kw: np.full(np.broadcast(r, z).shape, N_H2))
-    monkeypatch.setattr(model_maps.gas, "n_hii_cm3", lambda r, z, **kw: np.full(np.broadcast(r, z).shape, N_HII))
+    """The GALPROP gas functions the builder calls (through galdiff.galaxy.gas.GasModel), replaced by constants."""
+    from galdiff.galaxy import gas
+
+    monkeypatch.setattr(gas, "n_hi_cm3", lambda r, z, **kw: np.full(np.broadcast(r, z).shape, N_HI))
+    monkeypatch.setattr(gas, "n_h2_cm3", lambda r, z, **kw: np.full(np.broadcast(r, z).shape, N_H2))
+    monkeypatch.setattr(gas, "n_hii_cm3", lambda r, z, **kw: np.full(np.broadcast(r, z).shape, N_HII))
 
 
 def uniform_emissivity():

@@ -186,15 +186,10 @@ def neutrino_check(spectra_table, bands: dict, template_fits, n_sigma: float = 1
 
 def local_hydrogen_density_cm3(r_kpc: float, galaxy_cfg: dict | None = None) -> float:
     """n_H = n_HI + 2 n_H2 + n_HII at (r, z = 0) [cm^-3], the gas models of the propagation stage."""
-    from ..galaxy import gas
+    from ..galaxy.gas import GasModel
 
-    cfg = {**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}
-    r_gas = float(cfg["gas_r_sun_kpc"])
-    x_co = float(cfg["x_co"])
-    r, z = np.array([float(r_kpc)]), np.array([0.0])
-    n_h = (gas.n_hi_cm3(r, z, r_sun_kpc=r_gas) + 2.0 * gas.n_h2_cm3(r, z, x_co=x_co, r_sun_kpc=r_gas)
-           + gas.n_hii_cm3(r, z, r_sun_kpc=r_gas))
-    return float(np.asarray(n_h).ravel()[0])
+    n_h = GasModel.from_config(galaxy_cfg).hydrogen_atoms_cm3(np.array([float(r_kpc)]), np.array([0.0]))
+    return float(n_h[0])
 
 
 def parent_proton_check(extra_components: dict, local_spectra, galaxy_cfg: dict | None = None,

@@ -49,7 +49,8 @@ Approximations (documented decisions)
 Modules (docs/architecture.md#stages-and-files): :mod:`.axes` (energy axes, the cosmic-ray
 intensity of a density), :mod:`.extras` (EXTRA1/EXTRA2 and their neutrinos), :mod:`.grid` (every
 channel on the (r, z) grid, one model from its configuration), :mod:`.files` (the emissivity
-file); the gas on the grid is :func:`galdiff.galaxy.gas.gas_on_grid_cm3`. Everything public is
+file); the target gas on the grid is that of the configuration, :class:`galdiff.galaxy.gas.GasModel`
+(``gas_on_grid_cm3`` names its models one by one). Everything public is
 importable from ``galdiff.emission``.
 """
 

@@ -9,9 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from galdiff.config import schema_defaults
-from galdiff.galaxy import gas as gas_models
-from galdiff.galaxy.gas import gas_on_grid_cm3
+from galdiff.galaxy.gas import GasModel
 from galdiff.interactions.bremsstrahlung import BremsstrahlungMatrix
 from galdiff.interactions.gamma_gamma import absorption_coefficient_per_kpc
 from galdiff.interactions.hadronic import NEUTRINO_FLAVOUR_CODES, HadronicMatrix
@@ -109,11 +107,14 @@ class EmissionGrid:
         How the CMB enters (see :meth:`galdiff.galaxy.isrf.ISRF.photon_field`).
     target_energy_eV : array_like, optional
         Target-photon grid (default :data:`DEFAULT_TARGET_ENERGY_EV`).
-    he_to_h : float
-        ISM He/H by number (default 0.11, GALPROP).
+    he_to_h : float, optional
+        ISM He/H by number (default: that of ``gas_model``, GALPROP's 0.11 without one).
     gas_cm3 : dict, optional
-        {'HI', 'H2', 'HII'} arrays (n_r, n_z) in cm^-3 (H2 in molecules); default
-        :func:`gas_on_grid_cm3` with GALPROP models (2, 2, 1).
+        {'HI', 'H2', 'HII'} arrays (n_r, n_z) in cm^-3 (H2 in molecules), given instead of ``gas_model``.
+    gas_model : galdiff.galaxy.gas.GasModel, optional
+        The gas of the configuration (``GasModel.from_config(propagation.galaxy)``), evaluated on the
+        nodes by :meth:`~galdiff.galaxy.gas.GasModel.on_grid_cm3` when ``gas_cm3`` is not given;
+        default ``GasModel()`` (GALPROP models 2, 2, 1, X_CO 1.9e20).
     mixing : MixingAngles
         Oscillation parameters (default NuFIT 5.2 NO with SK).
     ic_oversample : int
@@ -143,7 +144,7 @@ class EmissionGrid:
 
     def __init__(self, r_kpc, z_kpc, nucleus_ek_GeV_per_n, electron_ek_GeV, gamma_energy_GeV=None,
                  neutrino_energy_GeV=None, isrf=None, isrf_components=("optical", "infrared"), cmb="analytic",
-                 target_energy_eV=None, he_to_h=gas_models.HE_TO_H, gas_cm3=None,
+                 target_energy_eV=None, he_to_h=None, gas_cm3=None, gas_model: GasModel | None = None,
                  mixing: MixingAngles = NUFIT52_NO_WITH_SK, ic_oversample=4, chunk_cells=64,
                  hadronic_switch_GeV=(4.0, 10.0), ic_method="exact", ic_rank_tolerance=1e-4,
                  pi0_cross_sections="aafrag"):
@@ -160,7 +161,10 @@ class EmissionGrid:
         self.isrf = isrf
         self.isrf_components = tuple(isrf_components) if isrf is not None else ()
         self.cmb = cmb
-        self.he_to_h = float(he_to_h)
+        if gas_cm3 is not None and gas_model is not None:
+            raise ValueError("EmissionGrid: give the gas as gas_cm3 arrays or as a gas_model, not both")
+        gas_model = GasModel() if gas_model is None else gas_model
+        self.he_to_h = float(gas_model.he_to_h if he_to_h is None else he_to_h)
         self.mixing = mixing
         self.ic_oversample = int(ic_oversample)
         self.chunk_cells = int(chunk_cells)
@@ -172,10 +176,9 @@ class EmissionGrid:
         self.pi0_cross_sections = str(pi0_cross_sections)
         self.shape = (self.r_kpc.size, self.z_kpc.size)
         self.n_cells = self.shape[0] * self.shape[1]
-        self.gas_source = "user-supplied arrays" if gas_cm3 is not None else (
-            "GALPROP analytic nHI model 2, nH2 model 2 (X_CO 1.9e20), nHII model 1, z-cell averaged")
+        self.gas_source = "user-supplied arrays" if gas_cm3 is not None else gas_model.description()
         if gas_cm3 is None:
-            gas_cm3 = gas_on_grid_cm3(self.r_kpc, self.z_kpc)
+            gas_cm3 = gas_model.on_grid_cm3(self.r_kpc, self.z_kpc)
         self.gas_cm3 = {}
         for key in ("HI", "H2", "HII"):
             if key not in gas_cm3:
@@ -566,7 +569,8 @@ def model_emissivity(propagated: dict, isrf, emission_cfg: dict, extras=(), gala
         the same).
     extras : sequence of ExtraComponent
     galaxy_cfg : dict, optional
-        ``propagation.galaxy`` config (He/H).
+        ``propagation.galaxy`` config: the target gas (X_CO, gas R_sun, He/H) of
+        :meth:`galdiff.galaxy.gas.GasModel.from_config`, the same as the propagation's.
     """
     energy_cfg = emission_cfg["gamma_energy_GeV"]
     decades = np.log10(float(energy_cfg["max"]) / float(energy_cfg["min"]))
@@ -575,7 +579,7 @@ def model_emissivity(propagated: dict, isrf, emission_cfg: dict, extras=(), gala
     proton = propagated["proton"]
     grid = EmissionGrid(
         proton.grid.r_kpc, proton.grid.z_kpc, proton.grid.ek_GeV_per_n, propagated["electron"].grid.ek_GeV_per_n,
-        gamma_energy_GeV=gamma_energy, isrf=isrf, he_to_h=float({**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}["he_to_h"]),
+        gamma_energy_GeV=gamma_energy, isrf=isrf, gas_model=GasModel.from_config(galaxy_cfg),
     )
     intensities = {}
     for species, result in propagated.items():

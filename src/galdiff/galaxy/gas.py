@@ -24,10 +24,17 @@ same for these models). For a propagation grid use :func:`cell_average_z` (GALPR
 z only, docs/galaxy_inputs.md#cell-averages). All functions are vectorised with NumPy (broadcast R and z) and use only
 np.interp / np.exp / np.where. Scalar Numba twins (:func:`n_hi_point_cm3`, :func:`n_h2_point_cm3`,
 :func:`n_hii_point_cm3`) serve line-of-sight kernels written in Numba.
+
+One configuration, one gas: :class:`GasModel` (``GasModel.from_config(galaxy_cfg)`` of
+``propagation.galaxy``) is what every stage evaluates: the cell-averaged phases on the (r, z) grid
+for the propagation and the emissivities (:meth:`GasModel.on_grid_cm3`), the H-atom density along
+the lines of sight (:meth:`GasModel.hydrogen_atoms_cm3`) and point values (Table IV's local n_H).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -51,6 +58,8 @@ __all__ = [
     "n_hi_point_cm3",
     "n_h2_point_cm3",
     "n_hii_point_cm3",
+    "GasModel",
+    "gas_on_grid_cm3",
 ]
 
 GALPROP_R_SUN_KPC = 8.5
@@ -410,37 +419,123 @@ def n_hii_point_cm3(radius_kpc, z_kpc, model=1, r_sun_kpc=GALPROP_R_SUN_KPC):
     return max(density, 1e-50)
 
 
-def gas_on_grid_cm3(r_kpc, z_kpc, hi_model=2, h2_model=2, hii_model=1, x_co=X_CO_DEFAULT, cell_average=True):
-    """GALPROP analytic 2D gas on the (r, z) nodes (docs/galaxy_inputs.md#interstellar-gas), each shape (n_r, n_z).
+# ---- The gas model of a configuration: the one way every stage evaluates the gas -------------------------
 
-    Parameters
+
+@dataclass(frozen=True)
+class GasModel:
+    """The GALPROP analytic gas of one configuration, evaluated the same way by every stage.
+
+    Propagation (cell averages on the (r, z) grid), emission (target gas of each grid cell), the
+    line-of-sight operators (H-atom density along the line of sight) and Table IV (local n_H) all
+    take their gas from one :class:`GasModel`, so that a setting of ``propagation.galaxy`` reaches
+    all of them (docs/galaxy_inputs.md#interstellar-gas).
+
+    Attributes
     ----------
-    r_kpc, z_kpc : array_like
-        Node coordinates (kpc).
-    hi_model, h2_model, hii_model : int
-        GALPROP ``nHI_model``, ``nH2_model``, ``nHII_model``.
     x_co : float or callable
-        X_CO (H2 molecules cm^-2 (K km/s)^-1).
-    cell_average : bool
-        Average each node over its z cell (GALPROP ``nH_av``, docs/galaxy_inputs.md#cell-averages) when the z nodes are
-        uniformly spaced; otherwise point values.
+        CO-to-H2 conversion factor X_CO in H2 molecules cm^-2 (K km/s)^-1, or ``x_co(radius_kpc)``
+        (:func:`x_co_profile`).
+    r_sun_kpc : float
+        Solar radius of the models' rescalings in kpc (``propagation.galaxy.gas_r_sun_kpc``; GALPROP 8.5).
+    he_to_h : float
+        ISM He/H by number (``propagation.galaxy.he_to_h``).
+    hi_model, h2_model, hii_model : int
+        GALPROP ``nHI_model`` (1, 2), ``nH2_model`` (1, 2), ``nHII_model`` (1, 2, 3).
+    """
+
+    x_co: float = X_CO_DEFAULT
+    r_sun_kpc: float = GALPROP_R_SUN_KPC
+    he_to_h: float = HE_TO_H
+    hi_model: int = 2
+    h2_model: int = 2
+    hii_model: int = 1
+
+    @classmethod
+    def from_config(cls, galaxy_cfg: Mapping | None = None) -> "GasModel":
+        """The gas of a ``propagation.galaxy`` mapping (``x_co``, ``gas_r_sun_kpc``, ``he_to_h``).
+
+        Keys left out take the schema's defaults; other keys of the mapping (the observer's
+        ``r_sun_kpc``, the B field) are not the gas's and are ignored.
+        """
+        from ..config import schema_defaults
+
+        cfg = {**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}
+        return cls(x_co=float(cfg["x_co"]), r_sun_kpc=float(cfg["gas_r_sun_kpc"]), he_to_h=float(cfg["he_to_h"]))
+
+    # -- point values n(R, z) -------------------------------------------------------------------------------
+    def n_hi_cm3(self, radius_kpc, z_kpc) -> np.ndarray:
+        """Atomic hydrogen n_HI(R, z) in cm^-3 at points (:func:`n_hi_cm3`)."""
+        return n_hi_cm3(radius_kpc, z_kpc, model=self.hi_model, r_sun_kpc=self.r_sun_kpc)
+
+    def n_h2_cm3(self, radius_kpc, z_kpc) -> np.ndarray:
+        """Molecular hydrogen n_H2(R, z) in H2 molecules cm^-3 at points (:func:`n_h2_cm3`)."""
+        return n_h2_cm3(radius_kpc, z_kpc, model=self.h2_model, x_co=self.x_co, r_sun_kpc=self.r_sun_kpc)
+
+    def n_hii_cm3(self, radius_kpc, z_kpc) -> np.ndarray:
+        """Ionised hydrogen n_HII(R, z) in cm^-3 at points (:func:`n_hii_cm3`)."""
+        return n_hii_cm3(radius_kpc, z_kpc, model=self.hii_model, r_sun_kpc=self.r_sun_kpc)
+
+    def hydrogen_atoms_cm3(self, radius_kpc, z_kpc) -> np.ndarray:
+        """Hydrogen atoms n_H = n_HI + 2 n_H2 + n_HII in cm^-3 at points (R, z) in kpc.
+
+        The target density of the line-of-sight operators: pass this bound method as their
+        ``gas_density_cm3`` with ``gas_coordinates="rz"`` (axisymmetric gas, evaluated at the
+        cylinder radius of each point).
+        """
+        return total_hydrogen_cm3(self.n_hi_cm3(radius_kpc, z_kpc), self.n_h2_cm3(radius_kpc, z_kpc),
+                                  self.n_hii_cm3(radius_kpc, z_kpc))
+
+    # -- the (r, z) grid -----------------------------------------------------------------------------------
+    def on_grid_cm3(self, r_kpc, z_kpc, cell_average: bool = True) -> dict:
+        """The gas on the (r, z) nodes of a grid: ``{'HI', 'H2', 'HII'}``, each shape (n_r, n_z), in cm^-3.
+
+        H2 counts molecules. With ``cell_average`` and uniformly spaced z nodes each node holds
+        the mean over its z cell (:func:`cell_average_z`, GALPROP ``nH_av``, as the propagation
+        uses it); otherwise the point values at the nodes.
+
+        Parameters
+        ----------
+        r_kpc, z_kpc : array_like, shapes (n_r,), (n_z,)
+            Node coordinates in kpc.
+        cell_average : bool
+            Average over each node's z cell (needs uniform z spacing; point values otherwise).
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            ``'HI'`` (atoms), ``'H2'`` (molecules), ``'HII'`` in cm^-3.
+        """
+        r = np.asarray(r_kpc, dtype=float)[:, None]
+        z = np.asarray(z_kpc, dtype=float)[None, :]
+        dz = np.diff(np.asarray(z_kpc, dtype=float))
+        phases = {"HI": self.n_hi_cm3, "H2": self.n_h2_cm3, "HII": self.n_hii_cm3}
+        if cell_average and dz.size > 0 and np.ptp(dz) <= 1e-9 * abs(dz[0]):
+            values = {key: cell_average_z(f, r, z, float(dz[0])) for key, f in phases.items()}
+        else:
+            values = {key: f(r, z) for key, f in phases.items()}
+        shape = (r.size, z.size)
+        return {key: np.broadcast_to(value, shape).copy() for key, value in values.items()}
+
+    def description(self) -> str:
+        """One line naming the models and their parameters (recorded with the emissivities)."""
+        x_co = "R-dependent" if callable(self.x_co) else f"{self.x_co:.3g}".replace("e+", "e")
+        r_sun = "" if self.r_sun_kpc == GALPROP_R_SUN_KPC else f", R_sun {self.r_sun_kpc:g} kpc"
+        return (f"GALPROP analytic nHI model {self.hi_model}, nH2 model {self.h2_model} (X_CO {x_co}), "
+                f"nHII model {self.hii_model}{r_sun}, z-cell averaged")
+
+
+def gas_on_grid_cm3(r_kpc, z_kpc, hi_model=2, h2_model=2, hii_model=1, x_co=X_CO_DEFAULT, cell_average=True,
+                    r_sun_kpc: float = GALPROP_R_SUN_KPC):
+    """GALPROP analytic 2D gas on the (r, z) nodes, each shape (n_r, n_z): :meth:`GasModel.on_grid_cm3`.
+
+    Kept for callers that name the models one by one; a configuration's gas is
+    ``GasModel.from_config(galaxy_cfg).on_grid_cm3(r_kpc, z_kpc)``.
 
     Returns
     -------
     dict
         'HI', 'H2' (molecules), 'HII' in cm^-3.
     """
-    r = np.asarray(r_kpc, dtype=float)[:, None]
-    z = np.asarray(z_kpc, dtype=float)[None, :]
-    dz = np.diff(np.asarray(z_kpc, dtype=float))
-    uniform = cell_average and dz.size > 0 and np.ptp(dz) <= 1e-9 * abs(dz[0])
-    if uniform:
-        avg = lambda f, **kw: cell_average_z(f, r, z, float(dz[0]), **kw)  # noqa: E731
-    else:
-        avg = lambda f, **kw: f(r, z, **kw)  # noqa: E731
-    shape = (r.size, z.size)
-    return {
-        "HI": np.broadcast_to(avg(n_hi_cm3, model=hi_model), shape).copy(),
-        "H2": np.broadcast_to(avg(n_h2_cm3, model=h2_model, x_co=x_co), shape).copy(),
-        "HII": np.broadcast_to(avg(n_hii_cm3, model=hii_model), shape).copy(),
-    }
+    model = GasModel(x_co=x_co, r_sun_kpc=r_sun_kpc, hi_model=hi_model, h2_model=h2_model, hii_model=hii_model)
+    return model.on_grid_cm3(r_kpc, z_kpc, cell_average=cell_average)

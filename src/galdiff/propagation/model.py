@@ -104,32 +104,29 @@ def galaxy_environment(grid: Grid, galaxy_cfg: dict | None = None, isrf_path=Non
         GALPROP-format ISRF FITS file; without it the radiation field is left out (nuclei).
     """
     cfg = {**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}
-    gas_r_sun = float(cfg["gas_r_sun_kpc"])
+    gas_model = gas.GasModel.from_config(cfg)
+    gas_cm3 = gas_model.on_grid_cm3(grid.r_kpc, grid.z_kpc)
     radius = grid.r_kpc[:, None]
     height = grid.z_kpc[None, :]
-    dz = grid.dz_kpc
-    n_hi = gas.cell_average_z(gas.n_hi_cm3, radius, height, dz, r_sun_kpc=gas_r_sun)
-    n_h2 = gas.cell_average_z(gas.n_h2_cm3, radius, height, dz, r_sun_kpc=gas_r_sun, x_co=float(cfg["x_co"]))
-    n_hii = gas.cell_average_z(gas.n_hii_cm3, radius, height, dz, r_sun_kpc=gas_r_sun)
     b_microG = bfield.b_field_microG(
         radius, height,
         b0_microG=float(cfg["b0_microG"]),
         r_scale_kpc=float(cfg["b_r_scale_kpc"]),
         z_scale_kpc=float(cfg["b_z_scale_kpc"]),
-        r_sun_kpc=gas_r_sun,
+        r_sun_kpc=gas_model.r_sun_kpc,
     )
     eps_eV = photons = None
     if isrf_path is not None:
         eps_eV, photons = read_isrf(isrf_path).photon_field(radius, height)
     shape = (grid.r_kpc.size, grid.z_kpc.size)
     return GalaxyEnvironment(
-        n_hi_cm3=np.broadcast_to(n_hi, shape).copy(),
-        n_h2_cm3=np.broadcast_to(n_h2, shape).copy(),
-        n_hii_cm3=np.broadcast_to(n_hii, shape).copy(),
+        n_hi_cm3=gas_cm3["HI"],
+        n_h2_cm3=gas_cm3["H2"],
+        n_hii_cm3=gas_cm3["HII"],
         u_b_eV_cm3=np.broadcast_to(bfield.magnetic_energy_density_eV_cm3(b_microG), shape).copy(),
         eps_eV=eps_eV,
         photon_density_per_cm3_eV=photons,
-        he_to_h=float(cfg["he_to_h"]),
+        he_to_h=gas_model.he_to_h,
     )
 
 

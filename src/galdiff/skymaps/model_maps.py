@@ -20,10 +20,10 @@ import numpy as np
 
 from ..config import schema_defaults
 from ..conventions import FLAVOURS, GAMMA_SOURCES
-from ..galaxy import gas
+from ..galaxy.gas import GasModel
 from ..propagation.grid import spatial_nodes_kpc
 from .geometry import LineOfSightGeometry, default_shell_edges_kpc
-from .operator import Absorber, RZGrid, build_los_operator, hydrogen_atom_density_cm3, load_operator
+from .operator import Absorber, RZGrid, build_los_operator, load_operator
 
 
 
@@ -44,23 +44,18 @@ def map_geometry(maps_cfg: dict, model_propagation: dict, r_sun_kpc: float = 8.3
     )
 
 
-def gas_density_callable(gas_r_sun_kpc: float = 8.5, x_co: float = 1.9e20):
-    """3D (here axisymmetric) H-atom density from the same GALPROP gas models as the propagation."""
-    return hydrogen_atom_density_cm3(
-        lambda r, z: gas.n_hi_cm3(r, z, r_sun_kpc=gas_r_sun_kpc),
-        lambda r, z: gas.n_h2_cm3(r, z, r_sun_kpc=gas_r_sun_kpc, x_co=x_co),
-        lambda r, z: gas.n_hii_cm3(r, z, r_sun_kpc=gas_r_sun_kpc),
-    )
-
-
 def build_operator(nside: int, r_kpc, z_kpc, geometry: LineOfSightGeometry, galaxy_cfg: dict | None = None,
                    with_gas: bool = True):
-    """The gas-weighted (``with_gas``) or the path-length line-of-sight operator of a grid."""
-    cfg = {**schema_defaults("propagation.galaxy"), **(galaxy_cfg or {})}
+    """The gas-weighted (``with_gas``) or the path-length line-of-sight operator of a grid.
+
+    The gas is the H-atom density n_HI + 2 n_H2 + n_HII of the propagation's gas model
+    (:meth:`galdiff.galaxy.gas.GasModel.hydrogen_atoms_cm3` of ``galaxy_cfg``, point values along
+    the line of sight).
+    """
     grid = RZGrid(np.asarray(r_kpc), np.asarray(z_kpc))
     if not with_gas:
         return build_los_operator(nside, grid, geometry)
-    density = gas_density_callable(float(cfg["gas_r_sun_kpc"]), float(cfg["x_co"]))
+    density = GasModel.from_config(galaxy_cfg).hydrogen_atoms_cm3
     return build_los_operator(nside, grid, geometry, density, gas_coordinates="rz")
 
 

@@ -340,6 +340,21 @@ def _shell_attenuation(tau_near, d_tau, mean_fraction):
     return np.exp(-(tau_near + mean_fraction * d_tau)) * spread
 
 
+@njit(cache=True)
+def _shell_optical_depth(row, t_indptr, t_indices, t_data, t_data_per_kpc, kappa_cells_per_kpc, d_tau):
+    """Optical depth across one distance shell, per energy, into ``d_tau`` (n_E,).
+
+    d_tau[e] = sum_k (t_data[k] / t_data_per_kpc) kappa_cells_per_kpc[c_k, e] over row ``row`` of the
+    gas-free path operator T (path lengths in units of ``t_data_per_kpc`` per kpc, cells c_k).
+    """
+    d_tau[:] = 0.0
+    for k in range(t_indptr[row], t_indptr[row + 1]):
+        w = t_data[k] / t_data_per_kpc
+        c = t_indices[k]
+        for e in range(d_tau.shape[0]):
+            d_tau[e] += w * kappa_cells_per_kpc[c, e]
+
+
 @njit(cache=True, parallel=True)
 def _absorbed_shell_kernel(indptr, indices, data, moment_kpc, emissivity, n_shells, shell_edges_kpc,
                            t_indptr, t_indices, t_data, t_data_per_kpc, kappa_cells_per_kpc,
@@ -380,12 +395,7 @@ def _absorbed_shell_kernel(indptr, indices, data, moment_kpc, emissivity, n_shel
                     emitted[j] += w * emissivity[c, j]
                     emitted_s[j] += m * emissivity[c, j]
             if use_grid_kappa:
-                d_tau[:] = 0.0
-                for k in range(t_indptr[row], t_indptr[row + 1]):
-                    w = t_data[k] / t_data_per_kpc
-                    c = t_indices[k]
-                    for e in range(n_e):
-                        d_tau[e] += w * kappa_cells_per_kpc[c, e]
+                _shell_optical_depth(row, t_indptr, t_indices, t_data, t_data_per_kpc, kappa_cells_per_kpc, d_tau)
             else:
                 for e in range(n_e):
                     d_tau[e] = path_kpc * kappa_uniform_per_kpc[e]
@@ -444,7 +454,7 @@ class Absorber:
 
 @njit(cache=True)
 def _absorbed_region_weights_kernel(indptr, indices, data, moment_kpc, n_shells, shell_edges_kpc,
-                                    t_indptr, t_indices, t_data_kpc, kappa_cells_per_kpc, shell_path_kpc,
+                                    t_indptr, t_indices, t_data, t_data_per_kpc, kappa_cells_per_kpc, shell_path_kpc,
                                     pixel_rows, n_cells):
     """V[r, e, cell] = sum_p rows[r, p] sum_shells A_entry(p, e) W_shell[p, cell] (see :meth:`absorbed_region_weights`).
 
@@ -472,12 +482,7 @@ def _absorbed_region_weights_kernel(indptr, indices, data, moment_kpc, n_shells,
             if path_kpc <= 0.0:
                 continue
             s_near = 0.0 if s == 0 else shell_edges_kpc[s - 1]
-            d_tau[:] = 0.0
-            for k in range(t_indptr[row], t_indptr[row + 1]):
-                w = t_data_kpc[k]
-                c = t_indices[k]
-                for e in range(n_e):
-                    d_tau[e] += w * kappa_cells_per_kpc[c, e]
+            _shell_optical_depth(row, t_indptr, t_indices, t_data, t_data_per_kpc, kappa_cells_per_kpc, d_tau)
             for k in range(indptr[row], indptr[row + 1]):
                 w = data[k]
                 if w == 0.0:
@@ -675,7 +680,7 @@ class LineOfSightOperator:
         m = self.matrix
         edges = np.asarray(self.geometry.shell_edges_kpc + (np.inf,), dtype=float)
         out = _absorbed_region_weights_kernel(m.indptr, m.indices, m.data, self.distance_moment, self.n_shells, edges,
-                                              t.indptr, t.indices, t.data / KPC_CM, np.ascontiguousarray(kappa),
+                                              t.indptr, t.indices, t.data, KPC_CM, np.ascontiguousarray(kappa),
                                               self.shell_path_kpc, rows, self.grid.n_cells)
         return out.reshape((rows.shape[0], kappa.shape[1]) + self.grid.shape)
 

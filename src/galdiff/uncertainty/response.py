@@ -664,14 +664,15 @@ def hadronic_emission_grid(proton_grid, propagation_cfg: Mapping, emission_cfg: 
     ``isrf`` (:func:`galdiff.galaxy.isrf.read_isrf`) is needed by IC only.
     """
     from ..emission import EmissionGrid
+    from ..galaxy.gas import GasModel
 
-    galaxy_cfg = dict(propagation_cfg.get("galaxy", {}))
     energy_cfg = emission_cfg["gamma_energy_GeV"]
     decades = np.log10(float(energy_cfg["max"]) / float(energy_cfg["min"]))
     gamma_energy = np.geomspace(float(energy_cfg["min"]), float(energy_cfg["max"]),
                                 int(round(decades * float(energy_cfg["per_decade"]))) + 1)
     return EmissionGrid(proton_grid.r_kpc, proton_grid.z_kpc, proton_grid.ek_GeV_per_n, np.asarray(electron_ek_GeV),
-                        gamma_energy_GeV=gamma_energy, isrf=isrf, he_to_h=float(galaxy_cfg.get("he_to_h", 0.11)))
+                        gamma_energy_GeV=gamma_energy, isrf=isrf,
+                        gas_model=GasModel.from_config(propagation_cfg.get("galaxy")))
 
 
 def _checked_operator(path, emissivity, geometry, nside: int, includes_gas: bool):

@@ -151,21 +151,22 @@ def variant_emissivity(baseline, propagated: Mapping, isrf, emission_cfg: Mappin
     from ..emission import (
         EmissionGrid,
         extra_components_from_config,
-        gas_on_grid_cm3,
         species_intensity_from_density,
     )
+    from ..galaxy.gas import GasModel
     from ..units import get_species
 
     settings = _settings(variant)
     steps = changed_components(settings)
     galaxy = variant_galaxy_for_targets(galaxy_cfg, settings)
-    gas = gas_on_grid_cm3(baseline.r_kpc, baseline.z_kpc, x_co=float(galaxy["x_co"])) if "x_co" in settings else None
+    gas_model = GasModel.from_config(galaxy)  # the baseline's gas (X_CO, He/H) under the variant
+    new_gas = "x_co" in settings
     proton = propagated["proton"]
     grid = EmissionGrid(
         proton.grid.r_kpc, proton.grid.z_kpc, proton.grid.ek_GeV_per_n, propagated["electron"].grid.ek_GeV_per_n,
         gamma_energy_GeV=baseline.energies["gamma_energy_GeV"],
-        neutrino_energy_GeV=baseline.energies["neutrino_energy_GeV"], isrf=isrf, he_to_h=float(galaxy["he_to_h"]),
-        gas_cm3=gas, pi0_cross_sections=str(settings.get("hadronic_cross_sections", "aafrag")),
+        neutrino_energy_GeV=baseline.energies["neutrino_energy_GeV"], isrf=isrf, gas_model=gas_model,
+        pi0_cross_sections=str(settings.get("hadronic_cross_sections", "aafrag")),
     )
     if not (np.allclose(grid.r_kpc, baseline.r_kpc) and np.allclose(grid.z_kpc, baseline.z_kpc)):
         raise ValueError("variant emissivity: the propagated grid differs from the baseline emissivity's (r, z) grid")
@@ -186,15 +187,15 @@ def variant_emissivity(baseline, propagated: Mapping, isrf, emission_cfg: Mappin
     out_attrs.update({
         "systematic_variant": dict(settings),
         "recomputed_components": sorted(recomputed.components),
-        "he_to_h": float(galaxy["he_to_h"]),
-        **({"gas": f"GALPROP analytic 2D gas with X_CO = {float(galaxy['x_co']):.3g}"} if gas is not None else {}),
+        "he_to_h": gas_model.he_to_h,
+        **({"gas": f"GALPROP analytic 2D gas with X_CO = {gas_model.x_co:.3g}"} if new_gas else {}),
         **({"extras": recomputed.attrs["extras"],
             "extra_parent_proton_fits": recomputed.attrs["extra_parent_proton_fits"]} if extras else {}),
         **({"pi0_cross_sections": settings["hadronic_cross_sections"]} if "hadronic_cross_sections" in settings else {}),
         **dict(attrs or {}),
     })
     return replace(baseline, components=components, component_meta=meta,
-                   gas_cm3=recomputed.gas_cm3 if gas is not None else baseline.gas_cm3, attrs=out_attrs,
+                   gas_cm3=recomputed.gas_cm3 if new_gas else baseline.gas_cm3, attrs=out_attrs,
                    timings_s=dict(recomputed.timings_s))
 
 
