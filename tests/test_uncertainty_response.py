@@ -175,3 +175,38 @@ def test_injection_basis_reproduces_nonlinear_draws():
     d_index, d_cut = -np.log(ek) * best, best * (ek / 1e5) * np.log(10.0)
     linear = (index - 2.4)[:, None] * d_index + (log_cut - 5.0)[:, None] * d_cut
     assert np.max(np.abs(linear - delta)[:, -1] / envelope[-1]) > 0.5
+
+
+def test_band_edges_with_the_default_accuracy_settings_match_tight_ones(setup, request):
+    """bands.basis_tolerance and bands.solver_rtol (band_response) loosen the basis and the batched GMRES
+    solves below what a response check needs; the 68 % band edges of the region spectra over the draws
+    must still agree with those of tight settings (basis 1e-8, GMRES 1e-10) within 1 % of the band's
+    half-width at every energy where the band is resolved (half-width above 1e-6 of the spectrum)."""
+    from galdiff.uncertainty.response import hadronic_response, injection_basis
+
+    config = load_config([request.config.rootpath / "tests/config/tiny.yaml"])
+    validate_config(config)  # the schema's defaults: what the workflow runs
+    loose = (float(config["bands"]["basis_tolerance"]), float(config["bands"]["solver_rtol"]))
+    gas, _ = setup["operators"]
+    los = region_los_weights(gas, setup["weights"])
+    ek = setup["ek"]
+    rng = np.random.default_rng(11)
+    index, log_cut = 2.4 + 0.03 * rng.standard_normal(400), 6.5 + 0.3 * rng.standard_normal(400)
+    q = 1e-10 * ek[None, :] ** -index[:, None] * np.exp(-ek[None, :] / 10.0 ** log_cut[:, None])
+    best = 1e-10 * ek**-2.4 * np.exp(-ek / 10.0**6.5)
+    edges = {}
+    for label, (tolerance, rtol) in {"loose": loose, "tight": (1e-8, 1e-10)}.items():
+        coefficients, directions = injection_basis(q - best[None, :], tolerance)
+        response = HadronicResponse(setup["solvers"], setup["grid"], los, None, rtol=rtol)
+        rows = hadronic_response(response, {"proton": {"names": list(range(directions.shape[0])),
+                                                       "derivatives": directions}})["proton"]
+        base = response.region_offsets("proton", best[None])
+        edges[label] = {(region, component): np.quantile(base[region][component][0] + coefficients @ rows[region][component],
+                                                         [0.16, 0.84], axis=0)
+                        for region in REGIONS for component in ("pi0", "neutrino_diffuse")}
+    for key, (lo, hi) in edges["tight"].items():
+        half = 0.5 * (hi - lo)
+        resolved = half > 1e-6 * np.abs(lo + hi)
+        assert np.count_nonzero(resolved) > 10, key
+        shift = np.maximum(np.abs(edges["loose"][key][0] - lo), np.abs(edges["loose"][key][1] - hi))
+        assert np.max(shift[resolved] / half[resolved]) < 0.01, key

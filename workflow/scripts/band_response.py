@@ -80,7 +80,7 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
             seed=seed)
         # band_regions' draws (same seeds), their exact injections, and a small basis of their offsets
         draws, q = injection_draws(entry, models[fit], int(bands["n_samples"]), seed)
-        coefficients, directions = injection_basis(q - entry["q_best"][None, :])
+        coefficients, directions = injection_basis(q - entry["q_best"][None, :], float(bands["basis_tolerance"]))
         names = [f"basis{k}" for k in range(directions.shape[0])]
         if fit == "leptons":  # c_e+ scales the secondary e+: one more row, its offset in c (not log10 c)
             k = [i for i, n in enumerate(entry["names"]) if n.removeprefix("log10_") == "c_eplus"]
@@ -101,7 +101,8 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
     for species in SPECIES:  # one factorised solver at a time (each is ~2 GB at the default grid)
         solver, shape = nucleus_solver(model_cfg, propagation_cfg, species)
         cpu[f"factorise_{species}"] = time.process_time()
-        response.update(hadronic_response(HadronicResponse({species: (solver, shape)}, grid, los_weights, ratios),
+        response.update(hadronic_response(HadronicResponse({species: (solver, shape)}, grid, los_weights, ratios,
+                                                           rtol=float(bands["solver_rtol"])),
                                           {species: bases[species]}))
         cpu[f"response_{species}"] = time.process_time()
         densities[species] = propagate_spectrum(solver, shape, check_point[species])  # for the check
@@ -111,7 +112,8 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
     # the leptons: the basis through the electrons' solver, c_e+ through the secondary e+
     solver, shape = nucleus_solver(model_cfg, propagation_cfg, "electron", isrf_path=inputs["isrf"])
     cpu["factorise_electron"] = time.process_time()
-    leptons = LeptonResponse((solver, shape), grid, los_weights, path_weights, lepton_ratios)
+    leptons = LeptonResponse((solver, shape), grid, los_weights, path_weights, lepton_ratios,
+                             rtol=float(bands["solver_rtol"]))
     secondary = read_result(inputs["positron_secondary"]).density
     response["leptons"] = lepton_response(leptons, bases["leptons"], secondary_positron_density=secondary)
     cpu["response_leptons"] = time.process_time()

@@ -214,7 +214,7 @@ class HadronicChain:
         """
         from ..emission import species_intensity_from_density
         from ..skymaps.region_spectra import average_cubes
-        from ..skymaps.model_maps import model_map_cubes
+        from ..skymaps.model_maps import iter_model_map_cubes
 
         grids = {"proton": self.emission_grid.nucleus_ek_GeV_per_n, "helium": self.emission_grid.nucleus_ek_GeV_per_n,
                  "electron": self.emission_grid.electron_ek_GeV}
@@ -224,12 +224,19 @@ class HadronicChain:
             ("bremsstrahlung", "inverse_compton") if "electron" in densities else ())
         emissivity = self.emission_grid.compute(intensities, include=include)
         emissivity.kappa_per_kpc = self.kappa_per_kpc
-        cubes = model_map_cubes(emissivity, self.nside, self.geometry, self.galaxy_cfg, absorption=self.absorption,
-                                operators=self.operators)
         components = (HADRONIC_COMPONENTS if "proton" in densities else ()) + (
             LEPTONIC_COMPONENTS if "electron" in densities else ())
-        _, spectra = average_cubes({c: cubes[c] for c in dict.fromkeys(components)}, self.weights)
-        return spectra
+        spectra = {region: {} for region in self.weights}
+        # one map cube at a time, averaged as soon as it is made (the cubes of all components together are
+        # ~1 GB at the default N_side)
+        for name, cube in iter_model_map_cubes(emissivity, self.nside, self.geometry, self.galaxy_cfg,
+                                               self.absorption, self.operators):
+            if name in components:
+                for region, columns in average_cubes({name: cube}, self.weights)[1].items():
+                    spectra[region].update(columns)
+            del cube
+        return {region: {c: columns[c] for c in dict.fromkeys(components) if c in columns}
+                for region, columns in spectra.items()}
 
 
 def region_los_weights(operator, weights: Mapping) -> dict:
@@ -678,7 +685,7 @@ def hadronic_emission_grid(proton_grid, propagation_cfg: Mapping, emission_cfg: 
 def _checked_operator(path, emissivity, geometry, nside: int, includes_gas: bool):
     from ..skymaps.operator import RZGrid, load_operator
 
-    operator = load_operator(path)
+    operator = load_operator(path, mmap=True)  # read once for the region weights, unmapped when dropped
     grid = RZGrid(np.asarray(emissivity.r_kpc), np.asarray(emissivity.z_kpc))
     if (not operator.grid.same_as(grid) or operator.geometry != geometry or operator.nside != int(nside)
             or operator.includes_gas != includes_gas):
@@ -728,7 +735,7 @@ def build_hadronic_chain(model_cfg: Mapping, propagation_cfg: Mapping, emission_
         :meth:`HadronicChain.region_spectra_from_densities` only.
     """
     from ..skymaps.region_spectra import region_weights
-    from ..skymaps.model_maps import load_operators, map_geometry
+    from ..skymaps.model_maps import cached_operators, map_geometry
 
     galaxy_cfg = dict(propagation_cfg.get("galaxy", {}))
     solvers = solvers if solvers is not None else nucleus_solvers(model_cfg, propagation_cfg)
@@ -736,7 +743,8 @@ def build_hadronic_chain(model_cfg: Mapping, propagation_cfg: Mapping, emission_
         solvers["proton"][0].grid, propagation_cfg, emission_cfg, electron_ek_GeV)
     nside = int(maps_cfg["nside"])
     geometry = map_geometry(maps_cfg, model_cfg["propagation"], float(galaxy_cfg.get("r_sun_kpc", 8.3)))
-    operators = load_operators(los_paths[0], los_paths[1], emissivity, geometry, nside)
+    # opened (memory-mapped) only for the step that needs each, as rule sky_maps does
+    operators = cached_operators(los_paths[0], los_paths[1], emissivity, geometry, nside)
     weights = weights if weights is not None else region_weights(list(regions), nside, mask=mask, fine_nside=fine_nside)
     return HadronicChain(solvers, grid, emissivity.kappa_per_kpc, nside=nside, geometry=geometry, operators=operators,
                          galaxy_cfg=galaxy_cfg, absorption=bool(maps_cfg.get("absorption", True)), weights=weights)
