@@ -12,7 +12,6 @@ and for the first draws the direct refit's scale change beside the linear shift.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 import numpy as np
