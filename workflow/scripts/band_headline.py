@@ -8,8 +8,7 @@ import yaml
 from galdiff.data.datasets import read_dataset
 from galdiff.fitting.extra import extras_from_emissivity
 from galdiff.provenance import atomic_path, provenance_meta
-from galdiff.uncertainty.extra_bands import headline_band, read_refit_shifts, unscaled_from_band_table
-from galdiff.uncertainty.response import read_response_h5
+from galdiff.uncertainty.extra_bands import headline_band, read_cosmic_ray_draws, unscaled_from_band_table
 from galdiff.script_logging import setup_logging
 
 
@@ -17,13 +16,13 @@ def numbers_of(prefix, inputs, cascades, energies_GeV, bands):
     with open(inputs[f"{prefix}fit"]) as handle:
         fit_summary = yaml.safe_load(handle)
     _, fractions = extras_from_emissivity(inputs[f"{prefix}emissivity"])
-    fitted = f"{prefix}response" in inputs  # the cosmic-ray draws exist where the injection fits do
+    # the cosmic-ray draws exist where the injection fits do
+    response, shifts = read_cosmic_ray_draws(inputs.get(f"{prefix}response"), inputs.get(f"{prefix}refit"), fit_summary)
     return headline_band(read_dataset(inputs[f"{prefix}spectra"]),
                          unscaled_from_band_table(read_dataset(inputs[f"{prefix}band"])), fit_summary, cascades,
                          energies_GeV, n_samples=int(bands["n_samples"]), seed=int(bands["seed"]),
                          levels=[float(cl) for cl in bands["levels"]], flavour_fractions=fractions,
-                         response=read_response_h5(inputs[f"{prefix}response"]) if fitted else None,
-                         scale_shifts=read_refit_shifts(inputs[f"{prefix}refit"], fit_summary) if fitted else None)
+                         response=response, scale_shifts=shifts)
 
 
 def main(inputs, energies_GeV, bands, output, log_path):

@@ -8,8 +8,7 @@ import yaml
 from galdiff.data.datasets import read_dataset
 from galdiff.fitting.extra import extras_from_emissivity
 from galdiff.provenance import atomic_path, provenance_meta
-from galdiff.uncertainty.extra_bands import read_refit_shifts, table4_ratio_band, unscaled_from_band_table
-from galdiff.uncertainty.response import read_response_h5
+from galdiff.uncertainty.extra_bands import read_cosmic_ray_draws, table4_ratio_band, unscaled_from_band_table
 from galdiff.script_logging import setup_logging
 
 
@@ -22,9 +21,9 @@ def main(inputs, models, n_sigma, bands, output, log_path):
         with open(inputs[f"{model}/fit"]) as handle:
             fit_summary = yaml.safe_load(handle)
         _, fractions = extras_from_emissivity(inputs[f"{model}/emissivity"])
-        fitted = f"{model}/response" in inputs  # the cosmic-ray draws exist where the injection fits do
-        response = read_response_h5(inputs[f"{model}/response"]) if fitted else None
-        shifts = read_refit_shifts(inputs[f"{model}/refit"], fit_summary) if fitted else None
+        # the cosmic-ray draws exist where the injection fits do
+        response, shifts = read_cosmic_ray_draws(inputs.get(f"{model}/response"), inputs.get(f"{model}/refit"),
+                                                 fit_summary)
         out["models"][model] = table4_ratio_band(
             read_dataset(inputs[f"{model}/spectra"]), unscaled_from_band_table(read_dataset(inputs[f"{model}/band"])),
             fit_summary, references, template_fits, n_samples=int(bands["n_samples"]), seed=int(bands["seed"]),

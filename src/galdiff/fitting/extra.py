@@ -112,21 +112,38 @@ class ExtraFitResult:
     extras: dict = field(default_factory=dict)
 
 
+def extras_at_points(region, energy_GeV, components: dict, names) -> np.ndarray:
+    """(n_points, k): each fitted extra's region spectrum at the data points (log-log interpolation).
+
+    ``region``, ``energy_GeV``: per point; ``components``: ``{name: {region: (energies_GeV, intensity)}}``
+    as for :func:`fit_extra_scales`. The fit's design matrix (and that of its redo on the band draws,
+    :func:`galdiff.uncertainty.extra_bands.extra_refit_shifts`).
+    """
+    region, energy_GeV = np.asarray(region).astype(str), np.asarray(energy_GeV, dtype=float)
+    design = np.zeros((energy_GeV.size, len(names)))
+    for name_region in np.unique(region):
+        rows = region == name_region
+        for k, name in enumerate(names):
+            energy_k, flux_k = components[name][name_region]
+            design[rows, k] = loglog_interp(energy_GeV[rows], energy_k, flux_k, out_of_range="raise")
+    return design
+
+
+def pulling_points(model, flux, is_upper_limit) -> np.ndarray:
+    """Points that pull the fit (bool): the measurements, and the upper limits the model exceeds."""
+    return ~np.asarray(is_upper_limit, dtype=bool) | (np.asarray(model, dtype=float) > np.asarray(flux, dtype=float))
+
+
 def _design(points: _Points, base: dict, components: dict, names):
     """Base model and the extra spectra at each data point (log-log interpolation)."""
-    n = len(points)
-    base_at = np.empty(n)
-    design = np.zeros((n, len(names)))
+    base_at = np.empty(len(points))
     for region in np.unique(points.region):
         rows = points.region == region
         if region not in base:
             raise KeyError(f"EXTRA fit: no model spectrum for region {region!r} (have {sorted(base)})")
         energy, flux = base[region]
         base_at[rows] = loglog_interp(points.energy_GeV[rows], energy, flux, out_of_range="raise")
-        for k, name in enumerate(names):
-            energy_k, flux_k = components[name][region]
-            design[rows, k] = loglog_interp(points.energy_GeV[rows], energy_k, flux_k, out_of_range="raise")
-    return base_at, design
+    return base_at, extras_at_points(points.region, points.energy_GeV, components, names)
 
 
 def _residuals(model, points: _Points):
@@ -184,7 +201,7 @@ def fit_extra_scales(datasets: Sequence[FitDataset], base: dict, components: dic
     scales = np.where(at_bound, 0.0, result.x)
     model = base_at + design @ scales
     pulls, sigma = _residuals(model, points)
-    active = measured | (model > points.flux)
+    active = pulling_points(model, points.flux, points.is_upper_limit)
     jac = design[active] / sigma[active, None]
     fisher = jac.T @ jac
     try:

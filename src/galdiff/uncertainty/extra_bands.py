@@ -22,9 +22,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..conventions import EXTRA_COMPONENTS
-from ..fitting.extra import scale_components
+from ..fitting.extra import extras_at_points, pulling_points, scale_components
 from ..fitting.likelihood import model_side_pulls
-from ..spectra import loglog_interp
 from .sampling import central_interval, draw_parameters
 
 __all__ = ["extra_scale_covariance", "extra_derivatives", "extra_scale_draws", "extra_refit_shifts", "region_band_table",
@@ -127,16 +126,16 @@ def extra_refit_shifts(fit_summary: Mapping, points, region_tables: Mapping, uns
     upper = np.asarray(points["is_upper_limit"], dtype=bool)
     _, sigma = model_side_pulls(model, points["flux"], points["flux_lo_err"], points["flux_hi_err"], upper)
     sigma = np.asarray(sigma, dtype=float)
-    active = ~upper | (model > np.asarray(points["flux"], dtype=float))
-    design = np.zeros((energy.size, len(names)))
-    base_shift = np.zeros((int(n_samples), energy.size))
+    active = pulling_points(model, points["flux"], upper)
     regions = np.asarray(points["region"]).astype(str)
+    design = extras_at_points(regions, energy, {name: {region: (np.asarray(region_tables[region]["energy"], dtype=float),
+                                                                unscaled[region][name]) for region in np.unique(regions)}
+                                                for name in names}, names)
+    base_shift = np.zeros((int(n_samples), energy.size))
     for region in np.unique(regions):
         rows = regions == region
         table = region_tables[region]
         grid = np.asarray(table["energy"], dtype=float)
-        for k, name in enumerate(names):
-            design[rows, k] = loglog_interp(energy[rows], grid, unscaled[region][name], out_of_range="raise")
         offsets = hadronic_offsets(response, region, n_samples, seed, energies_GeV=grid).get("gamma_total")
         if offsets is None:
             continue
@@ -418,3 +417,16 @@ def read_refit_shifts(path, fit_summary: Mapping) -> np.ndarray:
     if missing:
         raise ValueError(f"{path}: no refit shifts for the fitted extras {missing} (columns {table.colnames})")
     return np.column_stack([np.asarray(table[n], dtype=float) for n in names]) if names else np.zeros((len(table), 0))
+
+
+def read_cosmic_ray_draws(response_path, refit_path, fit_summary: Mapping) -> tuple:
+    """``(response, scale_shifts)`` of a model's cosmic-ray band draws, for :func:`headline_band` and
+    :func:`table4_ratio_band`: the response file (:func:`galdiff.uncertainty.response.read_response_h5`) and
+    the EXTRA refit shifts (:func:`read_refit_shifts`); ``(None, None)`` for a model without injection fits
+    (both paths None)."""
+    if response_path is None:
+        return None, None
+    from .response import read_response_h5
+
+    return read_response_h5(response_path), read_refit_shifts(refit_path, fit_summary)
+
