@@ -1,7 +1,7 @@
 """Per-row cost of the Green's matrices at the default grid: CPU seconds, GMRES iterations, window.
 
 Run:  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_greens_rows.py [--species proton electron]
-      [--rows 0 16 32 ...] [--save rows.npz] [--compare before.npz]
+      [--rows 0 16 32 ...] [--save rows.npz] [--compare before.npz] [--rtol 1e-8]
 
 Set-up: the workflow's own (config.yaml, model dr_high: GALPROP gas, ISRF, B field, all losses),
 built as ``bench_propagation.py --model-greens`` builds it. Sampled batches of
@@ -89,6 +89,7 @@ def main(argv=None):
     parser.add_argument("--rows", nargs="+", type=int, help="first row of each sampled batch")
     parser.add_argument("--save", help="npz file for the rows (keys species/first_row)")
     parser.add_argument("--compare", help="npz of an earlier run: largest |difference| / row max")
+    parser.add_argument("--rtol", type=float, default=GREENS_RTOL, help="GMRES tolerance of the rows (default: the workflow's)")
     args = parser.parse_args(argv)
     solver_energies = {}
     saved, reference = {}, (dict(np.load(args.compare)) if args.compare else None)
@@ -100,7 +101,7 @@ def main(argv=None):
             cpu = time.process_time()
             solver = workflow_solver(species)
             setup_cpu = time.process_time() - cpu
-            table, rows = sample_rows(solver, args.rows or DEFAULT_ROWS[species])
+            table, rows = sample_rows(solver, args.rows or DEFAULT_ROWS[species], rtol=args.rtol)
             solver_energies[species] = solver.ek_GeV_per_n
         weight = solver_energies[species] ** -2.0
         for first, energy, cpu_row, solves, iterations, window in table:
