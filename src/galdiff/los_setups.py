@@ -68,6 +68,23 @@ def los_setup(maps_cfg: Mapping, model_propagation: Mapping, propagation_cfg: Ma
     }
 
 
+def setup_differences(setup: Mapping, reference: Mapping) -> list:
+    """The dotted keys (e.g. ``"galaxy.x_co"``) in which two :func:`los_setup` mappings differ, sorted.
+
+    A set-up that differs from another in ``galaxy.x_co`` alone needs no operators of its own: its
+    gas-weighted operator is the other's plus the molecular one scaled
+    (:func:`galdiff.uncertainty.systematics.x_co_region_los_weights`).
+    """
+    out = []
+    for key in sorted(set(setup) | set(reference)):
+        mine, theirs = setup.get(key), reference.get(key)
+        if isinstance(mine, Mapping) and isinstance(theirs, Mapping):
+            out += [f"{key}.{inner}" for inner in sorted(set(mine) | set(theirs)) if mine.get(inner) != theirs.get(inner)]
+        elif mine != theirs:
+            out.append(key)
+    return out
+
+
 def los_key(setup: Mapping) -> str:
     """Short stable hash (16 hex digits) of a :func:`los_setup` mapping."""
     return config_hash(dict(setup))
