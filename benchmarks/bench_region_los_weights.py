@@ -6,6 +6,8 @@ of the code can be compared number by number:
     OPENBLAS_NUM_THREADS=1 python benchmarks/peak_memory.py -- python benchmarks/bench_region_los_weights.py \
         --results /work/default-run3/results --key 93e62e80edabb4ea --model dr_low --out /tmp/weights.h5
     python benchmarks/bench_region_los_weights.py --compare /tmp/old.h5 /tmp/new.h5
+    # the X_CO variants' weights from the baseline set-up (rule region_los_weights_xco), one file per variant:
+    python benchmarks/bench_region_los_weights.py --x-co --results ... --key ... --model dr_low --out /tmp/xco/
 
 Prints the process CPU time (user + sys) of the whole call; the configured regions and N_side are the
 default config's (config.yaml).
@@ -42,6 +44,29 @@ def run(results: Path, key: str, model: str, out: Path) -> dict:
     return {"cpu_s": round(stop.user + stop.system - start.user - start.system, 2)}
 
 
+def run_x_co(results: Path, key: str, model: str, out: Path) -> dict:
+    """The X_CO variants' weights of the default config (rule region_los_weights_xco) from set-up ``key``:
+    ``out`` gets ``<variant>.h5`` each."""
+    from galdiff.los_setups import los_key, los_setup
+    from galdiff.uncertainty.systematics import (read_region_los_weights_h5, write_region_los_weights_h5,
+                                                 x_co_region_los_weights)
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    setup = los_setup(config["maps"], config["models"][model]["propagation"], config["propagation"])
+    if los_key(setup) != key:
+        raise ValueError(f"model {model}'s set-up is {los_key(setup)}, not {key}")
+    x_co = {name: v["x_co"] for name, v in config["systematics"]["variants"].items() if "x_co" in v}
+    start = os.times()
+    baseline = read_region_los_weights_h5(results / f"los/{key}/region_weights.h5")
+    weights = x_co_region_los_weights(results / f"los/{key}/gas.npz", results / f"los/{key}/path.npz", baseline,
+                                      setup, x_co, config["maps"]["nside"])
+    out.mkdir(parents=True, exist_ok=True)
+    for name, entry in weights.items():
+        write_region_los_weights_h5(out / f"{name}.h5", entry, meta={})
+    stop = os.times()
+    return {"cpu_s": round(stop.user + stop.system - start.user - start.system, 2), "variants": x_co}
+
+
 def compare(old: Path, new: Path) -> dict:
     from galdiff.uncertainty.systematics import read_region_los_weights_h5
 
@@ -65,9 +90,15 @@ def main(argv=None):
     parser.add_argument("--model", default="dr_low")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--compare", nargs=2, type=Path)
+    parser.add_argument("--x-co", action="store_true", help="the X_CO variants' weights (--out: a folder)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    result = compare(*args.compare) if args.compare else run(args.results, args.key, args.model, args.out)
+    if args.compare:
+        result = compare(*args.compare)
+    elif args.x_co:
+        result = run_x_co(args.results, args.key, args.model, args.out)
+    else:
+        result = run(args.results, args.key, args.model, args.out)
     result["wall_s"] = round(time.perf_counter() - t0, 2)
     print(json.dumps(result, indent=1))
 

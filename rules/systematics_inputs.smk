@@ -48,8 +48,11 @@ for _variant in SYST_VARIANTS:
 def region_los_weight_xco_inputs(wildcards):
     """The operator files and the region weights of a line-of-sight set-up (rule region_los_weights_xco)."""
     key = wildcards.key
-    return {"los_gas": f"results/los/{key}/gas.npz", "los_path": f"results/los/{key}/path.npz",
-            "baseline_weights": f"results/los/{key}/region_weights.h5"}
+    return {
+        "los_gas": f"results/los/{key}/gas.npz",
+        "los_path": f"results/los/{key}/path.npz",
+        "baseline_weights": f"results/los/{key}/region_weights.h5",
+    }
 
 
 def region_los_weight_inputs(wildcards):

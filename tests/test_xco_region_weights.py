@@ -6,7 +6,6 @@ n_H2 is proportional to X_CO, so the gas-weighted operator is affine in it, entr
 """
 
 import numpy as np
-import pytest
 
 from galdiff.los_setups import los_setup, setup_differences
 from galdiff.propagation.grid import spatial_nodes_kpc
