@@ -62,3 +62,19 @@ def test_setup_differences_name_every_changed_key():
     other = los_setup({**MAPS, "nside": 4}, {**MODEL, "zh_kpc": 4.0},
                       {"grid": {"dr_kpc": 2.0, "dz_kpc": 0.25}, "galaxy": {"x_co": 3.0e20}})
     assert setup_differences(other, base) == ["galaxy.x_co", "grid.zh_kpc", "nside"]
+
+
+def test_molecular_operator_on_the_gas_pattern_equals_the_one_built_alone():
+    from galdiff.skymaps.model_maps import setup_molecular_operator
+
+    base = _setup(2.0e20)
+    gas, _ = setup_operators(base)
+    alone = setup_molecular_operator(base)
+    on_pattern = setup_molecular_operator(base, pattern=gas)
+    assert np.shares_memory(on_pattern.matrix.indices, gas.matrix.indices)  # no copy of the pattern
+    for a, b in ((alone.matrix.indptr, on_pattern.matrix.indptr), (alone.matrix.indices, on_pattern.matrix.indices),
+                 (alone.matrix.data, on_pattern.matrix.data), (alone.distance_moment, on_pattern.distance_moment),
+                 (alone.shell_path_kpc, on_pattern.shell_path_kpc)):
+        np.testing.assert_array_equal(a, b)
+    # molecular gas only: less than the total gas, everywhere
+    assert np.all(on_pattern.matrix.data <= gas.matrix.data) and on_pattern.matrix.data.max() > 0.1 * gas.matrix.data.max()

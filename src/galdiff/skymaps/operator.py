@@ -1049,6 +1049,65 @@ def build_los_operator(nside: int, grid: RZGrid, geometry: LineOfSightGeometry |
     )
 
 
+def build_los_operator_on_pattern(pattern: LineOfSightOperator, gas_density_cm3: GasDensity, *,
+                                  gas_coordinates: str = "xyz", chunk_pixels: int = 2048) -> LineOfSightOperator:
+    """The operator of another gas density on the sparsity of an existing operator (its pixels, geometry, grid).
+
+    The same numbers as :func:`build_los_operator` with ``gas_density_cm3`` (the lines of sight are sampled
+    alike, the rows accumulated by the same kernel), but written straight into the column pattern of
+    ``pattern`` (e.g. the cached gas operator of the set-up), whose ``indices`` and ``indptr`` it shares:
+    no counting pass and no copies of the pattern. The density must vanish nowhere the pattern's does not,
+    and be non-zero wherever it has an entry (checked: the rows' columns must be the pattern's).
+
+    Parameters
+    ----------
+    pattern : LineOfSightOperator
+        Built without sub-pixel oversampling (``meta["oversample_order"]`` 0).
+    gas_density_cm3, gas_coordinates
+        As for :func:`build_los_operator`.
+    chunk_pixels : int
+        Pixels sampled at once.
+    """
+    if int(pattern.meta.get("oversample_order", 0)) != 0:
+        raise ValueError("build_los_operator_on_pattern: the pattern operator is oversampled (not supported)")
+    geometry, grid, n_shells = pattern.geometry, pattern.grid, pattern.n_shells
+    with_moment = pattern.distance_moment is not None
+    indptr, indices = pattern.matrix.indptr, pattern.matrix.indices
+    data = np.empty(indices.size)
+    moment = np.empty(indices.size if with_moment else 1)
+    paths = []
+    n_blocks = 8 * get_num_threads()
+    for start in range(0, pattern.n_pix, chunk_pixels):
+        chunk = pattern.pixels[start:start + chunk_pixels]
+        row0, row1 = start * n_shells, (start + chunk.size) * n_shells
+        first = int(indptr[row0])
+        offsets = np.ascontiguousarray(indptr[row0:row1 + 1] - first)
+        n_entries = int(offsets[-1])
+        l_rad, b_rad = subpixel_directions(pattern.nside, chunk, 0)
+        steps = sample_lines_of_sight(l_rad, b_rad, geometry)
+        step_weight = steps.ds_kpc * KPC_CM * evaluate_gas_density_cm3(
+            gas_density_cm3, steps.x_kpc, steps.y_kpc, steps.z_kpc, gas_coordinates)
+        chunk_indices = np.empty(n_entries, dtype=np.int32)
+        chunk_moment = np.empty(n_entries if with_moment else 1)
+        counts = _accumulate_rows(steps.x_kpc, steps.y_kpc, steps.z_kpc, np.ascontiguousarray(step_weight), steps.s_kpc,
+                                  steps.shell, steps.step_offsets, n_shells, grid.r_kpc, grid.z_kpc, offsets,
+                                  chunk_indices, data[first:first + n_entries], chunk_moment, False, with_moment,
+                                  n_blocks)
+        if not (np.array_equal(counts, np.diff(offsets)) and np.array_equal(chunk_indices, indices[first:first + n_entries])):
+            raise ValueError("build_los_operator_on_pattern: the density's rows do not have the pattern's columns "
+                             "(it vanishes where the pattern's density does not, or the reverse)")
+        if with_moment:
+            moment[first:first + n_entries] = chunk_moment
+        direction_of_step = np.repeat(np.arange(chunk.size), np.diff(steps.step_offsets))
+        paths.append(np.bincount(direction_of_step * n_shells + steps.shell, weights=steps.ds_kpc,
+                                 minlength=chunk.size * n_shells).reshape(chunk.size, n_shells))
+    return LineOfSightOperator(
+        matrix=_csr_of(data, indices, indptr, pattern.matrix.shape), nside=pattern.nside, pixels=pattern.pixels,
+        grid=grid, geometry=geometry, includes_gas=True, shell_path_kpc=np.concatenate(paths),
+        distance_moment=moment if with_moment else None, meta={"oversample_order": 0},
+    )
+
+
 def _sorted_csr(matrix) -> sp.csr_matrix:
     matrix = sp.csr_matrix(matrix)
     if not matrix.has_sorted_indices:

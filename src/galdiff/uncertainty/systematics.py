@@ -313,11 +313,12 @@ def x_co_region_los_weights(los_gas, los_path, baseline_weights: Mapping, setup:
     scales = {name: float(value) / x_co_ref - 1.0 for name, value in x_co_values.items()}
     names = list(baseline_weights["regions"])
     pixel = {name: np.asarray(entry["pixel_weights"], dtype=float) for name, entry in baseline_weights["regions"].items()}
-    molecular = setup_molecular_operator(dict(setup))  # first, before the mapped operators' pages are read
     gas_operator = load_operator(los_gas, mmap=True)
     if gas_operator.nside != int(nside) or not gas_operator.includes_gas:
         raise ValueError(f"{los_gas}: line-of-sight operator has nside {gas_operator.nside}, gas "
                          f"{gas_operator.includes_gas}; expected {int(nside)}, True")
+    # on the gas operator's sparsity, sharing its (mapped) column indices
+    molecular = setup_molecular_operator(dict(setup), pattern=gas_operator)
     plain_molecular = region_los_weights(molecular, pixel)
     out = {}
     for variant, scale in scales.items():
