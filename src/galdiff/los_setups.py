@@ -9,6 +9,9 @@ beyond r_max and z_h. :func:`los_setup` collects exactly these inputs into a pla
 :func:`los_key` hashes it, so models with the same geometry share one pair of operator files
 (``results/los/<key>/{gas,path}.npz``), built once while the propagation runs.
 
+A systematic variant that changes X_CO alone needs no operators of its own (:func:`setup_differences`;
+rule region_los_weights_xco forms its region weights from the baseline set-up's operators).
+
 As for the Green's matrices (:mod:`galdiff.propagation.setups`), the key covers the
 configuration, not the code: after a change of the operator code, rebuild them
 (``snakemake --forcerun los_operators``).
