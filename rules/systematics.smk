@@ -4,8 +4,11 @@
 #   -> results/systematics/<variant>/emission/<model>/emissivity.h5
 #   region_los_weights: per line-of-sight set-up the region-averaged line-of-sight weights V_r (gas and path; with
 #   pair absorption per energy) -> results/los/<key>/region_weights.h5 (shared by every model and variant of the key)
-#   systematics_region_spectra: the variant's region spectra as V_r . q of its emissivities (an X_CO variant has
-#   its own line-of-sight set-up), the EXTRA norms refitted -> results/systematics/<variant>/spectra/<model>/
+#   region_los_weights_xco: per line-of-sight set-up, the weights of every X_CO variant from the set-up's own
+#   operators and its molecular-gas operator (built in the job, not cached): the gas weights are linear in X_CO
+#   -> results/los/<key>/x_co/<variant>/region_weights.h5 (no operators per X_CO value)
+#   systematics_region_spectra: the variant's region spectra as V_r . q of its emissivities, the EXTRA norms
+#   refitted -> results/systematics/<variant>/spectra/<model>/
 #   (no sky map per variant)
 #   systematics_envelope: per model and region, min/max over baseline and variants -> results/systematics/<model>/
 #   envelope_<region>.ecsv (the lighter band of Figures 4, 5, 7, 8)
@@ -66,6 +69,32 @@ rule region_los_weights:
         fine_nside=MASK_CFG["fine_nside"],
     script:
         "../workflow/scripts/region_los_weights.py"
+
+
+if SYST_X_CO:
+
+    rule region_los_weights_xco:
+        input:
+            unpack(region_los_weight_xco_inputs),
+        output:
+            expand("results/los/{{key}}/x_co/{variant}/region_weights.h5", variant=list(SYST_X_CO)),
+        log:
+            "logs/los/region_weights_xco_{key}.log",
+        benchmark:
+            "logs/benchmarks/region_los_weights_xco/{key}.tsv"
+        wildcard_constraints:
+            key="[0-9a-f]{16}",
+        conda:
+            CONDA_ENV
+        resources:
+            mem_mb=4000,
+            runtime=15,
+        params:
+            setup=los_setup_of,
+            x_co_values=SYST_X_CO,
+            nside=MAPS["nside"],
+        script:
+            "../workflow/scripts/region_los_weights_xco.py"
 
 
 rule systematics_region_spectra:

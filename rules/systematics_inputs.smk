@@ -1,5 +1,6 @@
 # Input functions and settings of the systematic variants' rules (rules/systematics.smk), kept apart from
 # the rules as snakemake --lint asks; included before rules/figures.smk (region_systematics).
+from galdiff.los_setups import setup_differences
 from galdiff.uncertainty.systematics import check_variants, variant_galaxy_for_targets
 
 SYSTEMATICS = config["systematics"]  # defaults filled by the schema
@@ -12,21 +13,46 @@ def _variant_propagation_cfg(variant):
     return {**PROP, "galaxy": variant_galaxy_for_targets(PROP.get("galaxy") or {}, SYST_VARIANTS[variant])}
 
 
-# every variant's line-of-sight set-up joins the cache (an X_CO variant gets its own key; the others share)
+# the region weights of each (variant, model): a variant with the baseline's line-of-sight set-up shares its weights;
+# one that changes X_CO alone gets them from the baseline's operators and the molecular-gas operator (rule
+# region_los_weights_xco, no operators of its own); any other change of the set-up gets its own set-up (cached)
 SYST_LOS_KEYS = {}
+SYST_WEIGHTS = {}
+SYST_X_CO = {}  # {variant: X_CO} of the variants that change X_CO alone
 for _variant in SYST_VARIANTS:
     for _model in SYST_MODELS:
         _setup = los_setup(config["maps"], config["models"][_model]["propagation"], _variant_propagation_cfg(_variant))
-        SYST_LOS_KEYS[(_variant, _model)] = los_key(_setup)
-        LOS_SETUPS[SYST_LOS_KEYS[(_variant, _model)]] = _setup
+        _base_key = LOS_KEYS[_model]
+        _changed = setup_differences(_setup, LOS_SETUPS[_base_key])
+        if not _changed:
+            SYST_WEIGHTS[(_variant, _model)] = f"results/los/{_base_key}/region_weights.h5"
+        elif _changed == ["galaxy.x_co"]:
+            SYST_X_CO[_variant] = _setup["galaxy"]["x_co"]
+            SYST_WEIGHTS[(_variant, _model)] = f"results/los/{_base_key}/x_co/{_variant}/region_weights.h5"
+        else:
+            SYST_LOS_KEYS[(_variant, _model)] = los_key(_setup)
+            LOS_SETUPS[SYST_LOS_KEYS[(_variant, _model)]] = _setup
+            SYST_WEIGHTS[(_variant, _model)] = f"results/los/{SYST_LOS_KEYS[(_variant, _model)]}/region_weights.h5"
 
 
 # the emissivity file whose pair-absorption coefficients the region weights of a set-up use: those depend on the
 # (r, z) grid, the gamma-ray energies and the ISRF only, so any model of the set-up's grid serves (checked where used)
 SYST_KAPPA_MODEL = {}
-for (_variant, _model), _key in SYST_LOS_KEYS.items():
-    SYST_KAPPA_MODEL.setdefault(LOS_KEYS[_model], _model)
-    SYST_KAPPA_MODEL.setdefault(_key, _model)
+for _variant in SYST_VARIANTS:
+    for _model in SYST_MODELS:
+        SYST_KAPPA_MODEL.setdefault(LOS_KEYS[_model], _model)
+        if (_variant, _model) in SYST_LOS_KEYS:
+            SYST_KAPPA_MODEL.setdefault(SYST_LOS_KEYS[(_variant, _model)], _model)
+
+
+def region_los_weight_xco_inputs(wildcards):
+    """The operator files and the region weights of a line-of-sight set-up (rule region_los_weights_xco)."""
+    key = wildcards.key
+    return {
+        "los_gas": f"results/los/{key}/gas.npz",
+        "los_path": f"results/los/{key}/path.npz",
+        "baseline_weights": f"results/los/{key}/region_weights.h5",
+    }
 
 
 def region_los_weight_inputs(wildcards):
@@ -45,7 +71,7 @@ def syst_spectra_inputs(wildcards):
     model = wildcards.model
     return {
         "emissivity": f"results/systematics/{wildcards.variant}/emission/{model}/emissivity.h5",
-        "weights": f"results/los/{SYST_LOS_KEYS[(wildcards.variant, model)]}/region_weights.h5",
+        "weights": SYST_WEIGHTS[(wildcards.variant, model)],
         # the baseline's region spectra (from its maps) and emissivities: a variant adds only its change to them
         "baseline_emissivity": f"results/emission/{model}/emissivity.h5",
         "baseline_weights": f"results/los/{LOS_KEYS[model]}/region_weights.h5",

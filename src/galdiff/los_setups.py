@@ -9,6 +9,9 @@ beyond r_max and z_h. :func:`los_setup` collects exactly these inputs into a pla
 :func:`los_key` hashes it, so models with the same geometry share one pair of operator files
 (``results/los/<key>/{gas,path}.npz``), built once while the propagation runs.
 
+A systematic variant that changes X_CO alone needs no operators of its own (:func:`setup_differences`;
+rule region_los_weights_xco forms its region weights from the baseline set-up's operators).
+
 As for the Green's matrices (:mod:`galdiff.propagation.setups`), the key covers the
 configuration, not the code: after a change of the operator code, rebuild them
 (``snakemake --forcerun los_operators``).
@@ -66,6 +69,23 @@ def los_setup(maps_cfg: Mapping, model_propagation: Mapping, propagation_cfg: Ma
         "grid": grid,
         "galaxy": {key: float(galaxy[key]) for key in GALAXY_KEYS},
     }
+
+
+def setup_differences(setup: Mapping, reference: Mapping) -> list:
+    """The dotted keys (e.g. ``"galaxy.x_co"``) in which two :func:`los_setup` mappings differ, sorted.
+
+    A set-up that differs from another in ``galaxy.x_co`` alone needs no operators of its own: its
+    gas-weighted operator is the other's plus the molecular one scaled
+    (:func:`galdiff.uncertainty.systematics.x_co_region_los_weights`).
+    """
+    out = []
+    for key in sorted(set(setup) | set(reference)):
+        mine, theirs = setup.get(key), reference.get(key)
+        if isinstance(mine, Mapping) and isinstance(theirs, Mapping):
+            out += [f"{key}.{inner}" for inner in sorted(set(mine) | set(theirs)) if mine.get(inner) != theirs.get(inner)]
+        elif mine != theirs:
+            out.append(key)
+    return out
 
 
 def los_key(setup: Mapping) -> str:

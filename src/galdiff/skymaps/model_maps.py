@@ -23,7 +23,8 @@ from ..conventions import FLAVOURS, GAMMA_SOURCES
 from ..galaxy.gas import GasModel
 from ..propagation.grid import spatial_nodes_kpc
 from .geometry import LineOfSightGeometry, default_shell_edges_kpc
-from .operator import Absorber, RZGrid, build_los_operator, load_operator
+from .operator import (Absorber, RZGrid, build_los_operator, build_los_operator_on_pattern,
+                       hydrogen_atom_density_cm3, load_operator)
 
 
 
@@ -75,6 +76,33 @@ def setup_operator(setup: dict, with_gas: bool):
     galaxy = setup["galaxy"]
     geometry = map_geometry(setup["maps"], model_propagation, float(galaxy["r_sun_kpc"]))
     return build_operator(int(setup["nside"]), r_kpc, z_kpc, geometry, galaxy, with_gas)
+
+
+def setup_molecular_operator(setup: dict, pattern=None):
+    """The gas-weighted operator of the molecular gas alone (2 n_H2 at the set-up's X_CO) of a set-up.
+
+    n_H2 is proportional to X_CO (:func:`galdiff.galaxy.gas.n_h2_cm3`), so the gas-weighted operator of
+    another X_CO is W_gas + (X_CO / X_CO,set-up - 1) W_molecular, entry by entry (weights and distance
+    moments; the sparsity is the gas operator's, the molecular density being floored above 0). Not cached:
+    it serves the region weights of the X_CO variants only (rule region_los_weights_xco).
+
+    ``pattern``: the set-up's gas operator (:func:`setup_operator`, or its cached file); the molecular one is
+    then written into its sparsity and shares its column indices
+    (:func:`galdiff.skymaps.operator.build_los_operator_on_pattern`: the same numbers, less time and memory).
+    """
+    r_kpc, z_kpc = spatial_nodes_kpc(setup["grid"])
+    model_propagation = {"r_max_kpc": setup["grid"]["r_max_kpc"], "zh_kpc": setup["grid"]["zh_kpc"]}
+    galaxy = setup["galaxy"]
+    geometry = map_geometry(setup["maps"], model_propagation, float(galaxy["r_sun_kpc"]))
+    grid = RZGrid(np.asarray(r_kpc), np.asarray(z_kpc))
+    density = hydrogen_atom_density_cm3(n_H2_molecules_cm3=GasModel.from_config(galaxy).n_h2_cm3)
+    if pattern is None:
+        return build_los_operator(int(setup["nside"]), grid, geometry, density, gas_coordinates="rz")
+    if (pattern.geometry != geometry or not pattern.grid.same_as(grid) or pattern.nside != int(setup["nside"])
+            or not pattern.includes_gas):
+        raise ValueError("setup_molecular_operator: the pattern operator is not a gas operator of this set-up "
+                         "(geometry, grid or N_side)")
+    return build_los_operator_on_pattern(pattern, density, gas_coordinates="rz")
 
 
 def setup_operators(setup: dict):

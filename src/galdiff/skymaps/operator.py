@@ -452,28 +452,66 @@ class Absorber:
         return cls(kappa, kappa_cells, kappa_max > kappa_threshold_per_kpc)
 
 
+#: largest |x| of :func:`_exp_taylor` (half a shell's optical depth): the series' remainder is below
+#: 0.25^15 / 15! = 6e-22 relative, far below rounding
+_TAYLOR_MAX_HALF_DEPTH = 0.25
+
+
+_INVERSE_FACTORIALS = tuple(1.0 / math.factorial(k) for k in range(15))
+_C = _INVERSE_FACTORIALS
+
+
+@njit(cache=True, inline="always")
+def _exp_taylor(x):
+    """exp(x) for |x| <= 0.25 by its Taylor series to x^14 (Horner; a loop over energies of it vectorises, np.exp does not)."""
+    value = _C[14] * x + _C[13]
+    value = value * x + _C[12]
+    value = value * x + _C[11]
+    value = value * x + _C[10]
+    value = value * x + _C[9]
+    value = value * x + _C[8]
+    value = value * x + _C[7]
+    value = value * x + _C[6]
+    value = value * x + _C[5]
+    value = value * x + _C[4]
+    value = value * x + _C[3]
+    value = value * x + _C[2]
+    value = value * x + 1.0
+    return value * x + 1.0
+
+
 @njit(cache=True)
 def _absorbed_region_weights_kernel(indptr, indices, data, moment_kpc, n_shells, shell_edges_kpc,
                                     t_indptr, t_indices, t_data, t_data_per_kpc, kappa_cells_per_kpc, shell_path_kpc,
-                                    pixel_rows, n_cells):
-    """V[r, e, cell] = sum_p rows[r, p] sum_shells A_entry(p, e) W_shell[p, cell] (see :meth:`absorbed_region_weights`).
+                                    region_indptr, region_of_entry, region_weight, n_reg, n_cells,
+                                    added_data, added_moment_kpc, added_scales, first_set):
+    """V[j, r, cell, e] = sum_p w_rp sum_shells A_entry(p, e) W_j,shell[p, cell] (see :meth:`absorbed_region_weights`).
 
     As :func:`_absorbed_shell_kernel`, but the shell attenuation of every matrix entry is taken at that
     entry's own mean distance (its moment / weight) instead of the emission-weighted mean of the shell,
     so the result is linear in the emissivity: equal to the kernel for emission in one cell, and to
     second order in the optical depth across the shell otherwise.
+
+    The regions of pixel p are ``region_of_entry[region_indptr[p]:region_indptr[p + 1]]`` with weights
+    ``region_weight`` (most pixels lie in one region only). Weight set j = 0 is the operator (``data``,
+    ``moment_kpc``); set j >= 1 is the operator plus ``added_scales[j - 1]`` x another one on the same
+    sparsity (``added_data``, ``added_moment_kpc``): entry by entry the weights and moments of an operator
+    whose gas is the sum, e.g. another X_CO through the molecular operator. Sets below ``first_set`` are
+    left at 0. The energy axis is last (contiguous) and the optical depths of a shell are summed once for
+    every set.
     """
-    n_reg, n_pix = pixel_rows.shape
+    n_pix = shell_path_kpc.shape[0]
     n_e = kappa_cells_per_kpc.shape[1]
-    out = np.zeros((n_reg, n_e, n_cells))
+    n_sets = 1 + added_scales.shape[0]
+    out = np.zeros((n_sets, n_reg, n_cells, n_e))
     tau_near = np.zeros(n_e)
     d_tau = np.zeros(n_e)
+    near = np.zeros(n_e)  # exp(-tau at the shell's near edge) x the shell's spread factor sinh(x)/x
+    weighted = np.zeros(n_e)
     for p in range(n_pix):
-        used = False
-        for r in range(n_reg):
-            if pixel_rows[r, p] != 0.0:
-                used = True
-        if not used:
+        r_start = region_indptr[p]
+        r_end = region_indptr[p + 1]
+        if r_start == r_end:
             continue
         tau_near[:] = 0.0
         for s in range(n_shells):
@@ -483,19 +521,51 @@ def _absorbed_region_weights_kernel(indptr, indices, data, moment_kpc, n_shells,
                 continue
             s_near = 0.0 if s == 0 else shell_edges_kpc[s - 1]
             _shell_optical_depth(row, t_indptr, t_indices, t_data, t_data_per_kpc, kappa_cells_per_kpc, d_tau)
-            for k in range(indptr[row], indptr[row + 1]):
-                w = data[k]
-                if w == 0.0:
-                    continue
-                c = indices[k]
-                fraction = min(max((moment_kpc[k] / w - s_near) / path_kpc, 0.0), 1.0)
+            taylor = True
+            for e in range(n_e):
+                half = 0.5 * d_tau[e]
+                spread = 1.0 + half * half / 6.0 if half < 1e-4 else np.sinh(half) / half
+                near[e] = np.exp(-tau_near[e]) * spread
+                if half > _TAYLOR_MAX_HALF_DEPTH:
+                    taylor = False
+            if taylor:  # exp(-f d) = exp(-d/2) exp(-(f - 1/2) d): the second factor by its Taylor series below
                 for e in range(n_e):
-                    weighted = _shell_attenuation(tau_near[e], d_tau[e], fraction) * w
-                    for r in range(n_reg):
-                        out[r, e, c] += pixel_rows[r, p] * weighted
+                    near[e] *= np.exp(-0.5 * d_tau[e])
+            for k in range(indptr[row], indptr[row + 1]):
+                c = indices[k]
+                for j in range(first_set, n_sets):
+                    if j == 0:
+                        w = data[k]
+                        m = moment_kpc[k]
+                    else:
+                        w = data[k] + added_scales[j - 1] * added_data[k]
+                        m = moment_kpc[k] + added_scales[j - 1] * added_moment_kpc[k]
+                    if w == 0.0:
+                        continue
+                    fraction = min(max((m / w - s_near) / path_kpc, 0.0), 1.0)
+                    if taylor:
+                        offset = 0.5 - fraction
+                        for e in range(n_e):
+                            weighted[e] = near[e] * _exp_taylor(offset * d_tau[e]) * w
+                    else:
+                        for e in range(n_e):
+                            weighted[e] = near[e] * np.exp(-fraction * d_tau[e]) * w
+                    for i in range(r_start, r_end):
+                        rw = region_weight[i]
+                        target = out[j, region_of_entry[i], c]
+                        for e in range(n_e):
+                            target[e] += rw * weighted[e]
             for e in range(n_e):
                 tau_near[e] += d_tau[e]
     return out
+
+
+def _regions_of_pixels(rows: np.ndarray):
+    """CSR lists of the regions of each pixel: (indptr (n_pix + 1,), region index, weight) of ``rows`` (n_reg, n_pix)."""
+    pixel, region = np.nonzero(rows.T)
+    indptr = np.zeros(rows.shape[1] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pixel, minlength=rows.shape[1]), out=indptr[1:])
+    return indptr, region.astype(np.int64), np.ascontiguousarray(rows[region, pixel])
 
 
 @dataclass(eq=False)
@@ -647,7 +717,8 @@ class LineOfSightOperator:
         return [out[:, i * n_abs:(i + 1) * n_abs] for i in range(len(emissivity_cells))]
 
     def absorbed_region_weights(self, pixel_weights: np.ndarray, kappa_per_kpc: np.ndarray,
-                                path_operator: "LineOfSightOperator | None" = None) -> np.ndarray:
+                                path_operator: "LineOfSightOperator | None" = None,
+                                added: "LineOfSightOperator | None" = None, added_scales=()) -> np.ndarray:
         """Region-averaged line-of-sight weights with pair absorption, per energy: (n_regions, n_E, n_r, n_z).
 
         V_r(E)[cell] = sum_p w_rp sum_shells A(p, shell, E; cell) W[p shell, cell] / sum_p w_rp, so that
@@ -666,6 +737,18 @@ class LineOfSightOperator:
             Pair-absorption coefficients on the grid [kpc^-1].
         path_operator : LineOfSightOperator, optional
             As for :meth:`intensity`.
+        added : LineOfSightOperator, optional
+            Another operator of the same pixels, geometry, grid and sparsity (e.g. the molecular gas
+            only). With it the result has a leading axis over ``added_scales``: entry j holds the weights
+            of the operator W + added_scales[j] x W_added (weights and distance moments added entry by
+            entry), the same numbers as those of an operator built with that gas directly.
+        added_scales : sequence of float
+            Multipliers of ``added`` (dimensionless).
+
+        Returns
+        -------
+        ndarray
+            (n_regions, n_E, n_r, n_z); with ``added``, (len(added_scales), n_regions, n_E, n_r, n_z).
         """
         if self.distance_moment is None:
             raise ValueError("this operator was built without the distance moment; rebuild with with_moment=True")
@@ -679,10 +762,38 @@ class LineOfSightOperator:
         t = self._path_operator(path_operator).matrix
         m = self.matrix
         edges = np.asarray(self.geometry.shell_edges_kpc + (np.inf,), dtype=float)
+        if added is None:
+            added_data, added_moment, scales = np.zeros(1), np.zeros(1), np.zeros(0)
+        else:
+            self._check_added(added)
+            added_data, added_moment = added.matrix.data, added.distance_moment
+            scales = np.asarray(added_scales, dtype=float).reshape(-1)
+        region_indptr, region_of_entry, region_weight = _regions_of_pixels(rows)
         out = _absorbed_region_weights_kernel(m.indptr, m.indices, m.data, self.distance_moment, self.n_shells, edges,
                                               t.indptr, t.indices, t.data, KPC_CM, np.ascontiguousarray(kappa),
-                                              self.shell_path_kpc, rows, self.grid.n_cells)
-        return out.reshape((rows.shape[0], kappa.shape[1]) + self.grid.shape)
+                                              self.shell_path_kpc, region_indptr, region_of_entry, region_weight,
+                                              rows.shape[0], self.grid.n_cells, added_data, added_moment, scales,
+                                              0 if added is None else 1)
+        # (set, region, cell, E) -> (set, region, E, n_r, n_z)
+        out = np.ascontiguousarray(out.transpose(0, 1, 3, 2)).reshape(
+            (out.shape[0], rows.shape[0], kappa.shape[1]) + self.grid.shape)
+        return out[0] if added is None else out[1:]
+
+    def _check_added(self, added: "LineOfSightOperator") -> None:
+        """``added`` fits :meth:`absorbed_region_weights`: same pixels, geometry, grid, gas convention and sparsity."""
+        problems = []
+        if added.includes_gas != self.includes_gas or added.geometry != self.geometry:
+            problems.append("gas convention or geometry")
+        if not np.array_equal(added.pixels, self.pixels) or not added.grid.same_as(self.grid):
+            problems.append("pixels or (r, z) grid")
+        if added.distance_moment is None:
+            problems.append("no distance moment")
+        if added.matrix.shape != self.matrix.shape or added.matrix.nnz != self.matrix.nnz or not (
+                np.array_equal(added.matrix.indptr, self.matrix.indptr)
+                and np.array_equal(added.matrix.indices, self.matrix.indices)):
+            problems.append("sparsity pattern")
+        if problems:
+            raise ValueError("the added line-of-sight operator differs from the operator in: " + ", ".join(problems))
 
     def _path_operator(self, path_operator):
         if path_operator is None:
@@ -935,6 +1046,65 @@ def build_los_operator(nside: int, grid: RZGrid, geometry: LineOfSightGeometry |
         includes_gas=gas_density_cm3 is not None, shell_path_kpc=np.concatenate(path_parts),
         distance_moment=np.concatenate(moment_parts) if with_moment else None,
         meta={"oversample_order": int(oversample_order)},
+    )
+
+
+def build_los_operator_on_pattern(pattern: LineOfSightOperator, gas_density_cm3: GasDensity, *,
+                                  gas_coordinates: str = "xyz", chunk_pixels: int = 2048) -> LineOfSightOperator:
+    """The operator of another gas density on the sparsity of an existing operator (its pixels, geometry, grid).
+
+    The same numbers as :func:`build_los_operator` with ``gas_density_cm3`` (the lines of sight are sampled
+    alike, the rows accumulated by the same kernel), but written straight into the column pattern of
+    ``pattern`` (e.g. the cached gas operator of the set-up), whose ``indices`` and ``indptr`` it shares:
+    no counting pass and no copies of the pattern. The density must vanish nowhere the pattern's does not,
+    and be non-zero wherever it has an entry (checked: the rows' columns must be the pattern's).
+
+    Parameters
+    ----------
+    pattern : LineOfSightOperator
+        Built without sub-pixel oversampling (``meta["oversample_order"]`` 0).
+    gas_density_cm3, gas_coordinates
+        As for :func:`build_los_operator`.
+    chunk_pixels : int
+        Pixels sampled at once.
+    """
+    if int(pattern.meta.get("oversample_order", 0)) != 0:
+        raise ValueError("build_los_operator_on_pattern: the pattern operator is oversampled (not supported)")
+    geometry, grid, n_shells = pattern.geometry, pattern.grid, pattern.n_shells
+    with_moment = pattern.distance_moment is not None
+    indptr, indices = pattern.matrix.indptr, pattern.matrix.indices
+    data = np.empty(indices.size)
+    moment = np.empty(indices.size if with_moment else 1)
+    paths = []
+    n_blocks = 8 * get_num_threads()
+    for start in range(0, pattern.n_pix, chunk_pixels):
+        chunk = pattern.pixels[start:start + chunk_pixels]
+        row0, row1 = start * n_shells, (start + chunk.size) * n_shells
+        first = int(indptr[row0])
+        offsets = np.ascontiguousarray(indptr[row0:row1 + 1] - first)
+        n_entries = int(offsets[-1])
+        l_rad, b_rad = subpixel_directions(pattern.nside, chunk, 0)
+        steps = sample_lines_of_sight(l_rad, b_rad, geometry)
+        step_weight = steps.ds_kpc * KPC_CM * evaluate_gas_density_cm3(
+            gas_density_cm3, steps.x_kpc, steps.y_kpc, steps.z_kpc, gas_coordinates)
+        chunk_indices = np.empty(n_entries, dtype=np.int32)
+        chunk_moment = np.empty(n_entries if with_moment else 1)
+        counts = _accumulate_rows(steps.x_kpc, steps.y_kpc, steps.z_kpc, np.ascontiguousarray(step_weight), steps.s_kpc,
+                                  steps.shell, steps.step_offsets, n_shells, grid.r_kpc, grid.z_kpc, offsets,
+                                  chunk_indices, data[first:first + n_entries], chunk_moment, False, with_moment,
+                                  n_blocks)
+        if not (np.array_equal(counts, np.diff(offsets)) and np.array_equal(chunk_indices, indices[first:first + n_entries])):
+            raise ValueError("build_los_operator_on_pattern: the density's rows do not have the pattern's columns "
+                             "(it vanishes where the pattern's density does not, or the reverse)")
+        if with_moment:
+            moment[first:first + n_entries] = chunk_moment
+        direction_of_step = np.repeat(np.arange(chunk.size), np.diff(steps.step_offsets))
+        paths.append(np.bincount(direction_of_step * n_shells + steps.shell, weights=steps.ds_kpc,
+                                 minlength=chunk.size * n_shells).reshape(chunk.size, n_shells))
+    return LineOfSightOperator(
+        matrix=_csr_of(data, indices, indptr, pattern.matrix.shape), nside=pattern.nside, pixels=pattern.pixels,
+        grid=grid, geometry=geometry, includes_gas=True, shell_path_kpc=np.concatenate(paths),
+        distance_moment=moment if with_moment else None, meta={"oversample_order": 0},
     )
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "envelope_columns",
     "envelope_of_numbers",
     "region_los_weights_of_operators",
+    "x_co_region_los_weights",
     "write_region_los_weights_h5",
     "read_region_los_weights_h5",
     "region_averages_of_emissivity",
@@ -244,8 +245,10 @@ def region_los_weights_of_operators(los_gas, los_path, regions, nside: int, mask
     out = {"regions": {name: {"masked_fraction": float(masked), "unmasked_solid_angle_sr": unmasked_solid_angle_sr(w),
                               "pixel_weights": np.asarray(w, dtype=float)}
                        for name, (w, masked) in weights.items()}}
-    path_operator = load_operator(los_path)
-    gas_operator = load_operator(los_gas)
+    # memory-mapped: the pages are the page cache's (shared with the other jobs reading the set-up) and
+    # nothing is copied before the kernels read it
+    path_operator = load_operator(los_path, mmap=True)
+    gas_operator = load_operator(los_gas, mmap=True)
     for kind, operator, includes_gas, file in (("gas", gas_operator, True, los_gas),
                                                ("path", path_operator, False, los_path)):
         if operator.nside != int(nside) or operator.includes_gas != includes_gas:
@@ -267,6 +270,81 @@ def region_los_weights_of_operators(los_gas, los_path, regions, nside: int, mask
             per_energy[:, absorbed] = operator.absorbed_region_weights(rows, kappa[..., absorbed], path_operator)
         for j, name in enumerate(names):
             out["regions"][name][f"{kind}_absorbed"] = per_energy[j]
+    return out
+
+
+def x_co_region_los_weights(los_gas, los_path, baseline_weights: Mapping, setup: Mapping, x_co_values: Mapping,
+                            nside: int) -> dict:
+    """Region-averaged line-of-sight weights of the X_CO variants of a set-up, from the set-up's own operators.
+
+    n_H2 is proportional to X_CO (:func:`galdiff.galaxy.gas.n_h2_cm3`), so the gas-weighted operator of
+    another X_CO is W_gas + (X_CO / X_CO,set-up - 1) W_molecular with the operator W_molecular of the
+    molecular gas alone (:func:`galdiff.skymaps.model_maps.setup_molecular_operator`, built here once for
+    every value). The weights without absorption are linear in it:
+    V_r = V_r,set-up + (X_CO / X_CO,set-up - 1) V_r,molecular; those with pair absorption are formed from
+    the summed operator's weights and distance moments entry by entry
+    (:meth:`galdiff.skymaps.operator.LineOfSightOperator.absorbed_region_weights` with ``added=``), the
+    same numbers as from an operator built with that X_CO. The path-length weights, the pixel weights and
+    the pair-absorption coefficients are the set-up's (``baseline_weights``).
+
+    Parameters
+    ----------
+    los_gas, los_path : path
+        The set-up's cached operator files (``results/los/<key>/{gas,path}.npz``).
+    baseline_weights : mapping
+        :func:`read_region_los_weights_h5` of the set-up (``results/los/<key>/region_weights.h5``).
+    setup : mapping
+        The set-up (:func:`galdiff.los_setups.los_setup`), whose ``galaxy.x_co`` is the reference.
+    x_co_values : mapping
+        ``{variant: X_CO}`` in H2 molecules cm^-2 (K km/s)^-1.
+    nside : int
+        ``maps.nside`` (checked against the operators).
+
+    Returns
+    -------
+    dict
+        ``{variant: weights}``, each as :func:`region_los_weights_of_operators` returns them.
+    """
+    from ..skymaps.model_maps import setup_molecular_operator
+    from ..skymaps.operator import load_operator
+    from .response import region_los_weights
+
+    x_co_ref = float(setup["galaxy"]["x_co"])
+    scales = {name: float(value) / x_co_ref - 1.0 for name, value in x_co_values.items()}
+    names = list(baseline_weights["regions"])
+    pixel = {name: np.asarray(entry["pixel_weights"], dtype=float) for name, entry in baseline_weights["regions"].items()}
+    gas_operator = load_operator(los_gas, mmap=True)
+    if gas_operator.nside != int(nside) or not gas_operator.includes_gas:
+        raise ValueError(f"{los_gas}: line-of-sight operator has nside {gas_operator.nside}, gas "
+                         f"{gas_operator.includes_gas}; expected {int(nside)}, True")
+    # on the gas operator's sparsity, sharing its (mapped) column indices
+    molecular = setup_molecular_operator(dict(setup), pattern=gas_operator)
+    plain_molecular = region_los_weights(molecular, pixel)
+    out = {}
+    for variant, scale in scales.items():
+        regions = {}
+        for name, entry in baseline_weights["regions"].items():
+            regions[name] = {key: value for key, value in entry.items() if key != "gas_absorbed"}
+            regions[name]["gas"] = entry["gas"] + scale * plain_molecular[name]
+        out[variant] = {"r_kpc": baseline_weights["r_kpc"], "z_kpc": baseline_weights["z_kpc"],
+                        "kappa_per_kpc": baseline_weights.get("kappa_per_kpc"), "regions": regions}
+    kappa = baseline_weights.get("kappa_per_kpc")
+    if kappa is None or not scales:
+        return out
+    absorbed = kappa.reshape(-1, kappa.shape[-1]).max(axis=0) > ABSORPTION_THRESHOLD_PER_KPC
+    shape = (len(names), kappa.shape[-1]) + baseline_weights["regions"][names[0]]["gas"].shape
+    per_energy = {variant: np.broadcast_to(np.stack([out[variant]["regions"][name]["gas"] for name in names])[:, None],
+                                           shape).copy() for variant in scales}
+    if absorbed.any():
+        path_operator = load_operator(los_path, mmap=True)
+        rows = np.stack([pixel[name] for name in names])
+        combined = gas_operator.absorbed_region_weights(rows, kappa[..., absorbed], path_operator, added=molecular,
+                                                        added_scales=list(scales.values()))
+        for i, variant in enumerate(scales):
+            per_energy[variant][:, absorbed] = combined[i]
+    for variant in scales:
+        for j, name in enumerate(names):
+            out[variant]["regions"][name]["gas_absorbed"] = per_energy[variant][j]
     return out
 
 
