@@ -42,7 +42,7 @@ __all__ = ["HADRONIC_COMPONENTS", "injection_derivatives", "HadronicChain", "bui
            "region_los_weights", "region_los_weights_of_model", "absorption_ratios", "HadronicResponse",
            "LEPTONIC_COMPONENTS", "LeptonResponse", "lepton_response",
            "chain_difference_response", "linear_prediction", "perturbed_parameters", "compare_with_chain",
-           "validate_response", "linear_validity_energy", "injection_draws", "injection_basis", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
+           "validate_response", "linear_validity_energy", "injection_draws", "injection_basis", "SPAN_TOLERANCE", "best_injection_components", "span_coefficients", "span_densities", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
            "read_response_h5"]
 
 #: region-spectrum columns the p and He injections move (the rest have no hadronic part)
@@ -166,6 +166,56 @@ def injection_basis(delta_q, tolerance: float = 1e-3) -> tuple[np.ndarray, np.nd
         if np.max(np.abs(approximation - delta / scale)) <= tolerance:
             break
     return u[:, :rank] * singular[:rank], vt[:rank] * scale[None, :]
+
+
+#: a direction lies in the span of the best fit's injections when its least-squares remainder is below this
+#: fraction of its own size (per energy, in units of the injections' magnitude there): rounding only, since
+#: a changed index or break moves Q by a factor smooth in log E that no combination of fixed shapes matches
+#: to better than ~1e-3
+SPAN_TOLERANCE = 1e-9
+
+
+def span_coefficients(directions, components, tolerance: float = SPAN_TOLERANCE) -> np.ndarray | None:
+    """Coefficients C (r, n_j) with ``directions`` (r, n_E) = C @ ``components`` (n_j, n_E) to rounding, or None.
+
+    The criterion by which a fit's band needs no transport solve: when every basis direction of its
+    draws (:func:`injection_basis`) is a combination of the best fit's own injection components
+    (one for p and He, the primary e- and extra e+ for the leptons), its propagated density is the
+    same combination of the best-fit densities the workflow has already propagated, exactly (the
+    transport is linear). This holds when only normalisations are fitted (the as-printed models,
+    Tables I/II held fixed). Energies are weighted by the components' summed magnitude (every
+    energy counts, the cutoff tails included); a direction is accepted when its remainder is at most
+    ``tolerance`` of its largest weighted magnitude at every energy. A direction non-zero where every
+    component vanishes is rejected.
+    """
+    d = np.atleast_2d(np.asarray(directions, dtype=float))
+    q = np.atleast_2d(np.asarray(components, dtype=float))
+    if d.shape[1] != q.shape[1]:
+        raise ValueError(f"directions have {d.shape[1]} energies, the components {q.shape[1]}")
+    scale = np.sum(np.abs(q), axis=0)
+    if np.any((scale == 0.0) & np.any(d != 0.0, axis=0)):
+        return None
+    scale = np.where(scale > 0.0, scale, 1.0)
+    a, b = (q / scale).T, (d / scale).T  # (n_E, n_j), (n_E, r)
+    c, *_ = np.linalg.lstsq(a, b, rcond=None)
+    size = np.max(np.abs(b), axis=0)
+    if np.any(np.abs(a @ c - b) > float(tolerance) * np.where(size > 0.0, size, 1.0)[None, :]):
+        return None
+    return c.T
+
+
+def best_injection_components(model, derivatives: Mapping) -> dict:
+    """``{component: Q (n_E,)}``: the best fit's injection by component, as the propagation rules propagate it
+    (a nucleus: itself; the leptons: ``electron_primary``, ``positron_primary`` and with pairs ``electron_extra``;
+    :func:`injection_of` is their sum)."""
+    injections = model.injection(_values(derivatives["all_names"], derivatives["all_best"]))
+    return {name: np.asarray(q, dtype=float) for name, q in injections.items()}
+
+
+def span_densities(coefficients, densities) -> np.ndarray:
+    """Propagated densities (r, n_E, n_r, n_z) of directions C @ Q_j, from the components' densities
+    ``densities`` (n_j, n_E, n_r, n_z) and C = :func:`span_coefficients` (r, n_j): the transport is linear."""
+    return np.tensordot(np.asarray(coefficients, dtype=float), np.asarray(densities, dtype=float), axes=(1, 0))
 
 
 class HadronicChain:
@@ -360,9 +410,23 @@ class HadronicResponse:
 
     def region_offsets(self, species: str, dq) -> dict:
         """``{region: {component: (m, n_E)}}``: the hadronic region spectra of the injections ``dq``."""
+        return self._region_offsets_of_weighted(species, self.region_weighted_intensity(species, dq))
+
+    def region_offsets_of_densities(self, species: str, densities) -> dict:
+        """As :meth:`region_offsets`, for densities already propagated: ``densities`` (m, n_E, n_r, n_z) on the
+        full grid [cm^-3 (GeV/n)^-1] (zero on the escape boundary, as every propagated density is). No solver."""
+        from ..emission import species_intensity_from_density
+
+        weights = np.stack([np.asarray(self.los_weights[r], dtype=float) for r in self.regions])  # (n_regions, n_r, n_z)
+        weighted = np.tensordot(np.asarray(densities, dtype=float), weights, axes=([2, 3], [1, 2]))  # (m, n_E, n_reg)
+        ek = self.emission_grid.nucleus_ek_GeV_per_n
+        intensity = species_intensity_from_density(np.moveaxis(weighted, 1, 0), ek, species)
+        return self._region_offsets_of_weighted(species, np.moveaxis(intensity, 0, 2))
+
+    def _region_offsets_of_weighted(self, species: str, weighted) -> dict:
+        """The emission stage of :meth:`region_offsets` on region-weighted intensities (m, n_regions, n_E)."""
         from ..interactions.neutrino_oscillation import flavour_fluxes_at_earth
 
-        weighted = self.region_weighted_intensity(species, dq)  # (m, n_regions, n_E)
         m, n_regions, n_e = weighted.shape
         flux = weighted.reshape(m * n_regions, n_e).T  # (n_E, m n_regions)
         grid = self.emission_grid
@@ -394,13 +458,20 @@ def hadronic_response(response: HadronicResponse, derivatives: Mapping) -> dict:
     ``derivatives[species]["derivatives"]`` (n, n_E) are the directions: dQ/dtheta_k
     (:func:`injection_derivatives`, giving d I / d theta_k) or the basis of the band draws'
     offsets (:func:`injection_basis`); all go through the chain at once. Directions that do not move
-    the injection (the modulation potential) get zero rows without a solve.
+    the injection (the modulation potential) get zero rows without a solve. An entry with
+    ``densities`` (n, n_E, n_r, n_z), the directions' propagated densities on the full grid
+    (:func:`span_densities`), needs no solver.
     """
     out = {}
     for species, entry in derivatives.items():
         dq = np.asarray(entry["derivatives"], dtype=float).reshape(len(entry["names"]), -1)
         moving = np.flatnonzero(np.any(dq != 0.0, axis=1))
-        offsets = response.region_offsets(species, dq[moving]) if moving.size else {}
+        if not moving.size:
+            offsets = {}
+        elif entry.get("densities") is not None:  # already propagated (:func:`densities_on_disk_span`)
+            offsets = response.region_offsets_of_densities(species, np.asarray(entry["densities"])[moving])
+        else:
+            offsets = response.region_offsets(species, dq[moving])
         out[species] = {}
         for region in response.regions:
             out[species][region] = {}
@@ -444,13 +515,14 @@ class LeptonResponse:
 
     def __init__(self, solver, emission_grid, gas_weights: Mapping, path_weights: Mapping,
                  gamma_ratios: Mapping | None = None, rtol: float = 1e-7):
-        self.solver, self.shape = solver
+        # solver None: densities come propagated (:meth:`region_offsets_of_full_densities`), no solve
+        self.solver, self.shape = solver if solver is not None else (None, None)
         self.emission_grid = emission_grid
         self.regions = list(gas_weights)
         self.gamma_ratios = gamma_ratios
         self.rtol = float(rtol)
-        ek = self.solver.grid.ek_GeV_per_n
-        if not np.allclose(ek, emission_grid.electron_ek_GeV, rtol=1e-12, atol=0.0):
+        if self.solver is not None and not np.allclose(self.solver.grid.ek_GeV_per_n, emission_grid.electron_ek_GeV,
+                                                       rtol=1e-12, atol=0.0):
             raise ValueError("electron solver: its energies must be the emission grid's lepton axis")
         gas = emission_grid.gas_cm3
         n_neutral = gas["HI"] + 2.0 * gas["H2"]
@@ -463,9 +535,12 @@ class LeptonResponse:
         for region in self.regions:
             v_gas, v_path = np.asarray(gas_weights[region]), np.asarray(path_weights[region])
             fields += [v_gas * (1.0 - f_ion), v_gas * f_ion] + [v_path * amplitude[k] for k in range(rank)]
-        layout = self.solver.layout
-        self._observables = np.stack([layout.observable_weights(f[:-1, 1:-1]) for f in fields], axis=1)
-        self._shape_unknowns = self.solver.to_unknowns(np.asarray(self.shape, dtype=float)[None], "source_shape")[0]
+        self._fields = np.stack(fields)  # (n_regions (2 + k), n_r, n_z)
+        if self.solver is not None:
+            layout = self.solver.layout
+            self._observables = np.stack([layout.observable_weights(f[:-1, 1:-1]) for f in fields], axis=1)
+            self._shape_unknowns = self.solver.to_unknowns(np.asarray(self.shape, dtype=float)[None],
+                                                           "source_shape")[0]
         basis = emission_grid.photon_field_lowrank[0]
         self._ic_kernel = np.tensordot(emission_grid.ic_kernel.tensor, basis, axes=(2, 0))  # (n_g, n_Ee, k)
 
@@ -477,10 +552,19 @@ class LeptonResponse:
 
     def region_offsets_of_densities(self, density) -> dict:
         """``{region: {component: (m, n_g)}}`` of e+ + e- densities on the unknowns (m, n_E, n_s)."""
+        return self._region_offsets_of_weighted(np.asarray(density) @ self._observables)
+
+    def region_offsets_of_full_densities(self, density) -> dict:
+        """As :meth:`region_offsets_of_densities`, for densities (m, n_E, n_r, n_z) on the full grid
+        (zero on the escape boundary, as every propagated density is); needs no solver."""
+        return self._region_offsets_of_weighted(
+            np.tensordot(np.asarray(density, dtype=float), self._fields, axes=([2, 3], [1, 2])))
+
+    def _region_offsets_of_weighted(self, weighted) -> dict:
+        """The emission stage on region-weighted densities (m, n_E, n_regions (2 + k))."""
         from ..emission import species_intensity_from_density
 
-        weighted = np.asarray(density) @ self._observables  # (m, n_E, n_regions (2 + k))
-        ek = self.solver.grid.ek_GeV_per_n
+        ek = self.emission_grid.electron_ek_GeV
         intensity = np.moveaxis(species_intensity_from_density(np.moveaxis(weighted, 1, 0), ek, "electron"), 0, 1)
         m, n_e = intensity.shape[:2]
         per_region = intensity.reshape(m, n_e, len(self.regions), 2 + self.rank)
@@ -502,7 +586,8 @@ def lepton_response(response: LeptonResponse, derivatives: Mapping, secondary_po
 
     ``secondary_positron_density`` (n_E, n_r, n_z), the unscaled secondary e+ of the model
     (``results/propagation/<model>/positron_secondary.h5``): c_e+ scales it, the only parameter
-    that moves the leptons without an injection.
+    that moves the leptons without an injection. ``derivatives["densities"]`` (n, n_E, n_r, n_z), the
+    directions' propagated e+ + e- densities (:func:`span_densities`), replaces the solve.
     """
     names = list(derivatives["names"])
     dq = np.asarray(derivatives["derivatives"], dtype=float).reshape(len(names), -1)
@@ -510,7 +595,10 @@ def lepton_response(response: LeptonResponse, derivatives: Mapping, secondary_po
     out = {region: {c: np.zeros((len(names), n_g)) for c in LEPTONIC_COMPONENTS} for region in response.regions}
     moving = np.flatnonzero(np.any(dq != 0.0, axis=1))
     if moving.size:
-        offsets = response.region_offsets_of_densities(response.densities(dq[moving]))
+        if derivatives.get("densities") is not None:  # already propagated (:func:`span_densities`)
+            offsets = response.region_offsets_of_full_densities(np.asarray(derivatives["densities"])[moving])
+        else:
+            offsets = response.region_offsets_of_densities(response.densities(dq[moving]))
         for region in response.regions:
             for c in LEPTONIC_COMPONENTS:
                 out[region][c][moving] = offsets[region][c]
@@ -519,8 +607,12 @@ def lepton_response(response: LeptonResponse, derivatives: Mapping, secondary_po
             continue
         best = float(derivatives["best"][k])
         factor = np.log(10.0) * 10.0**best if name.startswith("log10_") else 1.0  # dc/dtheta
-        unknowns = response.solver.to_unknowns(np.asarray(secondary_positron_density, dtype=float), "positron")
-        offsets = response.region_offsets_of_densities(factor * unknowns[None])
+        if response.solver is None:
+            offsets = response.region_offsets_of_full_densities(
+                factor * np.asarray(secondary_positron_density, dtype=float)[None])
+        else:
+            unknowns = response.solver.to_unknowns(np.asarray(secondary_positron_density, dtype=float), "positron")
+            offsets = response.region_offsets_of_densities(factor * unknowns[None])
         for region in response.regions:
             for c in LEPTONIC_COMPONENTS:
                 out[region][c][k] = offsets[region][c][0]
