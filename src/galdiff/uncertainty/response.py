@@ -173,6 +173,9 @@ def injection_basis(delta_q, tolerance: float = 1e-3) -> tuple[np.ndarray, np.nd
 #: a changed index or break moves Q by a factor smooth in log E that no combination of fixed shapes matches
 #: to better than ~1e-3
 SPAN_TOLERANCE = 1e-9
+#: energies where the components' summed magnitude is below this fraction of its peak do not enter the fit
+#: (cutoff tails down to subnormal numbers); a direction must be as small there, relative to its own peak
+SPAN_FLOOR = 1e-200
 
 
 def span_coefficients(directions, components, tolerance: float = SPAN_TOLERANCE) -> np.ndarray | None:
@@ -185,18 +188,22 @@ def span_coefficients(directions, components, tolerance: float = SPAN_TOLERANCE)
     transport is linear). This holds when only normalisations are fitted (the as-printed models,
     Tables I/II held fixed). Energies are weighted by the components' summed magnitude (every
     energy counts, the cutoff tails included); a direction is accepted when its remainder is at most
-    ``tolerance`` of its largest weighted magnitude at every energy. A direction non-zero where every
-    component vanishes is rejected.
+    ``tolerance`` of its largest weighted magnitude at every energy where the components exceed
+    :data:`SPAN_FLOOR` of their peak, and it is that negligible itself where they do not (a direction
+    non-zero where every component vanishes is rejected).
     """
     d = np.atleast_2d(np.asarray(directions, dtype=float))
     q = np.atleast_2d(np.asarray(components, dtype=float))
     if d.shape[1] != q.shape[1]:
         raise ValueError(f"directions have {d.shape[1]} energies, the components {q.shape[1]}")
     scale = np.sum(np.abs(q), axis=0)
-    if np.any((scale == 0.0) & np.any(d != 0.0, axis=0)):
+    counted = scale >= SPAN_FLOOR * scale.max()
+    # far beyond a cutoff the injections underflow to subnormal numbers, which carry too few digits for
+    # any ratio: there a direction need only be as negligible as the components
+    outside = np.max(np.abs(d[:, ~counted]), axis=1, initial=0.0)
+    if np.any(outside > SPAN_FLOOR * np.max(np.abs(d), axis=1)):
         return None
-    scale = np.where(scale > 0.0, scale, 1.0)
-    a, b = (q / scale).T, (d / scale).T  # (n_E, n_j), (n_E, r)
+    a, b = (q[:, counted] / scale[counted]).T, (d[:, counted] / scale[counted]).T  # (n_E, n_j), (n_E, r)
     c, *_ = np.linalg.lstsq(a, b, rcond=None)
     size = np.max(np.abs(b), axis=0)
     if np.any(np.abs(a @ c - b) > float(tolerance) * np.where(size > 0.0, size, 1.0)[None, :]):
