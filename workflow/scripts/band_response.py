@@ -3,12 +3,12 @@
 Cheap by design (galdiff.uncertainty.response.HadronicResponse, LeptonResponse): per species one batched
 transport solve of all parameter directions of its fit, the region-averaged line-of-sight weights and the
 emission matrices (pi0 and neutrinos from p and He; bremsstrahlung and IC from the lepton fit); the solvers
-are built one at a time and freed. A fit whose every basis direction, and the check's draw, is a combination
+are built one at a time and freed; the check's draw is solved after the batch, at its rtol. A fit whose every basis direction, and the check's draw, is a combination
 of the best fit's own injection components (only normalisations fitted: the as-printed models;
 galdiff.uncertainty.response.span_coefficients) needs no solver: its densities are the same combination of the
 best-fit densities on disk (rules propagate_nucleus, propagate_leptons). The check runs the full chain
-(emission, maps, region averages) once, at a band draw of all three fits, from the densities solved alongside
-(or combined from disk).
+(emission, maps, region averages) once, at a band draw of all three fits (its exact injection, not its basis
+representation), from the densities solved in the batch (or combined from disk).
 """
 
 import json
@@ -20,7 +20,7 @@ import yaml
 from galdiff.data.datasets import read_dataset
 from galdiff.emission import read_emissivity_h5
 from galdiff.galaxy.isrf import read_isrf
-from galdiff.propagation.greens import propagate_spectrum, read_greens_h5
+from galdiff.propagation.greens import read_greens_h5
 from galdiff.propagation.grid import Grid
 from galdiff.propagation.run import read_result
 from galdiff.propagation.setups import transport_setup
@@ -151,13 +151,12 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
             continue
         solver, shape = nucleus_solver(model_cfg, propagation_cfg, species)
         cpu[f"factorise_{species}"] = time.process_time()
-        response.update(hadronic_response(HadronicResponse({species: (solver, shape)}, grid, los_weights, ratios,
-                                                           rtol=float(bands["solver_rtol"])),
-                                          {species: bases[species]}))
+        # the check's draw (exact injection) solved after the batch, at its rtol (no 1e-10 propagation)
+        batch = HadronicResponse({species: (solver, shape)}, grid, los_weights, ratios, rtol=float(bands["solver_rtol"]))
+        response.update(hadronic_response(batch, {species: bases[species] | {"check_injection": check_point[species]}}))
+        densities[species] = batch.last_density[species]
         cpu[f"response_{species}"] = time.process_time()
-        densities[species] = propagate_spectrum(solver, shape, check_point[species])  # for the check
-        cpu[f"check_propagation_{species}"] = time.process_time()
-        del solver, shape
+        del solver, shape, batch
         release_freed_heap()
     # the leptons: the basis through the electrons' solver (or from disk), c_e+ through the secondary e+
     secondary = read_result(inputs["positron_secondary"]).density
@@ -168,11 +167,12 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
         cpu["factorise_electron"] = time.process_time()
     leptons = LeptonResponse(None if solver is None else (solver, shape), grid, los_weights, path_weights,
                              lepton_ratios, rtol=float(bands["solver_rtol"]))
-    response["leptons"] = lepton_response(leptons, bases["leptons"], secondary_positron_density=secondary)
-    cpu["response_leptons"] = time.process_time()
+    response["leptons"] = lepton_response(leptons, bases["leptons"] | ({} if solver is None else
+                                                                       {"check_injection": check_point["leptons"]}),
+                                          secondary_positron_density=secondary)
     if solver is not None:
-        primaries = propagate_spectrum(solver, shape, check_point["leptons"])
-        cpu["check_propagation_electron"] = time.process_time()
+        primaries = leptons.last_density
+    cpu["response_leptons"] = time.process_time()
     # the check's e+ + e- total, as the workflow forms it: the drawn primaries plus the secondaries, the e+
     # scaled by the drawn c_e+
     densities["electron"] = (primaries + read_result(inputs["electron_secondary"]).density

@@ -388,7 +388,7 @@ class HadronicResponse:
         self.los_weights = dict(los_weights)
         self.gamma_ratios = gamma_ratios
         ek_p = emission_grid.nucleus_ek_GeV_per_n  # the protons' propagation grid
-        self._observables, self._shapes = {}, {}
+        self._observables, self._shapes, self.last_density = {}, {}, {}
         for species, (solver, shape) in self.solvers.items():
             ek = solver.grid.ek_GeV_per_n
             if not np.allclose(ek, ek_p, rtol=1e-12, atol=0.0):
@@ -400,24 +400,32 @@ class HadronicResponse:
             self._observables[species] = np.stack([solver.layout.observable_weights(v) for v in interior], axis=1)
             self._shapes[species] = solver.to_unknowns(np.asarray(shape, dtype=float)[None], "source_shape")[0]
 
-    def region_weighted_intensity(self, species: str, dq) -> np.ndarray:
+    def region_weighted_intensity(self, species: str, dq, keep_last: bool = False) -> np.ndarray:
         """V_r . J_k(E) for directions ``dq`` (m, n_E) [cm^-3 s^-1 (GeV/n)^-1]: (m, n_regions, n_E).
 
         J = beta c N / 4 pi; in cm^-2 s^-1 sr^-1 (GeV/n)^-1 times the weights' unit (cm^-2 for the gas operator).
+        ``keep_last``: the last direction (the check's draw) is solved on its own, at the same rtol, and its
+        density on the full grid kept in ``last_density[species]``.
         """
         from ..emission import species_intensity_from_density
 
         solver, _ = self.solvers[species]
         dq = np.atleast_2d(np.asarray(dq, dtype=float))
         sources = dq[:, :, None] * self._shapes[species][None, None, :]
-        weighted = np.concatenate([chunk @ self._observables[species]  # (m, n_E, n_regions)
-                                   for chunk in solve_in_chunks(solver, sources, self.rtol)])
+        parts = [chunk @ self._observables[species]  # (m, n_E, n_regions)
+                 for chunk in solve_in_chunks(solver, sources[:-1] if keep_last else sources, self.rtol)]
+        if keep_last:  # a chunk of its own: the other columns' GMRES iterations, hence their bits, unchanged
+            last = next(solve_in_chunks(solver, sources[-1:], self.rtol))
+            parts.append(last @ self._observables[species])
+            self.last_density[species] = solver.to_full(last[0])
+        weighted = np.concatenate(parts)
         ek = solver.grid.ek_GeV_per_n
         return np.moveaxis(species_intensity_from_density(np.moveaxis(weighted, 1, 0), ek, species), 0, 2)
 
-    def region_offsets(self, species: str, dq) -> dict:
-        """``{region: {component: (m, n_E)}}``: the hadronic region spectra of the injections ``dq``."""
-        return self._region_offsets_of_weighted(species, self.region_weighted_intensity(species, dq))
+    def region_offsets(self, species: str, dq, keep_last: bool = False) -> dict:
+        """``{region: {component: (m, n_E)}}``: the hadronic region spectra of the injections ``dq``
+        (``keep_last``: as :meth:`region_weighted_intensity`)."""
+        return self._region_offsets_of_weighted(species, self.region_weighted_intensity(species, dq, keep_last))
 
     def region_offsets_of_densities(self, species: str, densities) -> dict:
         """As :meth:`region_offsets`, for densities already propagated: ``densities`` (m, n_E, n_r, n_z) on the
@@ -467,25 +475,30 @@ def hadronic_response(response: HadronicResponse, derivatives: Mapping) -> dict:
     offsets (:func:`injection_basis`); all go through the chain at once. Directions that do not move
     the injection (the modulation potential) get zero rows without a solve. An entry with
     ``densities`` (n, n_E, n_r, n_z), the directions' propagated densities on the full grid
-    (:func:`span_densities`), needs no solver.
+    (:func:`span_densities`), needs no solver. An entry with ``check_injection`` (n_E,) solves it as one
+    more column of the same batch (same rtol) and keeps its full-grid density in
+    ``response.last_density[species]``: the 1 % check's draw without a separate solve.
     """
     out = {}
     for species, entry in derivatives.items():
         dq = np.asarray(entry["derivatives"], dtype=float).reshape(len(entry["names"]), -1)
         moving = np.flatnonzero(np.any(dq != 0.0, axis=1))
-        if not moving.size:
-            offsets = {}
-        elif entry.get("densities") is not None:  # already propagated (:func:`densities_on_disk_span`)
-            offsets = response.region_offsets_of_densities(species, np.asarray(entry["densities"])[moving])
+        check = entry.get("check_injection")
+        if entry.get("densities") is not None:  # already propagated (:func:`span_densities`)
+            offsets = (response.region_offsets_of_densities(species, np.asarray(entry["densities"])[moving])
+                       if moving.size else {})
+        elif check is not None:  # the check's draw at the batch's rtol, no separate propagation
+            offsets = response.region_offsets(species, np.vstack([dq[moving], np.asarray(check, dtype=float)[None]]),
+                                              keep_last=True)
         else:
-            offsets = response.region_offsets(species, dq[moving])
+            offsets = response.region_offsets(species, dq[moving]) if moving.size else {}
         out[species] = {}
         for region in response.regions:
             out[species][region] = {}
             for component in HADRONIC_COMPONENTS:
                 rows = np.zeros((dq.shape[0], response.emission_grid.gamma_energy_GeV.size))
                 if moving.size:
-                    rows[moving] = offsets[region][component]
+                    rows[moving] = offsets[region][component][:moving.size]
                 out[species][region][component] = rows
     return out
 
@@ -594,18 +607,28 @@ def lepton_response(response: LeptonResponse, derivatives: Mapping, secondary_po
     ``secondary_positron_density`` (n_E, n_r, n_z), the unscaled secondary e+ of the model
     (``results/propagation/<model>/positron_secondary.h5``): c_e+ scales it, the only parameter
     that moves the leptons without an injection. ``derivatives["densities"]`` (n, n_E, n_r, n_z), the
-    directions' propagated e+ + e- densities (:func:`span_densities`), replaces the solve.
+    directions' propagated e+ + e- densities (:func:`span_densities`), replaces the solve;
+    ``derivatives["check_injection"]`` (n_E,) is solved at the batch's rtol, its full-grid
+    density kept in ``response.last_density``.
     """
     names = list(derivatives["names"])
     dq = np.asarray(derivatives["derivatives"], dtype=float).reshape(len(names), -1)
     n_g = response.emission_grid.gamma_energy_GeV.size
     out = {region: {c: np.zeros((len(names), n_g)) for c in LEPTONIC_COMPONENTS} for region in response.regions}
     moving = np.flatnonzero(np.any(dq != 0.0, axis=1))
-    if moving.size:
-        if derivatives.get("densities") is not None:  # already propagated (:func:`span_densities`)
+    check = derivatives.get("check_injection")
+    offsets = None
+    if derivatives.get("densities") is not None:  # already propagated (:func:`span_densities`)
+        if moving.size:
             offsets = response.region_offsets_of_full_densities(np.asarray(derivatives["densities"])[moving])
-        else:
+    elif check is not None:  # the check's draw at the batch's rtol, no separate propagation
+        # solved on its own, at the batch's rtol: the basis columns' GMRES iterations, hence their bits, unchanged
+        response.last_density = response.solver.to_full(response.densities(np.asarray(check, dtype=float)[None])[0])
+        if moving.size:
             offsets = response.region_offsets_of_densities(response.densities(dq[moving]))
+    elif moving.size:
+        offsets = response.region_offsets_of_densities(response.densities(dq[moving]))
+    if offsets is not None:
         for region in response.regions:
             for c in LEPTONIC_COMPONENTS:
                 out[region][c][moving] = offsets[region][c]
