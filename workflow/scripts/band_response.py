@@ -74,6 +74,12 @@ def densities_from_disk(model, entry, directions, check_injection, inputs, green
     return span_densities(coefficients, densities), span_densities(check_coefficients, densities)[0]
 
 
+def mark(cpu, step, log):
+    """The CPU clock at the end of ``step`` (the log's "CPU seconds by step"), logged with its wall time."""
+    cpu[step] = time.process_time()
+    log.info("step %s done", step)
+
+
 #: a best-fit density file must reproduce G Q at the Sun to this fraction of the peak (the Green's matrix and
 #: the propagation are two solves of one operator, each to the propagation's tolerance)
 SUN_CONSISTENCY = 1e-6
@@ -141,21 +147,21 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                      "components: densities from the best-fit propagation on disk, no solve", fit)
         log.info("%s: %d band draws on a basis of %d injection directions (linear band valid below %.3g GeV)",
                  fit, len(draws), directions.shape[0], entry["linear_valid_below_GeV"])
-    cpu["setup"] = time.process_time()
+    mark(cpu, "setup", log)
     response, densities = {}, {}
     for species in SPECIES:  # one factorised solver at a time (each is ~2 GB at the default grid)
         if species in check_density:
             response.update(hadronic_response(HadronicResponse({}, grid, los_weights, ratios), {species: bases[species]}))
             densities[species] = check_density[species]
-            cpu[f"response_{species}"] = time.process_time()
+            mark(cpu, f"response_{species}", log)
             continue
         solver, shape = nucleus_solver(model_cfg, propagation_cfg, species)
-        cpu[f"factorise_{species}"] = time.process_time()
+        mark(cpu, f"factorise_{species}", log)
         # the check's draw (exact injection) solved after the batch, at its rtol (no 1e-10 propagation)
         batch = HadronicResponse({species: (solver, shape)}, grid, los_weights, ratios, rtol=float(bands["solver_rtol"]))
         response.update(hadronic_response(batch, {species: bases[species] | {"check_injection": check_point[species]}}))
         densities[species] = batch.last_density[species]
-        cpu[f"response_{species}"] = time.process_time()
+        mark(cpu, f"response_{species}", log)
         del solver, shape, batch
         release_freed_heap()
     # the leptons: the basis through the electrons' solver (or from disk), c_e+ through the secondary e+
@@ -164,7 +170,7 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
         solver, shape, primaries = None, None, check_density["leptons"]
     else:
         solver, shape = nucleus_solver(model_cfg, propagation_cfg, "electron", isrf_path=inputs["isrf"])
-        cpu["factorise_electron"] = time.process_time()
+        mark(cpu, "factorise_electron", log)
     leptons = LeptonResponse(None if solver is None else (solver, shape), grid, los_weights, path_weights,
                              lepton_ratios, rtol=float(bands["solver_rtol"]))
     response["leptons"] = lepton_response(leptons, bases["leptons"] | ({} if solver is None else
@@ -172,7 +178,7 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                                           secondary_positron_density=secondary)
     if solver is not None:
         primaries = leptons.last_density
-    cpu["response_leptons"] = time.process_time()
+    mark(cpu, "response_leptons", log)
     # the check's e+ + e- total, as the workflow forms it: the drawn primaries plus the secondaries, the e+
     # scaled by the drawn c_e+
     densities["electron"] = (primaries + read_result(inputs["electron_secondary"]).density
@@ -193,7 +199,7 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                                components=("pi0", "neutrino_diffuse", "bremsstrahlung", "inverse_compton"),
                                energies_GeV=grid.gamma_energy_GeV)
     del chain
-    cpu["check_maps"] = time.process_time()
+    mark(cpu, "check_maps", log)
     check["los_weights_vs_maps_neutrinos"] = los_check
     check["linear_valid_below_GeV"] = {fit: entry["linear_valid_below_GeV"] for fit, entry in derivatives.items()}
     check["basis_rank"] = {fit: len(entry["names"]) for fit, entry in bases.items()}

@@ -353,6 +353,17 @@ def solve_in_chunks(solver, sources, rtol: float, chunk: int = CHUNK_COLUMNS):
         solver.rtol = default_rtol
 
 
+def solve_injections_in_chunks(solver, dq, shape_unknowns, rtol: float, chunk: int = CHUNK_COLUMNS):
+    """As :func:`solve_in_chunks` for the sources dq_k(E) S(s) of injections ``dq`` (m, n_E) with the spatial
+    shape ``shape_unknowns`` (n_s,), each chunk's sources formed only when it is solved (all m at once are
+    ~16 MB per direction at the default grid, 0.6 GB for a basis of 37)."""
+    dq = np.atleast_2d(np.asarray(dq, dtype=float))
+    for start in range(0, dq.shape[0], int(chunk)):
+        sources = dq[start:start + int(chunk), :, None] * shape_unknowns[None, None, :]
+        yield next(solve_in_chunks(solver, sources, rtol, chunk))
+        del sources
+
+
 class HadronicResponse:
     """Batched linear response of the hadronic region spectra to the p and He injections.
 
@@ -411,11 +422,11 @@ class HadronicResponse:
 
         solver, _ = self.solvers[species]
         dq = np.atleast_2d(np.asarray(dq, dtype=float))
-        sources = dq[:, :, None] * self._shapes[species][None, None, :]
+        shape = self._shapes[species]
         parts = [chunk @ self._observables[species]  # (m, n_E, n_regions)
-                 for chunk in solve_in_chunks(solver, sources[:-1] if keep_last else sources, self.rtol)]
+                 for chunk in solve_injections_in_chunks(solver, dq[:-1] if keep_last else dq, shape, self.rtol)]
         if keep_last:  # a chunk of its own: the other columns' GMRES iterations, hence their bits, unchanged
-            last = next(solve_in_chunks(solver, sources[-1:], self.rtol))
+            last = next(solve_injections_in_chunks(solver, dq[-1:], shape, self.rtol))
             parts.append(last @ self._observables[species])
             self.last_density[species] = solver.to_full(last[0])
         weighted = np.concatenate(parts)
@@ -566,9 +577,15 @@ class LeptonResponse:
 
     def densities(self, dq) -> np.ndarray:
         """Densities on the solver's unknowns (m, n_E, n_s) of the injections ``dq`` (m, n_E), one batched solve."""
-        dq = np.atleast_2d(np.asarray(dq, dtype=float))
-        sources = dq[:, :, None] * self._shape_unknowns[None, None, :]
-        return np.concatenate(list(solve_in_chunks(self.solver, sources, self.rtol)))
+        return np.concatenate(list(solve_injections_in_chunks(self.solver, dq, self._shape_unknowns, self.rtol)))
+
+    def region_offsets_of_injections(self, dq) -> dict:
+        """:meth:`region_offsets_of_densities` of :meth:`densities`, a chunk at a time (the densities of all
+        directions together are never held)."""
+        parts = [self.region_offsets_of_densities(chunk)
+                 for chunk in solve_injections_in_chunks(self.solver, dq, self._shape_unknowns, self.rtol)]
+        return {region: {c: np.concatenate([part[region][c] for part in parts]) for c in parts[0][region]}
+                for region in self.regions}
 
     def region_offsets_of_densities(self, density) -> dict:
         """``{region: {component: (m, n_g)}}`` of e+ + e- densities on the unknowns (m, n_E, n_s)."""
@@ -625,9 +642,9 @@ def lepton_response(response: LeptonResponse, derivatives: Mapping, secondary_po
         # solved on its own, at the batch's rtol: the basis columns' GMRES iterations, hence their bits, unchanged
         response.last_density = response.solver.to_full(response.densities(np.asarray(check, dtype=float)[None])[0])
         if moving.size:
-            offsets = response.region_offsets_of_densities(response.densities(dq[moving]))
+            offsets = response.region_offsets_of_injections(dq[moving])
     elif moving.size:
-        offsets = response.region_offsets_of_densities(response.densities(dq[moving]))
+        offsets = response.region_offsets_of_injections(dq[moving])
     if offsets is not None:
         for region in response.regions:
             for c in LEPTONIC_COMPONENTS:
