@@ -54,9 +54,9 @@ rule band_response:
         CONDA_ENV
     threads: 1
     resources:
-        # default grid, refit model: a factorised solver ~1.4 GB plus ~0.9 GB of batched GMRES (2.9 GiB PSS),
+        # default grid, refit model: a factorised solver ~1.5 GB plus ~0.9 GB of batched GMRES (2.9 GiB PSS),
         # the full-chain check 3.6 GiB (its line-of-sight operator and map cubes); as-printed: no solver, 2.6 GiB
-        mem_mb=4000,
+        mem_mb=4500,
         runtime=30,
     params:
         model_cfg=lambda wc: config["models"][wc.model],
