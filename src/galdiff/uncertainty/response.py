@@ -13,7 +13,9 @@ through the chain R_c:
 
 exact up to the basis' tolerance. Cheap by design (:class:`HadronicResponse`,
 :class:`LeptonResponse`): all directions of a fit go through one batched transport solve on the
-factorised solver; no emissivity field and no map is formed, since
+factorised solver, or none where they all lie in the span of the best fit's injection components
+(only normalisations fitted, :func:`span_coefficients`: the best-fit densities, combined); no
+emissivity field and no map is formed, since
 the region average of a map is V_r . q for one region-averaged line-of-sight weight V_r per region
 (:func:`region_los_weights`), and V_r . q = M (V_r . J) for the emission matrices M (hadronic: pi0,
 neutrinos; bremsstrahlung with the cells' ionised fraction; IC with the low-rank photon field). Pair
