@@ -339,8 +339,9 @@ def absorption_ratios(los_weights: Mapping, emissivity_best, absorbed_spectra: M
 
 #: right-hand sides per batched solve: GMRES keeps 10-40 Krylov vectors of the whole batch (the solver's
 #: budget is 1 GB) besides its work arrays; at 8 columns of the default grid a solve held ~2 GB on top of the
-#: factorised solver (job peak 4.1 GiB), at 4 it holds ~0.9 GB (2.9 GiB) for the same CPU time and the
-#: same numbers (columns converge on their own: bit-identical on the tiny grid; benchmarks/RESULTS.md)
+#: factorised solver (job peak 4.1 GiB), at 4 it holds ~0.9 GB (2.9 GiB) for no more CPU time and the
+#: same numbers (columns converge on their own: p, He bit-identical at the default grid, leptons 5e-14;
+#: benchmarks/RESULTS.md)
 CHUNK_COLUMNS = 4
 
 
