@@ -3,7 +3,9 @@
 #   matrix (J = G Q) and modulated -> results/bands/<model>/local_<fit>.ecsv (Figures 1, 2).
 #   band_response: per model and fit (p, He, leptons), the region spectra of a small basis of the band
 #   draws' injection offsets through the model's own chain (batched solves, region-averaged line-of-sight
-#   weights, no maps) and each draw's coefficients, with its check against the full chain
+#   weights, no maps; a fit with only normalisations free, as the as-printed models, takes its densities
+#   from the best-fit propagation instead of a solve) and each draw's coefficients, with its check against
+#   the full chain
 #   -> results/bands/<model>/response_hadronic.h5, response_check.json.
 #   band_regions: per model, the region spectra's band from the cosmic-ray draws (through the response,
 #   with fits only) and the EXTRA norms' covariance, the EXTRA fit redone on each cosmic-ray draw
@@ -52,8 +54,9 @@ rule band_response:
         CONDA_ENV
     threads: 1
     resources:
-        # a factorised default-grid solver is ~2.4 GB, the check's two line-of-sight operators 1.8 GB
-        mem_mb=6000,
+        # default grid, refit model: a factorised solver ~1.5 GB plus ~0.9 GB of batched GMRES (2.9 GiB PSS),
+        # the full-chain check 3.6 GiB (its line-of-sight operator and map cubes); as-printed: no solver, 2.6 GiB
+        mem_mb=4500,
         runtime=30,
     params:
         model_cfg=lambda wc: config["models"][wc.model],

@@ -367,6 +367,13 @@ def band_response_inputs(wildcards):
     inputs.update(
         {lepton: f"results/propagation/{model}/{lepton}.h5" for lepton in ("electron_secondary", "positron_secondary")}
     )
+    # the best-fit densities: a fit with only normalisations free takes its band's densities from them, no solve
+    inputs.update(
+        {
+            f"density_{name}": f"results/propagation/{model}/{name}.h5"
+            for name in ("proton", "helium", "electron_primary", "positron_primary")
+        }
+    )
     inputs.update(los_files(wildcards))
     inputs["emissivity"] = f"results/emission/{model}/emissivity.h5"
     inputs["electron"] = f"results/propagation/{model}/electron.h5"

@@ -22,8 +22,10 @@ from galdiff.skymaps.model_maps import build_operators, map_geometry
 from galdiff.skymaps.region_spectra import average_cubes, region_weights
 from galdiff.skymaps.regions import SkyRegion
 from galdiff.galaxy.isrf import ISRF_FILENAME, read_isrf
-from galdiff.uncertainty.response import (HadronicChain, HadronicResponse, LeptonResponse, absorption_ratios,
-                                          hadronic_emission_grid, nucleus_solver, nucleus_solvers, region_los_weights)
+from galdiff.uncertainty.response import (HADRONIC_COMPONENTS, LEPTONIC_COMPONENTS, HadronicChain, HadronicResponse,
+                                          LeptonResponse, absorption_ratios, hadronic_emission_grid, hadronic_response,
+                                          nucleus_solver, nucleus_solvers, region_los_weights, span_coefficients,
+                                          span_densities)
 
 NSIDE = 4
 REGIONS = ("all_sky", "tibet_window")
@@ -210,3 +212,79 @@ def test_band_edges_with_the_default_accuracy_settings_match_tight_ones(setup, r
         assert np.count_nonzero(resolved) > 10, key
         shift = np.maximum(np.abs(edges["loose"][key][0] - lo), np.abs(edges["loose"][key][1] - hi))
         assert np.max(shift[resolved] / half[resolved]) < 0.01, key
+
+
+def test_span_criterion_accepts_normalisations_and_rejects_shape_changes():
+    """A fit with only normalisations free moves Q along its best-fit components: accepted, with the exact
+    coefficients; an index, a cutoff or a bump changes the shape: rejected; so does a direction that is
+    non-zero where every component vanishes, or one off the span by far more than rounding."""
+    ek = np.geomspace(0.1, 1e7, 200)
+    electron = 1e-12 * ek**-2.6 * np.exp(-ek / 1e4)
+    positron = 1e-14 * ek**-2.2 * np.exp(-ek / 3e3)
+    coefficients = np.array([[0.3, 0.0], [-2e-3, 0.5]])
+    directions = coefficients @ np.stack([electron, positron])
+    found = span_coefficients(directions, np.stack([electron, positron]))
+    assert found is not None
+    assert np.allclose(found, coefficients, rtol=1e-10, atol=1e-14)
+    assert span_coefficients(0.07 * electron, electron[None]) is not None  # a single component, one row
+    for shape_change in _directions(ek, electron):
+        assert span_coefficients(shape_change, electron[None]) is None
+        assert span_coefficients(np.stack([0.1 * electron, shape_change]), np.stack([electron, positron])) is None
+    assert span_coefficients(0.2 * electron * (1.0 + 1e-6 * np.sin(ek)), electron[None]) is None
+    truncated = np.where(ek < 1e5, electron, 0.0)
+    assert span_coefficients(electron, truncated[None]) is None
+
+
+def test_response_from_propagated_densities_equals_the_solve_path(setup):
+    """An as-printed-like basis (one direction, a multiple of the best fit's injection): region spectra from the
+    best-fit density, combined by span_densities, against the batched solve at the workflow's GMRES rtol (1e-4)."""
+    gas, _ = setup["operators"]
+    los = region_los_weights(gas, setup["weights"])
+    rtol = 1e-4  # bands.solver_rtol's default
+    solved = HadronicResponse(setup["solvers"], setup["grid"], los, None, rtol=rtol)
+    no_solver = HadronicResponse({}, setup["grid"], los, None)
+    for species in ("proton", "helium"):
+        q = setup["injections"][species]
+        solver, shape = setup["solvers"][species]
+        best_density = propagate_spectrum(solver, shape, q)  # the best-fit propagation, as on disk
+        directions = np.stack([-0.04 * q])
+        coefficients = span_coefficients(directions, q[None])
+        assert coefficients is not None and np.isclose(coefficients[0, 0], -0.04, rtol=1e-12)
+        basis = {"names": ["basis0"], "best": np.zeros(1), "derivatives": directions}
+        via_solve = hadronic_response(solved, {species: basis})[species]
+        from_disk = hadronic_response(no_solver, {species: basis | {
+            "densities": span_densities(coefficients, best_density[None])}})[species]
+        for region in REGIONS:
+            for component in HADRONIC_COMPONENTS:
+                a, b = from_disk[region][component][0], via_solve[region][component][0]
+                scale = np.max(np.abs(b))
+                assert scale > 0
+                assert np.allclose(a, b, rtol=0.0, atol=rtol * scale), (species, region, component)
+        # the basis of a refit model is not the best fit's direction: the criterion sends it to the solver
+        assert span_coefficients(_directions(setup["ek"], q), q[None]) is None
+
+
+def test_lepton_response_from_full_grid_densities_needs_no_solver(setup, mirror_dir, request):
+    """LeptonResponse without a solver (densities on the full grid) equals the one on the solver's unknowns."""
+    path = mirror_dir / "galaxy" / ISRF_FILENAME
+    if not path.is_file():
+        pytest.skip(f"ISRF file not found: {path}")
+    config = load_config([request.config.rootpath / "tests/config/tiny.yaml"])
+    validate_config(config)
+    electron = nucleus_solver(config["models"]["dr_low"], config["propagation"], "electron", isrf_path=path)
+    ek = electron[0].grid.ek_GeV_per_n
+    grid = hadronic_emission_grid(setup["solvers"]["proton"][0].grid, config["propagation"], config["emission"], ek,
+                                  isrf=read_isrf(path))
+    gas, path_operator = setup["operators"]
+    weights = (region_los_weights(gas, setup["weights"]), region_los_weights(path_operator, setup["weights"]))
+    with_solver = LeptonResponse(electron, grid, *weights, None)
+    without = LeptonResponse(None, grid, *weights, None)
+    q = 1e-12 * ek**-2.5 * np.exp(-ek / 1e4)
+    densities = with_solver.densities(np.stack([q, 0.3 * q]))
+    expected = with_solver.region_offsets_of_densities(densities)
+    got = without.region_offsets_of_full_densities(np.stack([electron[0].to_full(d) for d in densities]))
+    for region in REGIONS:
+        for component in LEPTONIC_COMPONENTS:
+            scale = np.max(np.abs(expected[region][component]))
+            assert scale > 0
+            assert np.allclose(got[region][component], expected[region][component], rtol=0.0, atol=1e-12 * scale)

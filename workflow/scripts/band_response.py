@@ -3,8 +3,12 @@
 Cheap by design (galdiff.uncertainty.response.HadronicResponse, LeptonResponse): per species one batched
 transport solve of all parameter directions of its fit, the region-averaged line-of-sight weights and the
 emission matrices (pi0 and neutrinos from p and He; bremsstrahlung and IC from the lepton fit); the solvers
-are built one at a time and freed. The check runs the full chain (emission, maps, region averages) once, at a
-band draw of all three fits, from the densities solved alongside.
+are built one at a time and freed; the check's draw is solved after the batch, at its rtol. A fit whose every basis direction, and the check's draw, is a combination
+of the best fit's own injection components (only normalisations fitted: the as-printed models;
+galdiff.uncertainty.response.span_coefficients) needs no solver: its densities are the same combination of the
+best-fit densities on disk (rules propagate_nucleus, propagate_leptons). The check runs the full chain
+(emission, maps, region averages) once, at a band draw of all three fits (its exact injection, not its basis
+representation), from the densities solved in the batch (or combined from disk).
 """
 
 import json
@@ -16,7 +20,7 @@ import yaml
 from galdiff.data.datasets import read_dataset
 from galdiff.emission import read_emissivity_h5
 from galdiff.galaxy.isrf import read_isrf
-from galdiff.propagation.greens import propagate_spectrum, read_greens_h5
+from galdiff.propagation.greens import read_greens_h5
 from galdiff.propagation.grid import Grid
 from galdiff.propagation.run import read_result
 from galdiff.propagation.setups import transport_setup
@@ -30,13 +34,55 @@ from galdiff.uncertainty.extra_bands import FIT_SEED_OFFSETS
 from galdiff.uncertainty.response import (HADRONIC_COMPONENTS, LEPTONIC_COMPONENTS, HadronicResponse,
                                           LeptonResponse, absorption_ratios, build_hadronic_chain, compare_with_chain,
                                           hadronic_emission_grid, hadronic_response, injection_derivatives,
-                                          injection_basis, injection_draws, lepton_response,
+                                          best_injection_components, injection_basis, injection_draws,
+                                          lepton_response, span_coefficients, span_densities,
                                           linear_validity_energy, nucleus_solver,
                                           region_los_weights_of_model, write_response_h5)
 
 SPECIES = ("proton", "helium")
 #: fit -> the species whose solver and Green's matrix it uses
 FITS = {"proton": "proton", "helium": "helium", "leptons": "electron"}
+
+
+def densities_from_disk(model, entry, directions, check_injection, inputs, greens, log):
+    """The basis directions' and the check draw's propagated densities combined from the best-fit densities on
+    disk, or None where a direction (or the draw) leaves the span of the best fit's injection components.
+
+    Each file is checked to be the propagation of its component (its intensity at the Sun against the fit's
+    Green's matrix times the injection): a stale or foreign file is an error, not a silent band.
+    """
+    components = best_injection_components(model, entry)
+    if any(f"density_{name}" not in inputs for name in components):
+        return None
+    q = np.stack(list(components.values()))
+    coefficients = span_coefficients(directions, q)
+    check_coefficients = span_coefficients(check_injection, q)
+    if coefficients is None or check_coefficients is None:
+        return None
+    densities = []
+    for name, injection in components.items():
+        result = read_result(inputs[f"density_{name}"])
+        expected = greens @ injection
+        deviation = float(np.max(np.abs(result.intensity_sun - expected)) / np.max(np.abs(expected)))
+        if deviation > SUN_CONSISTENCY:
+            raise ValueError(f"{inputs[f'density_{name}']}: its intensity at the Sun differs from the fit's Green's "
+                             f"matrix times the best-fit {name} injection by {deviation:.3g} of the peak "
+                             f"(expected below {SUN_CONSISTENCY:g}): not this fit's best-fit propagation")
+        log.info("%s: best-fit density on disk, intensity at the Sun vs G Q %.2g of the peak", name, deviation)
+        densities.append(result.density)
+    densities = np.stack(densities)
+    return span_densities(coefficients, densities), span_densities(check_coefficients, densities)[0]
+
+
+def mark(cpu, step, log):
+    """The CPU clock at the end of ``step`` (the log's "CPU seconds by step"), logged with its wall time."""
+    cpu[step] = time.process_time()
+    log.info("step %s done", step)
+
+
+#: a best-fit density file must reproduce G Q at the Sun to this fraction of the peak (the Green's matrix and
+#: the propagation are two solves of one operator, each to the propagation's tolerance)
+SUN_CONSISTENCY = 1e-6
 
 
 def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg, fine_nside, bands, outputs, log_path):
@@ -67,7 +113,7 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                       "inverse_compton": absorption_ratios(path_weights, emissivity,
                                                            {r: best[r]["inverse_compton"] for r in best}, "inverse_compton")}
                      if absorbed else None)
-    derivatives, models, bases, check_point = {}, {}, {}, {}
+    derivatives, models, bases, check_point, check_density = {}, {}, {}, {}, {}
     for fit, species in FITS.items():
         content = read_greens_h5(inputs[f"greens_{species}"])
         models[fit] = rebuild_fit_model(fit, model_cfg, (content["ek_GeV_per_n"], content["greens"]))
@@ -94,35 +140,49 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
         entry["coefficients"] = coefficients
         bases[fit] = {"names": names, "best": np.zeros(len(names)), "derivatives": directions}
         check_point[fit] = q[0]  # the check: the first band draw, a typical one
+        on_disk = densities_from_disk(models[fit], entry, directions, q[0], inputs, content["greens"], log)
+        if on_disk is not None:  # only normalisations fitted: no solve for this fit
+            bases[fit]["densities"], check_density[fit] = on_disk
+            log.info("%s: every basis direction and the check's draw are combinations of the best fit's injection "
+                     "components: densities from the best-fit propagation on disk, no solve", fit)
         log.info("%s: %d band draws on a basis of %d injection directions (linear band valid below %.3g GeV)",
                  fit, len(draws), directions.shape[0], entry["linear_valid_below_GeV"])
-    cpu["setup"] = time.process_time()
+    mark(cpu, "setup", log)
     response, densities = {}, {}
     for species in SPECIES:  # one factorised solver at a time (each is ~2 GB at the default grid)
+        if species in check_density:
+            response.update(hadronic_response(HadronicResponse({}, grid, los_weights, ratios), {species: bases[species]}))
+            densities[species] = check_density[species]
+            mark(cpu, f"response_{species}", log)
+            continue
         solver, shape = nucleus_solver(model_cfg, propagation_cfg, species)
-        cpu[f"factorise_{species}"] = time.process_time()
-        response.update(hadronic_response(HadronicResponse({species: (solver, shape)}, grid, los_weights, ratios,
-                                                           rtol=float(bands["solver_rtol"])),
-                                          {species: bases[species]}))
-        cpu[f"response_{species}"] = time.process_time()
-        densities[species] = propagate_spectrum(solver, shape, check_point[species])  # for the check
-        cpu[f"check_propagation_{species}"] = time.process_time()
-        del solver, shape
+        mark(cpu, f"factorise_{species}", log)
+        # the check's draw (exact injection) solved after the batch, at its rtol (no 1e-10 propagation)
+        batch = HadronicResponse({species: (solver, shape)}, grid, los_weights, ratios, rtol=float(bands["solver_rtol"]))
+        response.update(hadronic_response(batch, {species: bases[species] | {"check_injection": check_point[species]}}))
+        densities[species] = batch.last_density[species]
+        mark(cpu, f"response_{species}", log)
+        del solver, shape, batch
         release_freed_heap()
-    # the leptons: the basis through the electrons' solver, c_e+ through the secondary e+
-    solver, shape = nucleus_solver(model_cfg, propagation_cfg, "electron", isrf_path=inputs["isrf"])
-    cpu["factorise_electron"] = time.process_time()
-    leptons = LeptonResponse((solver, shape), grid, los_weights, path_weights, lepton_ratios,
-                             rtol=float(bands["solver_rtol"]))
+    # the leptons: the basis through the electrons' solver (or from disk), c_e+ through the secondary e+
     secondary = read_result(inputs["positron_secondary"]).density
-    response["leptons"] = lepton_response(leptons, bases["leptons"], secondary_positron_density=secondary)
-    cpu["response_leptons"] = time.process_time()
-    # the check's e+ + e- total, as the workflow forms it: the drawn primaries (one full solve) plus the
-    # secondaries, the e+ scaled by the drawn c_e+
-    densities["electron"] = (propagate_spectrum(solver, shape, check_point["leptons"])
-                             + read_result(inputs["electron_secondary"]).density
+    if "leptons" in check_density:
+        solver, shape, primaries = None, None, check_density["leptons"]
+    else:
+        solver, shape = nucleus_solver(model_cfg, propagation_cfg, "electron", isrf_path=inputs["isrf"])
+        mark(cpu, "factorise_electron", log)
+    leptons = LeptonResponse(None if solver is None else (solver, shape), grid, los_weights, path_weights,
+                             lepton_ratios, rtol=float(bands["solver_rtol"]))
+    response["leptons"] = lepton_response(leptons, bases["leptons"] | ({} if solver is None else
+                                                                       {"check_injection": check_point["leptons"]}),
+                                          secondary_positron_density=secondary)
+    if solver is not None:
+        primaries = leptons.last_density
+    mark(cpu, "response_leptons", log)
+    # the check's e+ + e- total, as the workflow forms it: the drawn primaries plus the secondaries, the e+
+    # scaled by the drawn c_e+
+    densities["electron"] = (primaries + read_result(inputs["electron_secondary"]).density
                              + check_point.get("c_eplus", 1.0) * secondary)
-    cpu["check_propagation_electron"] = time.process_time()
     del solver, shape, leptons
     release_freed_heap()
     deltas = {fit: derivatives[fit]["coefficients"][0] for fit in FITS}
@@ -139,10 +199,11 @@ def main(inputs, model_cfg, propagation_cfg, emission_cfg, maps_cfg, regions_cfg
                                components=("pi0", "neutrino_diffuse", "bremsstrahlung", "inverse_compton"),
                                energies_GeV=grid.gamma_energy_GeV)
     del chain
-    cpu["check_maps"] = time.process_time()
+    mark(cpu, "check_maps", log)
     check["los_weights_vs_maps_neutrinos"] = los_check
     check["linear_valid_below_GeV"] = {fit: entry["linear_valid_below_GeV"] for fit, entry in derivatives.items()}
     check["basis_rank"] = {fit: len(entry["names"]) for fit, entry in bases.items()}
+    check["densities_from_disk"] = sorted(check_density)
     check["perturbation"] = "the first band draw of every fit (exact injection), n_sigma is not used"
     log.info("response: %s free parameters; check at a band draw: response vs full chain %.2g (the draw moved the "
              "spectra by up to %.2g); region weights vs maps (unabsorbed neutrinos) %.2g",

@@ -13,7 +13,9 @@ through the chain R_c:
 
 exact up to the basis' tolerance. Cheap by design (:class:`HadronicResponse`,
 :class:`LeptonResponse`): all directions of a fit go through one batched transport solve on the
-factorised solver; no emissivity field and no map is formed, since
+factorised solver, or none where they all lie in the span of the best fit's injection components
+(only normalisations fitted, :func:`span_coefficients`: the best-fit densities, combined); no
+emissivity field and no map is formed, since
 the region average of a map is V_r . q for one region-averaged line-of-sight weight V_r per region
 (:func:`region_los_weights`), and V_r . q = M (V_r . J) for the emission matrices M (hadronic: pi0,
 neutrinos; bremsstrahlung with the cells' ionised fraction; IC with the low-rank photon field). Pair
@@ -42,7 +44,7 @@ __all__ = ["HADRONIC_COMPONENTS", "injection_derivatives", "HadronicChain", "bui
            "region_los_weights", "region_los_weights_of_model", "absorption_ratios", "HadronicResponse",
            "LEPTONIC_COMPONENTS", "LeptonResponse", "lepton_response",
            "chain_difference_response", "linear_prediction", "perturbed_parameters", "compare_with_chain",
-           "validate_response", "linear_validity_energy", "injection_draws", "injection_basis", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
+           "validate_response", "linear_validity_energy", "injection_draws", "injection_basis", "SPAN_TOLERANCE", "best_injection_components", "span_coefficients", "span_densities", "nucleus_solver", "nucleus_solvers", "hadronic_emission_grid", "write_response_h5",
            "read_response_h5"]
 
 #: region-spectrum columns the p and He injections move (the rest have no hadronic part)
@@ -168,6 +170,63 @@ def injection_basis(delta_q, tolerance: float = 1e-3) -> tuple[np.ndarray, np.nd
     return u[:, :rank] * singular[:rank], vt[:rank] * scale[None, :]
 
 
+#: a direction lies in the span of the best fit's injections when its least-squares remainder is below this
+#: fraction of its own size (per energy, in units of the injections' magnitude there): rounding only, since
+#: a changed index or break moves Q by a factor smooth in log E that no combination of fixed shapes matches
+#: to better than ~1e-3
+SPAN_TOLERANCE = 1e-9
+#: energies where the components' summed magnitude is below this fraction of its peak do not enter the fit
+#: (cutoff tails down to subnormal numbers); a direction must be as small there, relative to its own peak
+SPAN_FLOOR = 1e-200
+
+
+def span_coefficients(directions, components, tolerance: float = SPAN_TOLERANCE) -> np.ndarray | None:
+    """Coefficients C (r, n_j) with ``directions`` (r, n_E) = C @ ``components`` (n_j, n_E) to rounding, or None.
+
+    The criterion by which a fit's band needs no transport solve: when every basis direction of its
+    draws (:func:`injection_basis`) is a combination of the best fit's own injection components
+    (one for p and He, the primary e- and extra e+ for the leptons), its propagated density is the
+    same combination of the best-fit densities the workflow has already propagated, exactly (the
+    transport is linear). This holds when only normalisations are fitted (the as-printed models,
+    Tables I/II held fixed). Energies are weighted by the components' summed magnitude (every
+    energy counts, the cutoff tails included); a direction is accepted when its remainder is at most
+    ``tolerance`` of its largest weighted magnitude at every energy where the components exceed
+    :data:`SPAN_FLOOR` of their peak, and it is that negligible itself where they do not (a direction
+    non-zero where every component vanishes is rejected).
+    """
+    d = np.atleast_2d(np.asarray(directions, dtype=float))
+    q = np.atleast_2d(np.asarray(components, dtype=float))
+    if d.shape[1] != q.shape[1]:
+        raise ValueError(f"directions have {d.shape[1]} energies, the components {q.shape[1]}")
+    scale = np.sum(np.abs(q), axis=0)
+    counted = scale >= SPAN_FLOOR * scale.max()
+    # far beyond a cutoff the injections underflow to subnormal numbers, which carry too few digits for
+    # any ratio: there a direction need only be as negligible as the components
+    outside = np.max(np.abs(d[:, ~counted]), axis=1, initial=0.0)
+    if np.any(outside > SPAN_FLOOR * np.max(np.abs(d), axis=1)):
+        return None
+    a, b = (q[:, counted] / scale[counted]).T, (d[:, counted] / scale[counted]).T  # (n_E, n_j), (n_E, r)
+    c, *_ = np.linalg.lstsq(a, b, rcond=None)
+    size = np.max(np.abs(b), axis=0)
+    if np.any(np.abs(a @ c - b) > float(tolerance) * np.where(size > 0.0, size, 1.0)[None, :]):
+        return None
+    return c.T
+
+
+def best_injection_components(model, derivatives: Mapping) -> dict:
+    """``{component: Q (n_E,)}``: the best fit's injection by component, as the propagation rules propagate it
+    (a nucleus: itself; the leptons: ``electron_primary``, ``positron_primary`` and with pairs ``electron_extra``;
+    :func:`injection_of` is their sum)."""
+    injections = model.injection(_values(derivatives["all_names"], derivatives["all_best"]))
+    return {name: np.asarray(q, dtype=float) for name, q in injections.items()}
+
+
+def span_densities(coefficients, densities) -> np.ndarray:
+    """Propagated densities (r, n_E, n_r, n_z) of directions C @ Q_j, from the components' densities
+    ``densities`` (n_j, n_E, n_r, n_z) and C = :func:`span_coefficients` (r, n_j): the transport is linear."""
+    return np.tensordot(np.asarray(coefficients, dtype=float), np.asarray(densities, dtype=float), axes=(1, 0))
+
+
 class HadronicChain:
     """Injections of p and He -> region spectra of the hadronic components, the workflow's own chain.
 
@@ -278,10 +337,12 @@ def absorption_ratios(los_weights: Mapping, emissivity_best, absorbed_spectra: M
     return out
 
 
-#: right-hand sides per batched solve: GMRES keeps at least 10 Krylov vectors of the whole batch
-#: (the solver's budget is 1 GB), so 8 columns of the default grid stay within it; the block solves'
-#: gain from several columns at once is reached well before
-CHUNK_COLUMNS = 8
+#: right-hand sides per batched solve: GMRES keeps 10-40 Krylov vectors of the whole batch (the solver's
+#: budget is 1 GB) besides its work arrays; at 8 columns of the default grid a solve held ~2 GB on top of the
+#: factorised solver (job peak 4.1 GiB), at 4 it holds ~0.9 GB (2.9 GiB) for no more CPU time and the
+#: same numbers (columns converge on their own: p, He bit-identical at the default grid, leptons 5e-14;
+#: benchmarks/RESULTS.md)
+CHUNK_COLUMNS = 4
 
 
 def solve_in_chunks(solver, sources, rtol: float, chunk: int = CHUNK_COLUMNS):
@@ -294,6 +355,17 @@ def solve_in_chunks(solver, sources, rtol: float, chunk: int = CHUNK_COLUMNS):
             yield solver.solve_interior(np.ascontiguousarray(sources[start:start + int(chunk)]))
     finally:
         solver.rtol = default_rtol
+
+
+def solve_injections_in_chunks(solver, dq, shape_unknowns, rtol: float, chunk: int = CHUNK_COLUMNS):
+    """As :func:`solve_in_chunks` for the sources dq_k(E) S(s) of injections ``dq`` (m, n_E) with the spatial
+    shape ``shape_unknowns`` (n_s,), each chunk's sources formed only when it is solved (all m at once are
+    ~16 MB per direction at the default grid, 0.6 GB for a basis of 37)."""
+    dq = np.atleast_2d(np.asarray(dq, dtype=float))
+    for start in range(0, dq.shape[0], int(chunk)):
+        sources = dq[start:start + int(chunk), :, None] * shape_unknowns[None, None, :]
+        yield next(solve_in_chunks(solver, sources, rtol, chunk))
+        del sources
 
 
 class HadronicResponse:
@@ -331,7 +403,7 @@ class HadronicResponse:
         self.los_weights = dict(los_weights)
         self.gamma_ratios = gamma_ratios
         ek_p = emission_grid.nucleus_ek_GeV_per_n  # the protons' propagation grid
-        self._observables, self._shapes = {}, {}
+        self._observables, self._shapes, self.last_density = {}, {}, {}
         for species, (solver, shape) in self.solvers.items():
             ek = solver.grid.ek_GeV_per_n
             if not np.allclose(ek, ek_p, rtol=1e-12, atol=0.0):
@@ -343,26 +415,48 @@ class HadronicResponse:
             self._observables[species] = np.stack([solver.layout.observable_weights(v) for v in interior], axis=1)
             self._shapes[species] = solver.to_unknowns(np.asarray(shape, dtype=float)[None], "source_shape")[0]
 
-    def region_weighted_intensity(self, species: str, dq) -> np.ndarray:
+    def region_weighted_intensity(self, species: str, dq, keep_last: bool = False) -> np.ndarray:
         """V_r . J_k(E) for directions ``dq`` (m, n_E) [cm^-3 s^-1 (GeV/n)^-1]: (m, n_regions, n_E).
 
         J = beta c N / 4 pi; in cm^-2 s^-1 sr^-1 (GeV/n)^-1 times the weights' unit (cm^-2 for the gas operator).
+        ``keep_last``: the last direction (the check's draw) is solved on its own, at the same rtol, and its
+        density on the full grid kept in ``last_density[species]``.
         """
         from ..emission import species_intensity_from_density
 
         solver, _ = self.solvers[species]
         dq = np.atleast_2d(np.asarray(dq, dtype=float))
-        sources = dq[:, :, None] * self._shapes[species][None, None, :]
-        weighted = np.concatenate([chunk @ self._observables[species]  # (m, n_E, n_regions)
-                                   for chunk in solve_in_chunks(solver, sources, self.rtol)])
+        shape = self._shapes[species]
+        parts = [chunk @ self._observables[species]  # (m, n_E, n_regions)
+                 for chunk in solve_injections_in_chunks(solver, dq[:-1] if keep_last else dq, shape, self.rtol)]
+        if keep_last:  # a chunk of its own: the other columns' GMRES iterations, hence their bits, unchanged
+            last = next(solve_injections_in_chunks(solver, dq[-1:], shape, self.rtol))
+            parts.append(last @ self._observables[species])
+            self.last_density[species] = solver.to_full(last[0])
+        weighted = np.concatenate(parts)
         ek = solver.grid.ek_GeV_per_n
         return np.moveaxis(species_intensity_from_density(np.moveaxis(weighted, 1, 0), ek, species), 0, 2)
 
-    def region_offsets(self, species: str, dq) -> dict:
-        """``{region: {component: (m, n_E)}}``: the hadronic region spectra of the injections ``dq``."""
+    def region_offsets(self, species: str, dq, keep_last: bool = False) -> dict:
+        """``{region: {component: (m, n_E)}}``: the hadronic region spectra of the injections ``dq``
+        (``keep_last``: as :meth:`region_weighted_intensity`)."""
+        return self._region_offsets_of_weighted(species, self.region_weighted_intensity(species, dq, keep_last))
+
+    def region_offsets_of_densities(self, species: str, densities) -> dict:
+        """As :meth:`region_offsets`, for densities already propagated: ``densities`` (m, n_E, n_r, n_z) on the
+        full grid [cm^-3 (GeV/n)^-1] (zero on the escape boundary, as every propagated density is). No solver."""
+        from ..emission import species_intensity_from_density
+
+        weights = np.stack([np.asarray(self.los_weights[r], dtype=float) for r in self.regions])  # (n_regions, n_r, n_z)
+        weighted = np.tensordot(np.asarray(densities, dtype=float), weights, axes=([2, 3], [1, 2]))  # (m, n_E, n_reg)
+        ek = self.emission_grid.nucleus_ek_GeV_per_n
+        intensity = species_intensity_from_density(np.moveaxis(weighted, 1, 0), ek, species)
+        return self._region_offsets_of_weighted(species, np.moveaxis(intensity, 0, 2))
+
+    def _region_offsets_of_weighted(self, species: str, weighted) -> dict:
+        """The emission stage of :meth:`region_offsets` on region-weighted intensities (m, n_regions, n_E)."""
         from ..interactions.neutrino_oscillation import flavour_fluxes_at_earth
 
-        weighted = self.region_weighted_intensity(species, dq)  # (m, n_regions, n_E)
         m, n_regions, n_e = weighted.shape
         flux = weighted.reshape(m * n_regions, n_e).T  # (n_E, m n_regions)
         grid = self.emission_grid
@@ -394,20 +488,32 @@ def hadronic_response(response: HadronicResponse, derivatives: Mapping) -> dict:
     ``derivatives[species]["derivatives"]`` (n, n_E) are the directions: dQ/dtheta_k
     (:func:`injection_derivatives`, giving d I / d theta_k) or the basis of the band draws'
     offsets (:func:`injection_basis`); all go through the chain at once. Directions that do not move
-    the injection (the modulation potential) get zero rows without a solve.
+    the injection (the modulation potential) get zero rows without a solve. An entry with
+    ``densities`` (n, n_E, n_r, n_z), the directions' propagated densities on the full grid
+    (:func:`span_densities`), needs no solver. An entry with ``check_injection`` (n_E,) solves it as one
+    more column of the same batch (same rtol) and keeps its full-grid density in
+    ``response.last_density[species]``: the 1 % check's draw without a separate solve.
     """
     out = {}
     for species, entry in derivatives.items():
         dq = np.asarray(entry["derivatives"], dtype=float).reshape(len(entry["names"]), -1)
         moving = np.flatnonzero(np.any(dq != 0.0, axis=1))
-        offsets = response.region_offsets(species, dq[moving]) if moving.size else {}
+        check = entry.get("check_injection")
+        if entry.get("densities") is not None:  # already propagated (:func:`span_densities`)
+            offsets = (response.region_offsets_of_densities(species, np.asarray(entry["densities"])[moving])
+                       if moving.size else {})
+        elif check is not None:  # the check's draw at the batch's rtol, no separate propagation
+            offsets = response.region_offsets(species, np.vstack([dq[moving], np.asarray(check, dtype=float)[None]]),
+                                              keep_last=True)
+        else:
+            offsets = response.region_offsets(species, dq[moving]) if moving.size else {}
         out[species] = {}
         for region in response.regions:
             out[species][region] = {}
             for component in HADRONIC_COMPONENTS:
                 rows = np.zeros((dq.shape[0], response.emission_grid.gamma_energy_GeV.size))
                 if moving.size:
-                    rows[moving] = offsets[region][component]
+                    rows[moving] = offsets[region][component][:moving.size]
                 out[species][region][component] = rows
     return out
 
@@ -444,13 +550,14 @@ class LeptonResponse:
 
     def __init__(self, solver, emission_grid, gas_weights: Mapping, path_weights: Mapping,
                  gamma_ratios: Mapping | None = None, rtol: float = 1e-7):
-        self.solver, self.shape = solver
+        # solver None: densities come propagated (:meth:`region_offsets_of_full_densities`), no solve
+        self.solver, self.shape = solver if solver is not None else (None, None)
         self.emission_grid = emission_grid
         self.regions = list(gas_weights)
         self.gamma_ratios = gamma_ratios
         self.rtol = float(rtol)
-        ek = self.solver.grid.ek_GeV_per_n
-        if not np.allclose(ek, emission_grid.electron_ek_GeV, rtol=1e-12, atol=0.0):
+        if self.solver is not None and not np.allclose(self.solver.grid.ek_GeV_per_n, emission_grid.electron_ek_GeV,
+                                                       rtol=1e-12, atol=0.0):
             raise ValueError("electron solver: its energies must be the emission grid's lepton axis")
         gas = emission_grid.gas_cm3
         n_neutral = gas["HI"] + 2.0 * gas["H2"]
@@ -463,24 +570,42 @@ class LeptonResponse:
         for region in self.regions:
             v_gas, v_path = np.asarray(gas_weights[region]), np.asarray(path_weights[region])
             fields += [v_gas * (1.0 - f_ion), v_gas * f_ion] + [v_path * amplitude[k] for k in range(rank)]
-        layout = self.solver.layout
-        self._observables = np.stack([layout.observable_weights(f[:-1, 1:-1]) for f in fields], axis=1)
-        self._shape_unknowns = self.solver.to_unknowns(np.asarray(self.shape, dtype=float)[None], "source_shape")[0]
+        self._fields = np.stack(fields)  # (n_regions (2 + k), n_r, n_z)
+        if self.solver is not None:
+            layout = self.solver.layout
+            self._observables = np.stack([layout.observable_weights(f[:-1, 1:-1]) for f in fields], axis=1)
+            self._shape_unknowns = self.solver.to_unknowns(np.asarray(self.shape, dtype=float)[None],
+                                                           "source_shape")[0]
         basis = emission_grid.photon_field_lowrank[0]
         self._ic_kernel = np.tensordot(emission_grid.ic_kernel.tensor, basis, axes=(2, 0))  # (n_g, n_Ee, k)
 
     def densities(self, dq) -> np.ndarray:
         """Densities on the solver's unknowns (m, n_E, n_s) of the injections ``dq`` (m, n_E), one batched solve."""
-        dq = np.atleast_2d(np.asarray(dq, dtype=float))
-        sources = dq[:, :, None] * self._shape_unknowns[None, None, :]
-        return np.concatenate(list(solve_in_chunks(self.solver, sources, self.rtol)))
+        return np.concatenate(list(solve_injections_in_chunks(self.solver, dq, self._shape_unknowns, self.rtol)))
+
+    def region_offsets_of_injections(self, dq) -> dict:
+        """:meth:`region_offsets_of_densities` of :meth:`densities`, a chunk at a time (the densities of all
+        directions together are never held)."""
+        parts = [self.region_offsets_of_densities(chunk)
+                 for chunk in solve_injections_in_chunks(self.solver, dq, self._shape_unknowns, self.rtol)]
+        return {region: {c: np.concatenate([part[region][c] for part in parts]) for c in parts[0][region]}
+                for region in self.regions}
 
     def region_offsets_of_densities(self, density) -> dict:
         """``{region: {component: (m, n_g)}}`` of e+ + e- densities on the unknowns (m, n_E, n_s)."""
+        return self._region_offsets_of_weighted(np.asarray(density) @ self._observables)
+
+    def region_offsets_of_full_densities(self, density) -> dict:
+        """As :meth:`region_offsets_of_densities`, for densities (m, n_E, n_r, n_z) on the full grid
+        (zero on the escape boundary, as every propagated density is); needs no solver."""
+        return self._region_offsets_of_weighted(
+            np.tensordot(np.asarray(density, dtype=float), self._fields, axes=([2, 3], [1, 2])))
+
+    def _region_offsets_of_weighted(self, weighted) -> dict:
+        """The emission stage on region-weighted densities (m, n_E, n_regions (2 + k))."""
         from ..emission import species_intensity_from_density
 
-        weighted = np.asarray(density) @ self._observables  # (m, n_E, n_regions (2 + k))
-        ek = self.solver.grid.ek_GeV_per_n
+        ek = self.emission_grid.electron_ek_GeV
         intensity = np.moveaxis(species_intensity_from_density(np.moveaxis(weighted, 1, 0), ek, "electron"), 0, 1)
         m, n_e = intensity.shape[:2]
         per_region = intensity.reshape(m, n_e, len(self.regions), 2 + self.rank)
@@ -502,15 +627,29 @@ def lepton_response(response: LeptonResponse, derivatives: Mapping, secondary_po
 
     ``secondary_positron_density`` (n_E, n_r, n_z), the unscaled secondary e+ of the model
     (``results/propagation/<model>/positron_secondary.h5``): c_e+ scales it, the only parameter
-    that moves the leptons without an injection.
+    that moves the leptons without an injection. ``derivatives["densities"]`` (n, n_E, n_r, n_z), the
+    directions' propagated e+ + e- densities (:func:`span_densities`), replaces the solve;
+    ``derivatives["check_injection"]`` (n_E,) is solved at the batch's rtol, its full-grid
+    density kept in ``response.last_density``.
     """
     names = list(derivatives["names"])
     dq = np.asarray(derivatives["derivatives"], dtype=float).reshape(len(names), -1)
     n_g = response.emission_grid.gamma_energy_GeV.size
     out = {region: {c: np.zeros((len(names), n_g)) for c in LEPTONIC_COMPONENTS} for region in response.regions}
     moving = np.flatnonzero(np.any(dq != 0.0, axis=1))
-    if moving.size:
-        offsets = response.region_offsets_of_densities(response.densities(dq[moving]))
+    check = derivatives.get("check_injection")
+    offsets = None
+    if derivatives.get("densities") is not None:  # already propagated (:func:`span_densities`)
+        if moving.size:
+            offsets = response.region_offsets_of_full_densities(np.asarray(derivatives["densities"])[moving])
+    elif check is not None:  # the check's draw at the batch's rtol, no separate propagation
+        # solved on its own, at the batch's rtol: the basis columns' GMRES iterations, hence their bits, unchanged
+        response.last_density = response.solver.to_full(response.densities(np.asarray(check, dtype=float)[None])[0])
+        if moving.size:
+            offsets = response.region_offsets_of_injections(dq[moving])
+    elif moving.size:
+        offsets = response.region_offsets_of_injections(dq[moving])
+    if offsets is not None:
         for region in response.regions:
             for c in LEPTONIC_COMPONENTS:
                 out[region][c][moving] = offsets[region][c]
@@ -519,8 +658,12 @@ def lepton_response(response: LeptonResponse, derivatives: Mapping, secondary_po
             continue
         best = float(derivatives["best"][k])
         factor = np.log(10.0) * 10.0**best if name.startswith("log10_") else 1.0  # dc/dtheta
-        unknowns = response.solver.to_unknowns(np.asarray(secondary_positron_density, dtype=float), "positron")
-        offsets = response.region_offsets_of_densities(factor * unknowns[None])
+        if response.solver is None:
+            offsets = response.region_offsets_of_full_densities(
+                factor * np.asarray(secondary_positron_density, dtype=float)[None])
+        else:
+            unknowns = response.solver.to_unknowns(np.asarray(secondary_positron_density, dtype=float), "positron")
+            offsets = response.region_offsets_of_densities(factor * unknowns[None])
         for region in response.regions:
             for c in LEPTONIC_COMPONENTS:
                 out[region][c][k] = offsets[region][c][0]
