@@ -50,15 +50,17 @@ def test_greens_are_shared_by_models_with_the_same_transport(project_root, tmp_p
     with open(project_root / "config.yaml") as handle:
         default = yaml.safe_load(handle)
     models = default["models"]
-    # a systematic variant with its own X_CO has its own gas-weighted operators (rules/systematics.smk)
+    # a systematic variant with its own X_CO has no operators of its own: one job forms every X_CO
+    # variant's region weights from the baseline's operators and a molecular-gas operator (rules/systematics.smk)
     gas_variants = {v["x_co"] for v in default["systematics"]["variants"].values() if "x_co" in v}
     assert {"dr_high", "dr_low", "dr_high_paper", "dr_low_paper"} <= set(models)
     result = run_snakemake(project_root, tmp_path / "work", "-n", "all")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
     assert counts["greens"] == 3  # proton, helium, electron
-    # one geometry for all models
-    assert counts["los_operators"] == 1 + len(gas_variants) and counts["sky_maps"] == len(models)
+    # one geometry for all models and variants
+    assert counts["los_operators"] == 1 and counts["region_los_weights"] == 1 and counts["sky_maps"] == len(models)
+    assert counts.get("region_los_weights_xco", 0) == (1 if gas_variants else 0)
     assert counts["fit_injection"] == 3 * len(models) and counts["propagate_nucleus"] == 2 * len(models)
     other = dict(models["dr_high"], propagation=dict(models["dr_high"]["propagation"], D0_1e28_cm2_per_s=5.0))
     extra = tmp_path / "extra.yaml"
