@@ -258,19 +258,35 @@ def region_los_weights_of_operators(los_gas, los_path, regions, nside: int, mask
     out["kappa_per_kpc"] = None if kappa_per_kpc is None else np.asarray(kappa_per_kpc, dtype=float)
     if kappa_per_kpc is not None:
         kappa = out["kappa_per_kpc"]
-        absorbed = kappa.reshape(-1, kappa.shape[-1]).max(axis=0) > ABSORPTION_THRESHOLD_PER_KPC
+        absorbed = _absorbed_energies(kappa)
     for kind, operator in (("gas", gas_operator), ("path", path_operator)):
         for name, v in region_los_weights(operator, weights).items():
             out["regions"][name][kind] = v
         if kappa_per_kpc is None:
             continue
-        per_energy = np.broadcast_to(np.stack([out["regions"][name][kind] for name in names])[:, None],
-                                     (len(names), kappa.shape[-1]) + out["regions"][names[0]][kind].shape).copy()
-        if absorbed.any():
-            per_energy[:, absorbed] = operator.absorbed_region_weights(rows, kappa[..., absorbed], path_operator)
-        for j, name in enumerate(names):
-            out["regions"][name][f"{kind}_absorbed"] = per_energy[j]
+        _set_absorbed_weights(out["regions"], kind, absorbed,
+                              operator.absorbed_region_weights(rows, kappa[..., absorbed], path_operator)
+                              if absorbed.any() else None)
     return out
+
+
+def _absorbed_energies(kappa_per_kpc) -> np.ndarray:
+    """(n_E,) bool: the energies the maps absorb (largest kappa above :data:`ABSORPTION_THRESHOLD_PER_KPC`)."""
+    kappa = np.asarray(kappa_per_kpc)
+    return kappa.reshape(-1, kappa.shape[-1]).max(axis=0) > ABSORPTION_THRESHOLD_PER_KPC
+
+
+def _set_absorbed_weights(regions: Mapping, kind: str, absorbed, absorbed_weights) -> None:
+    """``regions[name][kind + "_absorbed"]`` (n_E, n_r, n_z) of every region: its weights with pair absorption
+    (``absorbed_weights``, (n_regions, n_absorbed, n_r, n_z) in the regions' order) at the ``absorbed``
+    energies, its unabsorbed weights ``regions[name][kind]`` at the others, as the maps do."""
+    names = list(regions)
+    per_energy = np.broadcast_to(np.stack([regions[name][kind] for name in names])[:, None],
+                                 (len(names), np.size(absorbed)) + np.shape(regions[names[0]][kind])).copy()
+    if absorbed_weights is not None:
+        per_energy[:, absorbed] = absorbed_weights
+    for j, name in enumerate(names):
+        regions[name][f"{kind}_absorbed"] = per_energy[j]
 
 
 def x_co_region_los_weights(los_gas, los_path, baseline_weights: Mapping, setup: Mapping, x_co_values: Mapping,
@@ -331,20 +347,15 @@ def x_co_region_los_weights(los_gas, los_path, baseline_weights: Mapping, setup:
     kappa = baseline_weights.get("kappa_per_kpc")
     if kappa is None or not scales:
         return out
-    absorbed = kappa.reshape(-1, kappa.shape[-1]).max(axis=0) > ABSORPTION_THRESHOLD_PER_KPC
-    shape = (len(names), kappa.shape[-1]) + baseline_weights["regions"][names[0]]["gas"].shape
-    per_energy = {variant: np.broadcast_to(np.stack([out[variant]["regions"][name]["gas"] for name in names])[:, None],
-                                           shape).copy() for variant in scales}
+    absorbed = _absorbed_energies(kappa)
+    combined = None
     if absorbed.any():
         path_operator = load_operator(los_path, mmap=True)
         rows = np.stack([pixel[name] for name in names])
         combined = gas_operator.absorbed_region_weights(rows, kappa[..., absorbed], path_operator, added=molecular,
                                                         added_scales=list(scales.values()))
-        for i, variant in enumerate(scales):
-            per_energy[variant][:, absorbed] = combined[i]
-    for variant in scales:
-        for j, name in enumerate(names):
-            out[variant]["regions"][name]["gas_absorbed"] = per_energy[variant][j]
+    for i, variant in enumerate(scales):
+        _set_absorbed_weights(out[variant]["regions"], "gas", absorbed, None if combined is None else combined[i])
     return out
 
 
