@@ -120,20 +120,27 @@ def test_batched_response_with_absorption_is_within_one_percent_of_the_full_chai
         assert np.max(np.abs(linear[positive] / full[positive] - 1)) < 0.01, region
 
 
-def test_batched_lepton_response_equals_the_unbatched_chain(setup, mirror_dir, request):
-    """Bremsstrahlung and IC of three e+ + e- injection directions at once against the full chain per direction."""
+@pytest.fixture(scope="module")
+def leptons(setup, mirror_dir, request):
+    """The tiny configuration's electron solver, its emission grid (with the ISRF) and the region weights of the
+    gas-weighted and path-length operators."""
     path = mirror_dir / "galaxy" / ISRF_FILENAME
     if not path.is_file():
         pytest.skip(f"ISRF file not found: {path}")
     config = load_config([request.config.rootpath / "tests/config/tiny.yaml"])
     validate_config(config)
     electron = nucleus_solver(config["models"]["dr_low"], config["propagation"], "electron", isrf_path=path)
-    ek = electron[0].grid.ek_GeV_per_n
-    grid = hadronic_emission_grid(setup["solvers"]["proton"][0].grid, config["propagation"], config["emission"], ek,
-                                  isrf=read_isrf(path))
+    grid = hadronic_emission_grid(setup["solvers"]["proton"][0].grid, config["propagation"], config["emission"],
+                                  electron[0].grid.ek_GeV_per_n, isrf=read_isrf(path))
     gas, path_operator = setup["operators"]
-    response = LeptonResponse(electron, grid, region_los_weights(gas, setup["weights"]),
-                              region_los_weights(path_operator, setup["weights"]), None)
+    return electron, grid, (region_los_weights(gas, setup["weights"]), region_los_weights(path_operator, setup["weights"]))
+
+
+def test_batched_lepton_response_equals_the_unbatched_chain(setup, leptons):
+    """Bremsstrahlung and IC of three e+ + e- injection directions at once against the full chain per direction."""
+    electron, grid, weights = leptons
+    ek = electron[0].grid.ek_GeV_per_n
+    response = LeptonResponse(electron, grid, *weights, None)
     chain = HadronicChain({}, grid, setup["kappa"], nside=NSIDE, geometry=setup["geometry"],
                           operators=setup["operators"], galaxy_cfg=setup["galaxy"], absorption=False,
                           weights=setup["weights"])
@@ -264,19 +271,10 @@ def test_response_from_propagated_densities_equals_the_solve_path(setup):
         assert span_coefficients(_directions(setup["ek"], q), q[None]) is None
 
 
-def test_lepton_response_from_full_grid_densities_needs_no_solver(setup, mirror_dir, request):
+def test_lepton_response_from_full_grid_densities_needs_no_solver(leptons):
     """LeptonResponse without a solver (densities on the full grid) equals the one on the solver's unknowns."""
-    path = mirror_dir / "galaxy" / ISRF_FILENAME
-    if not path.is_file():
-        pytest.skip(f"ISRF file not found: {path}")
-    config = load_config([request.config.rootpath / "tests/config/tiny.yaml"])
-    validate_config(config)
-    electron = nucleus_solver(config["models"]["dr_low"], config["propagation"], "electron", isrf_path=path)
+    electron, grid, weights = leptons
     ek = electron[0].grid.ek_GeV_per_n
-    grid = hadronic_emission_grid(setup["solvers"]["proton"][0].grid, config["propagation"], config["emission"], ek,
-                                  isrf=read_isrf(path))
-    gas, path_operator = setup["operators"]
-    weights = (region_los_weights(gas, setup["weights"]), region_los_weights(path_operator, setup["weights"]))
     with_solver = LeptonResponse(electron, grid, *weights, None)
     without = LeptonResponse(None, grid, *weights, None)
     q = 1e-12 * ek**-2.5 * np.exp(-ek / 1e4)
